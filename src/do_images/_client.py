@@ -1,0 +1,512 @@
+"""``Client`` and ``AsyncClient``: the only code that sends requests or sleeps.
+
+Each client runs the shared operations of ``_operations`` with a loop of a few
+lines: send the request an operation yields and hand back the response (or throw
+the transport error in), or sleep for a ``Sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import TypeAdapter
+
+from ._core import (
+    DEFAULT_BASE_URL,
+    IMAGE_PAGE,
+    Op,
+    Sleep,
+    default_jitter,
+    resolve_token,
+)
+from ._models import Action, Image, RateLimit
+from ._operations import ImageListType, ImageOps, OnUpdate, Session
+from ._version import __version__
+
+T = TypeVar("T")
+
+SyncSleep = Callable[[float], None]
+AsyncSleep = Callable[[float], Awaitable[None]]
+
+
+def _user_agent(user_agent: str | None) -> str:
+    ours = f"do_images/{__version__} httpx/{httpx.__version__}"
+    if user_agent is None:
+        return ours
+    if not isinstance(user_agent, str) or any(ch in user_agent for ch in "\r\n\0"):
+        raise ValueError("user_agent must be a single-line str")
+    return f"{user_agent} {ours}"
+
+
+def _session(
+    token: str | None,
+    base_url: str,
+    timeout: float | httpx.Timeout,
+    max_retries: int,
+    user_agent: str | None,
+    clock: Callable[[], float] | None,
+    environ: Mapping[str, str] | None,
+) -> Session:
+    return Session(
+        token=resolve_token(token, os.environ if environ is None else environ),
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        user_agent=_user_agent(user_agent),
+        clock=clock or time.monotonic,
+        jitter=default_jitter,
+    )
+
+
+# ------------------------------------------------------------------------- sync
+
+
+class _SyncRunner:
+    """Runs an operation: sends what it yields, sleeps when it asks."""
+
+    __slots__ = ("http", "sleep")
+
+    def __init__(self, http: httpx.Client, sleep: SyncSleep) -> None:
+        self.http = http
+        self.sleep = sleep
+
+    def __call__(self, op: Op[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                effect = op.send(value) if error is None else op.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value = error = None
+            if isinstance(effect, Sleep):
+                self.sleep(effect.seconds)
+                continue
+            try:
+                value = self.http.send(effect)
+            except httpx.RequestError as exc:
+                error = exc
+
+
+class Pager(Generic[T]):
+    """A list fetched lazily, page by page, as you iterate (``for item in pager``).
+
+    ``total`` is the server's count once the first page has arrived. Iterating again
+    starts again from the first page.
+    """
+
+    def __init__(
+        self, run: _SyncRunner, ops: ImageOps, first_url: str, adapter: TypeAdapter[Any]
+    ) -> None:
+        self._run = run
+        self._ops = ops
+        self._first_url = first_url
+        self._adapter = adapter
+        self.total: int | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        walk = self._ops.walk(self._first_url)
+        url: str | None = self._first_url
+        while url is not None:
+            page = self._run(self._ops.page(url, self._adapter))
+            self.total = page.total
+            yield from page.items
+            url = walk.admit(page.next_url)
+
+
+class ImageResource:
+    """``do.image``: every operation of the Images API (sync)."""
+
+    def __init__(self, ops: ImageOps, run: _SyncRunner) -> None:
+        self._ops = ops
+        self._run = run
+
+    def list(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+    ) -> list[Image]:
+        """Every image, all pages: ``GET /v2/images``.
+
+        ``type`` filters ``"distribution"`` or ``"application"`` images,
+        ``private=True`` lists your own images, ``tag_name`` those with a tag.
+        """
+        return self._run(self._ops.list(type, private, tag_name))
+
+    def iter(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        per_page: int = 200,
+    ) -> Pager[Image]:
+        """Images page by page as you iterate: ``GET /v2/images``."""
+        first = self._ops.images_url(type, private, tag_name, per_page)
+        return Pager(self._run, self._ops, first, IMAGE_PAGE)
+
+    def info(self, id_slug: int | str) -> Image:
+        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
+
+        Raises ``NotFoundError`` when there is no such image.
+        """
+        return self._run(self._ops.info(id_slug))
+
+    def update(
+        self,
+        id: int,
+        name: str | None = None,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+    ) -> Image:
+        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``.
+
+        Only the fields given are sent.
+        """
+        return self._run(self._ops.update(id, name, distribution, description))
+
+    def destroy(self, id: int) -> None:
+        """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
+        self._run(self._ops.destroy(id))
+
+    def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: builtins.list[str] | None = None,
+    ) -> Image:
+        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``."""
+        return self._run(self._ops.create(name, url, region, distribution, description, tags))
+
+    def transfer(
+        self, id: int, region: str, wait: bool = False, poll: float = 5, timeout: float = 300
+    ) -> Action:
+        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
+
+        With ``wait=True``, returns once the action is completed; raises
+        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise.
+        """
+        return self._run(self._ops.transfer(id, region, wait, poll, timeout))
+
+    def convert(self, id: int, wait: bool = False, poll: float = 5, timeout: float = 300) -> Action:
+        """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
+        return self._run(self._ops.convert(id, wait, poll, timeout))
+
+    def action_list(self, id: int) -> builtins.list[Action]:
+        """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
+        return self._run(self._ops.action_list(id))
+
+    def action_info(self, id: int, action_id: int) -> Action:
+        """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
+        return self._run(self._ops.action_info(id, action_id))
+
+    def wait(
+        self,
+        action: Action,
+        *,
+        poll: float = 5,
+        timeout: float = 300,
+        on_update: OnUpdate | None = None,
+    ) -> Action:
+        """Poll ``action`` every ``poll`` seconds until it is completed; return it.
+
+        Raises ``ActionFailedError`` if it errored and ``ActionTimeoutError`` (with
+        the last state seen) after ``timeout`` seconds. ``on_update`` is called with
+        the action after every poll.
+        """
+        return self._run(self._ops.wait(action, poll, timeout, on_update))
+
+
+class Client:
+    """The synchronous client: ``with Client() as do: do.image.list()``.
+
+    The token comes from ``token``, else ``$DIGITALOCEAN_TOKEN``, else
+    ``$DIGITALOCEAN_ACCESS_TOKEN``. ``sleep`` and ``clock`` replace ``time.sleep``
+    and ``time.monotonic`` (tests, sandboxes).
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
+        user_agent: str | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: SyncSleep | None = None,
+        clock: Callable[[], float] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
+        self._session = _session(token, base_url, timeout, max_retries, user_agent, clock, environ)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        self.image = ImageResource(
+            ImageOps(self._session), _SyncRunner(self._http, sleep or time.sleep)
+        )
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The request budget from the last response (success or error), or ``None``."""
+        return self._session.rate_limit
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return str(self._session.base_url)
+
+    def close(self) -> None:
+        """Close the connection pool (not a caller-supplied ``http_client``)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+
+# ------------------------------------------------------------------------ async
+
+
+class _AsyncRunner:
+    """Runs an operation on asyncio: sends what it yields, sleeps when it asks."""
+
+    __slots__ = ("http", "sleep")
+
+    def __init__(self, http: httpx.AsyncClient, sleep: AsyncSleep) -> None:
+        self.http = http
+        self.sleep = sleep
+
+    async def __call__(self, op: Op[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                effect = op.send(value) if error is None else op.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value = error = None
+            if isinstance(effect, Sleep):
+                await self.sleep(effect.seconds)
+                continue
+            try:
+                value = await self.http.send(effect)
+            except httpx.RequestError as exc:
+                error = exc
+
+
+class AsyncPager(Generic[T]):
+    """A list fetched lazily, page by page, as you iterate (``async for item in pager``)."""
+
+    def __init__(
+        self, run: _AsyncRunner, ops: ImageOps, first_url: str, adapter: TypeAdapter[Any]
+    ) -> None:
+        self._run = run
+        self._ops = ops
+        self._first_url = first_url
+        self._adapter = adapter
+        self.total: int | None = None
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        walk = self._ops.walk(self._first_url)
+        url: str | None = self._first_url
+        while url is not None:
+            page = await self._run(self._ops.page(url, self._adapter))
+            self.total = page.total
+            for item in page.items:
+                yield item
+            url = walk.admit(page.next_url)
+
+
+class AsyncImageResource:
+    """``do.image``: every operation of the Images API (async)."""
+
+    def __init__(self, ops: ImageOps, run: _AsyncRunner) -> None:
+        self._ops = ops
+        self._run = run
+
+    async def list(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+    ) -> list[Image]:
+        """Every image, all pages: ``GET /v2/images``."""
+        return await self._run(self._ops.list(type, private, tag_name))
+
+    def iter(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        per_page: int = 200,
+    ) -> AsyncPager[Image]:
+        """Images page by page as you iterate: ``GET /v2/images``."""
+        first = self._ops.images_url(type, private, tag_name, per_page)
+        return AsyncPager(self._run, self._ops, first, IMAGE_PAGE)
+
+    async def info(self, id_slug: int | str) -> Image:
+        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``."""
+        return await self._run(self._ops.info(id_slug))
+
+    async def update(
+        self,
+        id: int,
+        name: str | None = None,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+    ) -> Image:
+        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``."""
+        return await self._run(self._ops.update(id, name, distribution, description))
+
+    async def destroy(self, id: int) -> None:
+        """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
+        await self._run(self._ops.destroy(id))
+
+    async def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: builtins.list[str] | None = None,
+    ) -> Image:
+        """Import a custom image from ``url``: ``POST /v2/images``."""
+        return await self._run(self._ops.create(name, url, region, distribution, description, tags))
+
+    async def transfer(
+        self, id: int, region: str, wait: bool = False, poll: float = 5, timeout: float = 300
+    ) -> Action:
+        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``."""
+        return await self._run(self._ops.transfer(id, region, wait, poll, timeout))
+
+    async def convert(
+        self, id: int, wait: bool = False, poll: float = 5, timeout: float = 300
+    ) -> Action:
+        """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
+        return await self._run(self._ops.convert(id, wait, poll, timeout))
+
+    async def action_list(self, id: int) -> builtins.list[Action]:
+        """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
+        return await self._run(self._ops.action_list(id))
+
+    async def action_info(self, id: int, action_id: int) -> Action:
+        """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
+        return await self._run(self._ops.action_info(id, action_id))
+
+    async def wait(
+        self,
+        action: Action,
+        *,
+        poll: float = 5,
+        timeout: float = 300,
+        on_update: OnUpdate | None = None,
+    ) -> Action:
+        """Poll ``action`` every ``poll`` seconds until it is completed; return it."""
+        return await self._run(self._ops.wait(action, poll, timeout, on_update))
+
+
+class AsyncClient:
+    """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
+        user_agent: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: AsyncSleep | None = None,
+        clock: Callable[[], float] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
+        self._session = _session(token, base_url, timeout, max_retries, user_agent, clock, environ)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self.image = AsyncImageResource(
+            ImageOps(self._session), _AsyncRunner(self._http, sleep or asyncio.sleep)
+        )
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The request budget from the last response (success or error), or ``None``."""
+        return self._session.rate_limit
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return str(self._session.base_url)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a caller-supplied ``http_client``)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+
+__all__ = [
+    "AsyncClient",
+    "AsyncImageResource",
+    "AsyncPager",
+    "Client",
+    "ImageResource",
+    "Pager",
+]

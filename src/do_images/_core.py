@@ -1,0 +1,455 @@
+"""The I/O-free core: argument checks, request building, parsing, errors, paging, waiting.
+
+Nothing here sends a request or sleeps. Every API operation is written once, as a
+generator that *yields* what it needs done — an ``httpx.Request`` to send or a
+``Sleep`` — and receives the response back. ``Client`` and ``AsyncClient`` each run
+these generators with a loop of a few lines (``_client.py``), so the two clients
+share all behaviour and differ only where they do I/O or sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import re
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeAlias, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ._errors import (
+    ActionFailedError,
+    ActionTimeoutError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    Action,
+    ActionEnvelope,
+    ActionPage,
+    ErrorBody,
+    ImageEnvelope,
+    ImagePage,
+    RateLimit,
+)
+
+logger = logging.getLogger("do_images")
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_BASE_URL = "https://api.digitalocean.com"
+TOKEN_VARIABLES = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+MAX_PER_PAGE = 200
+MIN_POLL = 1.0
+ERROR_TEXT_LIMIT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """An effect: wait this many seconds (on the injected sleep)."""
+
+    seconds: float
+
+
+Effect: TypeAlias = "httpx.Request | Sleep"
+Op: TypeAlias = Generator[Effect, Any, T]
+"""An operation: yields effects, is sent back responses, returns its result."""
+
+
+# --------------------------------------------------------------------------- checks
+
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
+
+
+def check_id(value: object, what: str = "image id") -> int:
+    """Return ``value`` if it is a positive ``int`` (not a ``bool``); raise otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a positive int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value}")
+    return value
+
+
+def check_id_or_slug(value: object) -> int | str:
+    """An image id, or the slug of a public image (``ubuntu-24-04-x64``)."""
+    if isinstance(value, str):
+        if value.isdigit():
+            raise ValueError(f"image slug {value!r} is all digits: pass the id as an int")
+        if not _SLUG.fullmatch(value):
+            raise ValueError(
+                f"image slug {value!r} is not a slug (letters, digits, '.', '_' and '-')"
+            )
+        return value
+    return check_id(value, "image id")
+
+
+def check_str(value: object, what: str, *, empty: bool = False) -> str:
+    """A string argument; non-empty unless ``empty``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not empty and not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def check_region(value: object) -> str:
+    """A region slug such as ``nyc3``: lowercase letters and digits."""
+    check_str(value, "region")
+    assert isinstance(value, str)
+    if not _REGION.fullmatch(value):
+        raise ValueError(f"region {value!r} is not a region slug (such as 'nyc3')")
+    return value
+
+
+def check_url(value: object) -> str:
+    """The ``http(s)://`` address of a custom image to import."""
+    url = check_str(value, "url")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"url {url!r} is not a URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"url {url!r} must be an http:// or https:// address")
+    return url
+
+
+def check_tags(value: object) -> list[str]:
+    """A list of tag names (a bare string is refused: it is not a list of tags)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"tags must be a list of str, not {type(value).__name__}")
+    return [check_str(tag, "tag") for tag in value]
+
+
+def check_wait(poll: object, timeout: object) -> tuple[float, float]:
+    """``poll`` at least 1 s and ``timeout`` positive, both finite numbers."""
+    for name, value in (("poll", poll), ("timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    assert isinstance(poll, (int, float))
+    assert isinstance(timeout, (int, float))
+    if poll < MIN_POLL:
+        raise ValueError(f"poll must be at least {MIN_POLL:g} s, got {poll}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    return float(poll), float(timeout)
+
+
+def check_token(token: str) -> str:
+    """Strip the token and refuse one that could break or inject a header."""
+    token = token.strip()
+    if not token:
+        raise ValueError(
+            "the DigitalOcean token is empty: pass token=... or set "
+            f"${TOKEN_VARIABLES[0]} or ${TOKEN_VARIABLES[1]}"
+        )
+    if any(not ("\x21" <= ch <= "\x7e") for ch in token):
+        # The message must not echo the token.
+        raise ValueError(
+            "the DigitalOcean token contains whitespace, control or non-ASCII characters"
+        )
+    return token
+
+
+def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
+    """The token from the argument, else the first environment variable that is set."""
+    if token is None:
+        for name in TOKEN_VARIABLES:
+            value = environ.get(name, "").strip()
+            if value:
+                token = value
+                break
+        else:
+            raise ValueError(
+                "no DigitalOcean token: pass token=... or set "
+                f"${TOKEN_VARIABLES[0]} or ${TOKEN_VARIABLES[1]}"
+            )
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a str, not {type(token).__name__}")
+    return check_token(token)
+
+
+def check_base_url(base_url: object) -> httpx.URL:
+    """``https://`` only, except loopback hosts, which may use ``http://``."""
+    if not isinstance(base_url, (str, httpx.URL)):
+        raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
+    try:
+        url = httpx.URL(str(base_url))
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
+    if url.query or url.fragment:
+        raise ValueError("base_url must not carry a query or fragment")
+    secure = url.scheme == "https" and bool(url.host)
+    loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
+    if not (secure or loopback):
+        raise ValueError(
+            f"base_url {str(base_url)!r} must be https:// (http:// only for loopback hosts)"
+        )
+    return url
+
+
+# ----------------------------------------------------------------- wire formatting
+
+
+def _body(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The id the server gave this request, if any."""
+    value: str | None = response.headers.get("x-request-id")
+    return value
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None
+    return value if 0 <= value < 10**12 else None
+
+
+def parse_rate_limit(headers: httpx.Headers) -> RateLimit | None:
+    """``RateLimit`` from the ``ratelimit-*`` headers, or ``None`` if absent or malformed."""
+    limit = _int_header(headers, "ratelimit-limit")
+    remaining = _int_header(headers, "ratelimit-remaining")
+    reset = _int_header(headers, "ratelimit-reset")
+    if limit is None or remaining is None or reset is None:
+        return None
+    try:
+        reset_at = datetime.fromtimestamp(reset, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+def _cut(content: bytes) -> str:
+    text = content[: ERROR_TEXT_LIMIT * 4].decode("utf-8", errors="replace")
+    return text[:ERROR_TEXT_LIMIT]
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_ERROR_BODY = TypeAdapter(ErrorBody)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The wait the server asked for in ``Retry-After`` (seconds or HTTP date), if sane."""
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        now = _server_now(response)
+        seconds = (when - now).total_seconds()
+    if not math.isfinite(seconds) or seconds < 0 or seconds > 86_400:
+        return None
+    return seconds
+
+
+def _server_now(response: httpx.Response) -> datetime:
+    raw = response.headers.get("date")
+    if raw:
+        try:
+            when = parsedate_to_datetime(raw)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return when
+        except (TypeError, ValueError, IndexError):
+            pass
+    return datetime.now(timezone.utc)
+
+
+def error_from_response(
+    response: httpx.Response, rate_limit: RateLimit | None, attempts: int = 1
+) -> APIStatusError:
+    """Map an error response to its typed exception, whatever its body holds."""
+    status = response.status_code
+    request_id = request_id_of(response)
+    content = response.content
+    error_id: str | None = None
+    try:
+        body = _ERROR_BODY.validate_json(content)
+    except ValidationError:
+        message = _cut(content).strip() or response.reason_phrase or f"HTTP {status}"
+    else:
+        error_id = body.id
+        message = body.message[:ERROR_TEXT_LIMIT]
+        request_id = body.request_id or request_id
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "error_id": error_id,
+        "request_id": request_id,
+        "rate_limit": rate_limit,
+        "body": _cut(content),
+        "attempts": attempts,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=retry_after_seconds(response),
+            reset_at=rate_limit.reset_at if rate_limit else None,
+            **kwargs,
+        )
+    return cls(message, **kwargs)
+
+
+def parse(adapter: TypeAdapter[M], response: httpx.Response) -> M:
+    """Validate a success body straight from bytes into its model."""
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)[:5]
+        )
+        raise ResponseValidationError(
+            f"unexpected response body for {response.request.method} "
+            f"{response.request.url.path}: {errors}",
+            body=_cut(response.content),
+            request_id=request_id_of(response),
+        ) from None
+
+
+IMAGE_PAGE = TypeAdapter(ImagePage)
+ACTION_PAGE = TypeAdapter(ActionPage)
+IMAGE_ENVELOPE = TypeAdapter(ImageEnvelope)
+# The API wraps a single action in {"action": ...}; the spec's schema shows it bare.
+ACTION_ANY = TypeAdapter(ActionEnvelope | Action)
+
+
+def parse_action(response: httpx.Response) -> Action:
+    """An action, wrapped in ``{"action": ...}`` or bare."""
+    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response)
+    return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
+
+
+# ---------------------------------------------------------------------- retrying
+
+
+def is_retry_status(status: int) -> bool:
+    """429 and every 5xx may succeed when sent again."""
+    return status == 429 or status >= 500
+
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+def backoff(attempt: int, jitter: Callable[[], float]) -> float:
+    """Capped exponential back-off for retry ``attempt`` (0-based), jittered."""
+    return min(BACKOFF_BASE * 2.0**attempt, BACKOFF_CAP) * jitter()
+
+
+def default_jitter() -> float:
+    """A factor in [0.75, 1]."""
+    return random.uniform(0.75, 1.0)
+
+
+# ----------------------------------------------------------------------- paging
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    """The items of one page and where the next one is."""
+
+    items: list[T]
+    next_url: str | None
+    total: int | None
+
+
+@dataclass(slots=True)
+class PageWalk:
+    """Follows ``links.pages.next`` safely: same origin and path, never a URL twice."""
+
+    origin: httpx.URL
+    seen: set[str] = field(default_factory=set)
+
+    def admit(self, url: str | None) -> str | None:
+        """The next URL to fetch, ``None`` to stop; raise if the link leaves the API."""
+        if not url:
+            return None
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError):
+            raise ResponseValidationError(f"next page link {url[:200]!r} is not a URL") from None
+        if (parsed.scheme, parsed.host, parsed.port, parsed.path) != (
+            self.origin.scheme,
+            self.origin.host,
+            self.origin.port,
+            self.origin.path,
+        ):
+            raise ResponseValidationError(
+                f"next page link {url[:200]!r} leaves {self.origin.copy_with(query=None)}; "
+                "not followed"
+            )
+        if url in self.seen:
+            logger.warning("next page link %s was already fetched; stopping", url[:200])
+            return None
+        self.seen.add(url)
+        return url
+
+
+def page_of(parsed: ImagePage | ActionPage) -> Page[Any]:
+    """Reduce a parsed list envelope to items, next link and total."""
+    items: list[Any] = parsed.images if isinstance(parsed, ImagePage) else parsed.actions
+    links = parsed.links
+    pages = links.pages if links is not None else None
+    next_url = pages.next if pages is not None else None
+    total = parsed.meta.total if parsed.meta is not None else None
+    return Page(items=items, next_url=next_url, total=total)
+
+
+# ---------------------------------------------------------------------- waiting
+
+
+def wait_step(action: Action, *, remaining: float, poll: float, timeout: float) -> float | None:
+    """What waiting does next: ``None`` when done, else the seconds to sleep before polling.
+
+    Raises ``ActionFailedError`` for an errored action and ``ActionTimeoutError``
+    once no time remains. Any status other than ``completed`` and ``errored``
+    (unknown ones included) keeps polling.
+    """
+    if action.status == "completed":
+        return None
+    if action.status == "errored":
+        raise ActionFailedError(action)
+    if remaining <= 0:
+        raise ActionTimeoutError(action, timeout=timeout)
+    return min(poll, remaining)

@@ -1,0 +1,397 @@
+"""Every image operation, written once for both clients.
+
+``Session`` holds a client's settings and its last rate limit and turns a request
+into a response (retrying where that is safe); ``ImageOps`` holds one generator per
+API operation. Both only *yield* effects (see ``_core``); the clients run them.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter
+
+from ._core import (
+    ACTION_PAGE,
+    IMAGE_ENVELOPE,
+    IMAGE_PAGE,
+    MAX_PER_PAGE,
+    Op,
+    Page,
+    PageWalk,
+    Sleep,
+    _body,
+    _server_now,
+    backoff,
+    check_base_url,
+    check_id,
+    check_id_or_slug,
+    check_region,
+    check_str,
+    check_tags,
+    check_url,
+    check_wait,
+    error_from_response,
+    is_retry_status,
+    logger,
+    page_of,
+    parse,
+    parse_action,
+    parse_rate_limit,
+    retry_after_seconds,
+    wait_step,
+)
+from ._errors import APIConnectionError, APITimeoutError
+from ._models import Action, ActionPage, Image, ImagePage, RateLimit
+
+ImageListType = Literal["distribution", "application"]
+OnUpdate = Callable[[Action], object]
+
+MAX_SERVER_WAIT = 120.0
+"""A server-directed wait longer than this is not slept: the error is raised at once."""
+
+
+def _timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.as_dict()
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return httpx.Timeout(float(timeout), connect=min(5.0, float(timeout))).as_dict()
+
+
+class Session:
+    """A client's settings, its last ``RateLimit``, and the send-with-retries operation."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str | httpx.URL,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        user_agent: str,
+        clock: Callable[[], float],
+        jitter: Callable[[], float],
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        self.base_url = check_base_url(base_url)
+        images_path = self.base_url.path.rstrip("/") + "/v2/images"
+        self.images_url = self.base_url.copy_with(path=images_path)
+        self._images = str(self.images_url)
+        self.max_retries = max_retries
+        self.clock = clock
+        self.jitter = jitter
+        self.rate_limit: RateLimit | None = None
+        self._extensions = {"timeout": _timeout_extension(timeout)}
+        self._headers = httpx.Headers(
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            }
+        )
+        self._json_headers = self._headers.copy()
+        self._json_headers["Content-Type"] = "application/json"
+
+    def __repr__(self) -> str:
+        return f"<Session base_url={str(self.base_url)!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+    # -- building requests
+
+    def url(self, *segments: int | str) -> str:
+        """``{base}/v2/images/{segment}/...``, each segment percent-encoded into its own."""
+        return "/".join([self._images, *(quote(str(segment), safe="") for segment in segments)])
+
+    def request(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Request:
+        """An ``httpx.Request`` with this client's headers and timeouts."""
+        if body is None:
+            return httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
+        return httpx.Request(
+            method,
+            url,
+            headers=self._json_headers,
+            content=_body(body),
+            extensions=self._extensions,
+        )
+
+    # -- sending
+
+    def call(self, request: httpx.Request, *, max_retries: int | None = None) -> Op[httpx.Response]:
+        """Send ``request``; retry what is safe to retry; return a success or raise.
+
+        GET, PUT and DELETE are retried after connection errors, timeouts, 429 and
+        5xx. POST is not idempotent here, so it is retried only when the request
+        provably never reached the server (connect error or connect timeout) or the
+        server refused it with 429.
+        """
+        retries = self.max_retries if max_retries is None else max_retries
+        idempotent = request.method != "POST"
+        attempt = 0
+        while True:
+            attempt += 1
+            error: Exception
+            delay: float | None = None
+            try:
+                response: httpx.Response = yield request
+            except httpx.TimeoutException as exc:
+                retryable = idempotent or isinstance(exc, httpx.ConnectTimeout)
+                error = APITimeoutError(
+                    f"{request.method} {request.url.path} timed out "
+                    f"({type(exc).__name__}) after {attempt} attempt(s)",
+                    attempts=attempt,
+                )
+            except httpx.RequestError as exc:
+                retryable = idempotent or isinstance(exc, httpx.ConnectError)
+                error = APIConnectionError(
+                    f"{request.method} {request.url.path} failed ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}) after {attempt} attempt(s)",
+                    attempts=attempt,
+                )
+            else:
+                rate_limit = parse_rate_limit(response.headers)
+                if rate_limit is not None:
+                    self.rate_limit = rate_limit
+                status = response.status_code
+                logger.debug("%s %s -> %d", request.method, request.url.path, status)
+                if status < 400:
+                    return response
+                status_error = error_from_response(response, rate_limit, attempts=attempt)
+                error = status_error
+                retryable = is_retry_status(status) and (idempotent or status == 429)
+                if retryable:
+                    delay = self._server_wait(response, rate_limit)
+                    if delay is not None and delay > MAX_SERVER_WAIT:
+                        raise status_error
+            if not retryable or attempt > retries:
+                raise error
+            if delay is None:
+                delay = backoff(attempt - 1, self.jitter)
+            logger.info(
+                "%s %s: %s; retrying in %.2f s", request.method, request.url.path, error, delay
+            )
+            yield Sleep(delay)
+
+    @staticmethod
+    def _server_wait(response: httpx.Response, rate_limit: RateLimit | None) -> float | None:
+        """The wait the server asked for: ``Retry-After``, else until the budget resets."""
+        seconds = retry_after_seconds(response)
+        if seconds is not None:
+            return seconds
+        if rate_limit is not None and rate_limit.remaining == 0:
+            wait = (rate_limit.reset_at - _server_now(response)).total_seconds()
+            if 0 <= wait <= 86_400:
+                return wait
+        return None
+
+
+class ImageOps:
+    """One generator per operation of the Images API."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- lists
+
+    def images_url(
+        self,
+        type: ImageListType | None,
+        private: bool | None,
+        tag_name: str | None,
+        per_page: int = MAX_PER_PAGE,
+    ) -> str:
+        """The first page's URL of ``GET /v2/images`` with these filters."""
+        params: dict[str, str | int] = {}
+        if type is not None:
+            if type not in ("distribution", "application"):
+                raise ValueError(f"type must be 'distribution' or 'application', got {type!r}")
+            params["type"] = type
+        if private is not None:
+            if not isinstance(private, bool):
+                raise TypeError(f"private must be a bool, not {builtins_type(private)}")
+            params["private"] = "true" if private else "false"
+        if tag_name is not None:
+            params["tag_name"] = check_str(tag_name, "tag_name")
+        if isinstance(per_page, bool) or not isinstance(per_page, int):
+            raise TypeError(f"per_page must be an int, not {builtins_type(per_page)}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be 1 to {MAX_PER_PAGE}, got {per_page}")
+        params["per_page"] = per_page
+        return str(self.session.images_url.copy_with(params=params))
+
+    def actions_url(self, image_id: int) -> str:
+        """The first page's URL of ``GET /v2/images/{id}/actions``."""
+        url = httpx.URL(self.session.url(check_id(image_id), "actions"))
+        return str(url.copy_with(params={"per_page": MAX_PER_PAGE}))
+
+    def walk(self, first_url: str) -> PageWalk:
+        """A guard for following the next links of a list starting at ``first_url``."""
+        walk = PageWalk(origin=httpx.URL(first_url))
+        walk.admit(first_url)
+        return walk
+
+    def page(self, url: str, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
+        """Fetch one page of a list."""
+        response = yield from self.session.call(self.session.request("GET", url))
+        parsed: ImagePage | ActionPage = parse(adapter, response)
+        return page_of(parsed)
+
+    def _all(self, first_url: str, adapter: TypeAdapter[Any]) -> Op[builtins.list[Any]]:
+        walk = self.walk(first_url)
+        items: builtins.list[Any] = []
+        url: str | None = first_url
+        while url is not None:
+            page = yield from self.page(url, adapter)
+            items.extend(page.items)
+            url = walk.admit(page.next_url)
+        return items
+
+    def list(
+        self, type: ImageListType | None, private: bool | None, tag_name: str | None
+    ) -> Op[builtins.list[Image]]:
+        """Every image, following every page."""
+        first = self.images_url(type, private, tag_name)
+        return (yield from self._all(first, IMAGE_PAGE))
+
+    def action_list(self, image_id: int) -> Op[builtins.list[Action]]:
+        """Every action of an image, following every page."""
+        first = self.actions_url(image_id)
+        return (yield from self._all(first, ACTION_PAGE))
+
+    # -- single objects
+
+    def info(self, id_slug: int | str) -> Op[Image]:
+        """``GET /v2/images/{id or slug}``."""
+        url = self.session.url(check_id_or_slug(id_slug))
+        response = yield from self.session.call(self.session.request("GET", url))
+        return parse(IMAGE_ENVELOPE, response).image
+
+    def update(
+        self,
+        image_id: int,
+        name: str | None,
+        distribution: str | None,
+        description: str | None,
+    ) -> Op[Image]:
+        """``PUT /v2/images/{id}`` with only the fields given."""
+        url = self.session.url(check_id(image_id))
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = check_str(name, "name")
+        if distribution is not None:
+            body["distribution"] = check_str(distribution, "distribution")
+        if description is not None:
+            body["description"] = check_str(description, "description", empty=True)
+        if not body:
+            raise ValueError("update needs at least one of name, distribution, description")
+        response = yield from self.session.call(self.session.request("PUT", url, body))
+        return parse(IMAGE_ENVELOPE, response).image
+
+    def destroy(self, image_id: int) -> Op[None]:
+        """``DELETE /v2/images/{id}``."""
+        url = self.session.url(check_id(image_id))
+        yield from self.session.call(self.session.request("DELETE", url))
+        return None
+
+    def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        distribution: str | None,
+        description: str | None,
+        tags: builtins.list[str] | None,
+    ) -> Op[Image]:
+        """``POST /v2/images``: import a custom image."""
+        body: dict[str, Any] = {
+            "name": check_str(name, "name"),
+            "url": check_url(url),
+            "region": check_region(region),
+        }
+        if distribution is not None:
+            body["distribution"] = check_str(distribution, "distribution")
+        if description is not None:
+            body["description"] = check_str(description, "description", empty=True)
+        if tags is not None:
+            body["tags"] = check_tags(tags)
+        request = self.session.request("POST", str(self.session.images_url), body)
+        response = yield from self.session.call(request)
+        return parse(IMAGE_ENVELOPE, response).image
+
+    # -- actions
+
+    def _post_action(
+        self,
+        image_id: int,
+        body: dict[str, Any],
+        wait: bool,
+        poll: float,
+        timeout: float,
+    ) -> Op[Action]:
+        url = self.session.url(check_id(image_id), "actions")
+        if not isinstance(wait, bool):
+            raise TypeError(f"wait must be a bool, not {builtins_type(wait)}")
+        poll, timeout = check_wait(poll, timeout)
+        response = yield from self.session.call(self.session.request("POST", url, body))
+        action = parse_action(response)
+        if wait:
+            action = yield from self._wait(action, poll, timeout, None)
+        return action
+
+    def transfer(
+        self, image_id: int, region: str, wait: bool, poll: float, timeout: float
+    ) -> Op[Action]:
+        """``POST /v2/images/{id}/actions`` ``{"type": "transfer", "region": ...}``."""
+        body = {"type": "transfer", "region": check_region(region)}
+        return (yield from self._post_action(image_id, body, wait, poll, timeout))
+
+    def convert(self, image_id: int, wait: bool, poll: float, timeout: float) -> Op[Action]:
+        """``POST /v2/images/{id}/actions`` ``{"type": "convert"}``."""
+        return (yield from self._post_action(image_id, {"type": "convert"}, wait, poll, timeout))
+
+    def action_info(self, image_id: int, action_id: int) -> Op[Action]:
+        """``GET /v2/images/{id}/actions/{action_id}``."""
+        url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
+        response = yield from self.session.call(self.session.request("GET", url))
+        return parse_action(response)
+
+    def wait(
+        self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
+    ) -> Op[Action]:
+        """Poll ``action`` until it is completed (or errored, or time runs out)."""
+        if not isinstance(action, Action):
+            raise TypeError(f"action must be an Action, not {builtins_type(action)}")
+        if action.resource_id is None:
+            raise ValueError(f"action {action.id} has no resource_id to poll")
+        check_id(action.resource_id, "action.resource_id")
+        if on_update is not None and not callable(on_update):
+            raise TypeError("on_update must be callable")
+        poll, timeout = check_wait(poll, timeout)
+        return (yield from self._wait(action, poll, timeout, on_update))
+
+    def _wait(
+        self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
+    ) -> Op[Action]:
+        clock = self.session.clock
+        deadline = clock() + timeout
+        image_id = check_id(action.resource_id, "action.resource_id")
+        while True:
+            delay = wait_step(action, remaining=deadline - clock(), poll=poll, timeout=timeout)
+            if delay is None:
+                return action
+            yield Sleep(delay)
+            action = yield from self.action_info(image_id, action.id)
+            if on_update is not None:
+                on_update(action)
+
+
+def builtins_type(value: object) -> str:
+    """The type name of ``value``, for error messages."""
+    return type(value).__name__
