@@ -8,11 +8,21 @@ values stay plain strings, so a new value on the server never breaks a client.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
 __all__ = [
     "Action",
@@ -71,6 +81,22 @@ class ActionType(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+# Wire types are checked strictly: lax parsing would turn "123" into 123, "true" into
+# True or 1415139782 into a date, so a mistyped field would be accepted and
+# model_dump() would no longer return what the API sent.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: object) -> object:
+    """Let through RFC 3339 date-time text (and ``datetime``s); refuse numbers and the rest."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("expected an RFC 3339 date-time string such as '2014-11-04T22:23:02Z'")
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 # Unions are tried left to right so a known value becomes the enum member and an
@@ -138,16 +164,16 @@ class _APIModel(BaseModel):
 class Image(_APIModel):
     """An image: a distribution, application, snapshot, backup or custom image."""
 
-    id: int
+    id: StrictInt
     name: str | None = None
     type: ImageType | str | None = _open()
     distribution: str | None = None
     slug: str | None = None
-    public: bool | None = None
+    public: StrictBool | None = None
     regions: list[str] | None = None
-    created_at: AwareDatetime | None = None
-    min_disk_size: int | None = None
-    size_gigabytes: float | None = None
+    created_at: Timestamp | None = None
+    min_disk_size: StrictInt | None = None
+    size_gigabytes: StrictFloat | None = None
     description: str | None = None
     tags: list[str] | None = None
     status: ImageStatus | str | None = _open()
@@ -160,19 +186,19 @@ class Region(_APIModel):
     name: str
     slug: str
     features: list[str]
-    available: bool
+    available: StrictBool
     sizes: list[str]
 
 
 class Action(_APIModel):
     """An image action (transfer or convert) and its progress."""
 
-    id: int
+    id: StrictInt
     status: ActionStatus | str = Field(union_mode="left_to_right")
     type: ActionType | str = Field(union_mode="left_to_right")
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
-    resource_id: int | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+    resource_id: StrictInt | None = None
     resource_type: str | None = None
     region: Region | None = None
     region_slug: str | None = None
@@ -209,7 +235,7 @@ class _Links(BaseModel):
 class _Meta(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    total: int | None = None
+    total: StrictInt | None = None
 
 
 class ImagePage(BaseModel):
