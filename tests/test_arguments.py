@@ -1,0 +1,137 @@
+"""Bad arguments are refused before any request is sent; no argument leaves its segment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import MakeHarness
+from helpers import image_payload, json_response
+
+BAD_IDS: list[tuple[Any, type[Exception]]] = [
+    (0, ValueError),
+    (-1, ValueError),
+    (True, TypeError),
+    (False, TypeError),
+    (1.5, TypeError),
+    (None, TypeError),
+    ("7", TypeError),
+    ([7], TypeError),
+]
+
+ID_CALLS: list[tuple[str, tuple[Any, ...]]] = [
+    ("update", ("new name",)),
+    ("destroy", ()),
+    ("transfer", ("nyc3",)),
+    ("convert", ()),
+    ("action_list", ()),
+    ("action_info", (5,)),
+]
+
+
+def never(request: Any) -> Any:
+    raise AssertionError(f"no request may be sent, got {request.method} {request.url}")
+
+
+@pytest.mark.parametrize(("bad", "error"), BAD_IDS, ids=[repr(b) for b, _ in BAD_IDS])
+@pytest.mark.parametrize(("method", "rest"), ID_CALLS, ids=[m for m, _ in ID_CALLS])
+def test_bad_image_id_is_refused(
+    make_harness: MakeHarness, method: str, rest: tuple[Any, ...], bad: Any, error: type[Exception]
+) -> None:
+    """Ids must be positive ints (not bools, floats, strings or None)."""
+    harness = make_harness(never)
+    with pytest.raises(error, match="image id"):
+        harness.call(method, bad, *rest)
+
+
+@pytest.mark.parametrize(("bad", "error"), BAD_IDS, ids=[repr(b) for b, _ in BAD_IDS])
+def test_bad_action_id_is_refused(
+    make_harness: MakeHarness, bad: Any, error: type[Exception]
+) -> None:
+    """Action ids follow the same rule as image ids."""
+    harness = make_harness(never)
+    with pytest.raises(error, match="action id"):
+        harness.call("action_info", 7, bad)
+
+
+@pytest.mark.parametrize(
+    ("slug", "error"),
+    [
+        ("", ValueError),
+        ("../droplets", ValueError),
+        ("a/b", ValueError),
+        ("a?x", ValueError),
+        ("a#x", ValueError),
+        ("a b", ValueError),
+        ("%2e%2e", ValueError),
+        ("..", ValueError),
+        ("7", ValueError),
+        ("ubuntu\n", ValueError),
+        (0, ValueError),
+        (True, TypeError),
+        (None, TypeError),
+        (2.0, TypeError),
+    ],
+)
+def test_bad_slug_is_refused(make_harness: MakeHarness, slug: Any, error: type[Exception]) -> None:
+    """``info`` takes an id or a well-formed slug; anything that could move the path is refused."""
+    harness = make_harness(never)
+    with pytest.raises(error):
+        harness.call("info", slug)
+
+
+@pytest.mark.parametrize("slug", ["ubuntu-24-04-x64", "docker-20-04", "fedora-39-x64", "a.b_c"])
+def test_good_slug_stays_in_its_segment(make_harness: MakeHarness, slug: str) -> None:
+    """A valid slug is sent as exactly one path segment."""
+    harness = make_harness(lambda r: json_response(200, {"image": image_payload(1, slug=slug)}))
+    harness.call("info", slug)
+    assert harness.requests[0].url.path == f"/v2/images/{slug}"
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "error"),
+    [
+        ("update", (7,), {}, ValueError),
+        ("update", (7, ""), {}, ValueError),
+        ("update", (7, 5), {}, TypeError),
+        ("update", (7,), {"distribution": 3}, TypeError),
+        ("transfer", (7, ""), {}, ValueError),
+        ("transfer", (7, "NYC3"), {}, ValueError),
+        ("transfer", (7, "nyc3/../x"), {}, ValueError),
+        ("transfer", (7, None), {}, TypeError),
+        ("transfer", (7, "nyc3"), {"wait": "yes"}, TypeError),
+        ("create", ("n", "ftp://x/y.img", "nyc3"), {}, ValueError),
+        ("create", ("n", "not a url", "nyc3"), {}, ValueError),
+        ("create", ("", "http://x/y.img", "nyc3"), {}, ValueError),
+        ("create", ("n", "http://x/y.img", "nyc 3"), {}, ValueError),
+        ("create", ("n", "http://x/y.img", "nyc3"), {"tags": "prod"}, TypeError),
+        ("create", ("n", "http://x/y.img", "nyc3"), {"tags": [1]}, TypeError),
+        ("list", (), {"type": "snapshot"}, ValueError),
+        ("list", (), {"private": "yes"}, TypeError),
+        ("list", (), {"tag_name": 5}, TypeError),
+        ("iter", (), {"per_page": 0}, ValueError),
+        ("iter", (), {"per_page": 201}, ValueError),
+        ("iter", (), {"per_page": 2.5}, TypeError),
+    ],
+)
+def test_bad_arguments_are_refused_before_sending(
+    make_harness: MakeHarness,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+) -> None:
+    """Each malformed argument raises ``ValueError``/``TypeError`` with no request sent."""
+    harness = make_harness(never)
+    with pytest.raises(error):
+        harness.call(method, *args, **kwargs)
+
+
+def test_region_not_in_spec_enum_is_accepted(make_harness: MakeHarness) -> None:
+    """Regions are checked for form only: ``atl1`` is real though the spec's list lacks it."""
+    from helpers import action_payload
+
+    harness = make_harness(lambda r: json_response(201, {"action": action_payload(1, 7)}))
+    harness.call("transfer", 7, "atl1")
+    assert harness.requests[0].content == b'{"type":"transfer","region":"atl1"}'

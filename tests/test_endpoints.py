@@ -1,0 +1,328 @@
+"""Every method of ``do.image`` on both clients, from one table.
+
+Each row calls one method and states the exact requests it must send (method,
+path, query, JSON body) and what the result must be. A small fake API answers
+every route the way the real one does (single actions wrapped in ``{"action": ...}``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import MakeHarness
+from do_images import (
+    Action,
+    ActionStatus,
+    ActionType,
+    AsyncImageResource,
+    Image,
+    ImageResource,
+    ImageStatus,
+)
+from helpers import action_payload, image_payload, json_response
+
+RATE_HEADERS = {
+    "ratelimit-limit": "5000",
+    "ratelimit-remaining": "4816",
+    "ratelimit-reset": "1444931833",
+}
+
+
+def fake_api(request: httpx.Request) -> httpx.Response:
+    """Answer every Images API route like the real API does."""
+    method, path = request.method, request.url.path
+    body = json.loads(request.content) if request.content else None
+    if m := re.fullmatch(r"/v2/images/(\d+)/actions/(\d+)", path):
+        image_id, action_id = int(m[1]), int(m[2])
+        return json_response(
+            200, {"action": action_payload(action_id, image_id, "completed")}, RATE_HEADERS
+        )
+    if m := re.fullmatch(r"/v2/images/(\d+)/actions", path):
+        image_id = int(m[1])
+        if method == "POST":
+            assert body is not None
+            action = action_payload(36805527, image_id, type=body["type"])
+            return json_response(201, {"action": action}, RATE_HEADERS)
+        actions = [action_payload(29410565, image_id, "completed")]
+        return json_response(
+            200, {"actions": actions, "links": {}, "meta": {"total": 1}}, RATE_HEADERS
+        )
+    if m := re.fullmatch(r"/v2/images/([^/]+)", path):
+        key = m[1]
+        if method == "DELETE":
+            return httpx.Response(204, headers=RATE_HEADERS)
+        if method == "PUT":
+            assert body is not None
+            return json_response(200, {"image": image_payload(int(key), **body)}, RATE_HEADERS)
+        if key.isdigit():
+            image = image_payload(int(key))
+        else:
+            image = image_payload(6918990, slug=key, public=True)
+        return json_response(200, {"image": image}, RATE_HEADERS)
+    if path == "/v2/images" and method == "POST":
+        assert body is not None
+        image = {
+            "id": 38413969,
+            "name": body["name"],
+            "distribution": body.get("distribution", "Unknown"),
+            "regions": [],
+            "created_at": "2018-09-20T19:28:00Z",
+            "type": "custom",
+            "tags": body.get("tags", []),
+            "status": "NEW",
+            "error_message": "",
+            "description": body.get("description", ""),
+        }
+        return json_response(202, {"image": image}, RATE_HEADERS)
+    if path == "/v2/images" and method == "GET":
+        images = [image_payload(1), image_payload(2, type="backup")]
+        return json_response(
+            200, {"images": images, "links": {"pages": {}}, "meta": {"total": 2}}, RATE_HEADERS
+        )
+    return json_response(404, {"id": "not_found", "message": "no route"})
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request a method must send."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One method call, the requests it sends and a check of its result."""
+
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    sent: list[Sent]
+    check: Callable[[Any], bool]
+
+
+def in_progress_action() -> Action:
+    return Action.model_validate(action_payload(36805527, 7938269))
+
+
+TABLE: dict[str, Row] = {
+    "list": Row(
+        "list",
+        (),
+        {},
+        [Sent("GET", "/v2/images", {"per_page": "200"})],
+        lambda r: [i.id for i in r] == [1, 2] and all(isinstance(i, Image) for i in r),
+    ),
+    "list-filtered": Row(
+        "list",
+        (),
+        {"type": "distribution", "private": True, "tag_name": "prod"},
+        [
+            Sent(
+                "GET",
+                "/v2/images",
+                {"type": "distribution", "private": "true", "tag_name": "prod", "per_page": "200"},
+            )
+        ],
+        lambda r: len(r) == 2,
+    ),
+    "iter": Row(
+        "iter",
+        (),
+        {"per_page": 50},
+        [Sent("GET", "/v2/images", {"per_page": "50"})],
+        lambda r: [i.id for i in r] == [1, 2],
+    ),
+    "info-id": Row(
+        "info",
+        (7555620,),
+        {},
+        [Sent("GET", "/v2/images/7555620")],
+        lambda r: isinstance(r, Image) and r.id == 7555620 and r.status is ImageStatus.available,
+    ),
+    "info-slug": Row(
+        "info",
+        ("ubuntu-24-04-x64",),
+        {},
+        [Sent("GET", "/v2/images/ubuntu-24-04-x64")],
+        lambda r: r.slug == "ubuntu-24-04-x64" and r.public is True,
+    ),
+    "update": Row(
+        "update",
+        (7938391, "new-image-name"),
+        {"distribution": "Ubuntu", "description": "minimal"},
+        [
+            Sent(
+                "PUT",
+                "/v2/images/7938391",
+                body={"name": "new-image-name", "distribution": "Ubuntu", "description": "minimal"},
+            )
+        ],
+        lambda r: r.name == "new-image-name" and r.description == "minimal",
+    ),
+    "update-one-field": Row(
+        "update",
+        (7938391,),
+        {"description": ""},
+        [Sent("PUT", "/v2/images/7938391", body={"description": ""})],
+        lambda r: r.id == 7938391,
+    ),
+    "destroy": Row(
+        "destroy", (7938391,), {}, [Sent("DELETE", "/v2/images/7938391")], lambda r: r is None
+    ),
+    "create": Row(
+        "create",
+        ("ubuntu-18.04-minimal", "http://cloud-images.ubuntu.com/minimal.img", "nyc3"),
+        {"distribution": "Ubuntu", "description": "small", "tags": ["base-image", "prod"]},
+        [
+            Sent(
+                "POST",
+                "/v2/images",
+                body={
+                    "name": "ubuntu-18.04-minimal",
+                    "url": "http://cloud-images.ubuntu.com/minimal.img",
+                    "region": "nyc3",
+                    "distribution": "Ubuntu",
+                    "description": "small",
+                    "tags": ["base-image", "prod"],
+                },
+            )
+        ],
+        lambda r: (
+            r.id == 38413969 and r.status is ImageStatus.NEW and r.tags == ["base-image", "prod"]
+        ),
+    ),
+    "transfer": Row(
+        "transfer",
+        (7938269, "nyc2"),
+        {},
+        [Sent("POST", "/v2/images/7938269/actions", body={"type": "transfer", "region": "nyc2"})],
+        lambda r: r.type is ActionType.transfer and r.status is ActionStatus.in_progress,
+    ),
+    "transfer-wait": Row(
+        "transfer",
+        (7938269, "nyc2"),
+        {"wait": True, "poll": 2},
+        [
+            Sent("POST", "/v2/images/7938269/actions", body={"type": "transfer", "region": "nyc2"}),
+            Sent("GET", "/v2/images/7938269/actions/36805527"),
+        ],
+        lambda r: r.status is ActionStatus.completed,
+    ),
+    "convert": Row(
+        "convert",
+        (7938291,),
+        {},
+        [Sent("POST", "/v2/images/7938291/actions", body={"type": "convert"})],
+        lambda r: r.type is ActionType.convert,
+    ),
+    "convert-wait": Row(
+        "convert",
+        (7938291,),
+        {"wait": True},
+        [
+            Sent("POST", "/v2/images/7938291/actions", body={"type": "convert"}),
+            Sent("GET", "/v2/images/7938291/actions/36805527"),
+        ],
+        lambda r: r.status == "completed",
+    ),
+    "action_list": Row(
+        "action_list",
+        (7555620,),
+        {},
+        [Sent("GET", "/v2/images/7555620/actions", {"per_page": "200"})],
+        lambda r: [a.id for a in r] == [29410565] and isinstance(r[0], Action),
+    ),
+    "action_info": Row(
+        "action_info",
+        (7938269, 36805527),
+        {},
+        [Sent("GET", "/v2/images/7938269/actions/36805527")],
+        lambda r: r.id == 36805527 and r.region is not None and r.region.slug == "nyc3",
+    ),
+    "wait": Row(
+        "wait",
+        (in_progress_action(),),
+        {"poll": 3, "timeout": 60},
+        [Sent("GET", "/v2/images/7938269/actions/36805527")],
+        lambda r: r.status is ActionStatus.completed,
+    ),
+}
+
+
+@pytest.mark.parametrize("row_id", list(TABLE))
+def test_method_sends_exact_requests_and_returns_models(
+    make_harness: MakeHarness, row_id: str
+) -> None:
+    """Each method sends exactly the documented requests and returns typed models."""
+    row = TABLE[row_id]
+    harness = make_harness(fake_api)
+    result = harness.call(row.method, *row.args, **row.kwargs)
+    sent = [
+        Sent(
+            r.method,
+            r.url.path,
+            dict(r.url.params),
+            json.loads(r.content) if r.content else None,
+        )
+        for r in harness.requests
+    ]
+    assert sent == row.sent
+    assert row.check(result), result
+
+
+@pytest.mark.parametrize("row_id", list(TABLE))
+def test_every_request_carries_auth_and_json_headers(
+    make_harness: MakeHarness, row_id: str
+) -> None:
+    """Every request is authenticated, asks for JSON and declares a JSON body when it has one."""
+    row = TABLE[row_id]
+    harness = make_harness(fake_api)
+    harness.call(row.method, *row.args, **row.kwargs)
+    for request in harness.requests:
+        assert request.headers["authorization"].startswith("Bearer dop_v1_")
+        assert request.headers["accept"] == "application/json"
+        assert request.headers["user-agent"].startswith("do_images/")
+        if request.content:
+            assert request.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("resource", [ImageResource, AsyncImageResource])
+def test_table_covers_every_public_method(resource: type) -> None:
+    """A method added to either resource without a row in the table fails here."""
+    public = {
+        name for name, member in inspect.getmembers(resource, callable) if not name.startswith("_")
+    }
+    assert public == {row.method for row in TABLE.values()}
+
+
+def test_sync_and_async_resources_have_the_same_signatures() -> None:
+    """``Client`` and ``AsyncClient`` expose the same methods with the same parameters."""
+    for name in {row.method for row in TABLE.values()}:
+        sync = inspect.signature(getattr(ImageResource, name))
+        asyn = inspect.signature(getattr(AsyncImageResource, name))
+        assert list(sync.parameters) == list(asyn.parameters), name
+        for param in sync.parameters:
+            assert sync.parameters[param].default == asyn.parameters[param].default, (name, param)
+
+
+def test_rate_limit_is_recorded(make_harness: MakeHarness) -> None:
+    """``do.rate_limit`` holds the ``ratelimit-*`` headers of the last response."""
+    harness = make_harness(fake_api)
+    before = harness.rate_limit
+    harness.call("info", 1)
+    assert before is None
+    limit = harness.rate_limit
+    assert limit is not None
+    assert (limit.limit, limit.remaining) == (5000, 4816)
+    assert limit.reset_at.timestamp() == 1444931833
