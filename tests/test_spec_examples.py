@@ -1,0 +1,191 @@
+"""Every response example in the official spec parses, round-trips and fits ``schemas/``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, TypeAdapter
+
+from do_images import Action, Image
+from do_images._core import (
+    ACTION_ANY,
+    ACTION_PAGE,
+    IMAGE_ENVELOPE,
+    IMAGE_PAGE,
+    error_from_response,
+    page_of,
+    parse,
+    parse_action,
+)
+from do_images._models import ActionEnvelope, ActionPage, ErrorBody, ImageEnvelope, ImagePage
+from spec_support import (
+    ResponseExample,
+    committed_schema,
+    deref,
+    operations,
+    response_examples,
+    spec,
+    validator,
+)
+
+# (operationId, status) -> the schema file (and model) of its success body. Error statuses
+# share the error body.
+SUCCESS_BODIES = {
+    ("images_list", "200"): "image_list",
+    ("images_create_custom", "202"): "image_envelope",
+    ("images_get", "200"): "image_envelope",
+    ("images_update", "200"): "image_envelope",
+    ("imageActions_list", "200"): "action_list",
+    ("imageActions_post", "201"): "action_envelope",
+    ("imageActions_get", "200"): "action_envelope",
+}
+
+ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "image_list": IMAGE_PAGE,
+    "action_list": ACTION_PAGE,
+    "image_envelope": IMAGE_ENVELOPE,
+    "action_envelope": ACTION_ANY,
+    "error": TypeAdapter(ErrorBody),
+}
+
+EXAMPLES = list(response_examples())
+
+
+def _stem(operation_id: str, status: str) -> str:
+    if status == "default" or int(status) >= 400:
+        return "error"
+    return SUCCESS_BODIES[(operation_id, status)]
+
+
+def _response(example: ResponseExample) -> httpx.Response:
+    status = 500 if example.status == "default" else int(example.status)
+    request = httpx.Request("GET", "https://api.digitalocean.com/v2/images")
+    return httpx.Response(status, content=json.dumps(example.payload).encode(), request=request)
+
+
+def _objects(parsed: BaseModel) -> list[Image | Action]:
+    if isinstance(parsed, ImagePage):
+        return list(parsed.images)
+    if isinstance(parsed, ActionPage):
+        return list(parsed.actions)
+    if isinstance(parsed, ImageEnvelope):
+        return [parsed.image]
+    if isinstance(parsed, ActionEnvelope):
+        return [parsed.action]
+    return []
+
+
+def _raw_objects(payload: dict[str, Any]) -> list[Any]:
+    for key in ("images", "actions"):
+        if key in payload:
+            return list(payload[key])
+    for key in ("image", "action"):
+        if key in payload:
+            return [payload[key]]
+    return []
+
+
+def test_spec_has_examples() -> None:
+    """The vendored spec yields the examples these tests are about."""
+    assert len(EXAMPLES) >= 15
+
+
+def test_every_json_response_has_a_model() -> None:
+    """Each JSON success response of the spec is mapped to one of the SDK's models."""
+    documented = {
+        (operation.operation_id, str(status))
+        for operation in operations()
+        for status, response in operation.definition["responses"].items()
+        if str(status).startswith("2") and "application/json" in deref(response).get("content", {})
+    }
+    assert documented == set(SUCCESS_BODIES)
+
+
+def test_every_named_example_is_used() -> None:
+    """Each entry of ``components/examples`` is reached through some response."""
+    assert {e.named for e in EXAMPLES if e.named} == set(spec()["components"]["examples"])
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+def test_example_round_trips_exactly(example: ResponseExample) -> None:
+    """The SDK's parser accepts the example and ``model_dump()`` gives it back unchanged."""
+    parsed = parse(ADAPTERS[_stem(example.operation_id, example.status)], _response(example))
+    assert parsed.model_dump(mode="json", exclude_unset=True) == example.payload
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in EXAMPLES if _stem(e.operation_id, e.status) != "error"],
+    ids=lambda e: e.id,
+)
+def test_example_objects_dump_as_sent(example: ResponseExample) -> None:
+    """Each image or action inside an example dumps (plain ``model_dump()``) to what was sent."""
+    parsed = parse(ADAPTERS[_stem(example.operation_id, example.status)], _response(example))
+    dumped = [obj.model_dump() for obj in _objects(parsed)]
+    assert dumped == _raw_objects(example.payload) != []
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+def test_example_validates_against_schemas(example: ResponseExample) -> None:
+    """The example fits the committed schema of its body."""
+    stem = _stem(example.operation_id, example.status)
+    errors = list(validator(committed_schema(stem)).iter_errors(example.payload))
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in EXAMPLES if _stem(e.operation_id, e.status) != "error"],
+    ids=lambda e: e.id,
+)
+def test_example_objects_validate_against_object_schemas(example: ResponseExample) -> None:
+    """Each image or action of an example fits ``image.schema.json`` / ``action.schema.json``."""
+    stem = "action" if "action" in _stem(example.operation_id, example.status) else "image"
+    check = validator(committed_schema(stem))
+    errors = [e.message for raw in _raw_objects(example.payload) for e in check.iter_errors(raw)]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in EXAMPLES if _stem(e.operation_id, e.status) == "error"],
+    ids=lambda e: e.id,
+)
+def test_error_example_fills_the_exception(example: ResponseExample) -> None:
+    """An error example becomes an exception carrying its ``id`` and ``message``."""
+    error = error_from_response(_response(example), None)
+    assert (error.error_id, error.message) == (example.payload["id"], example.payload["message"])
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in EXAMPLES if _stem(e.operation_id, e.status) == "action_envelope"],
+    ids=lambda e: e.id,
+)
+def test_single_action_parses_wrapped_and_bare(example: ResponseExample) -> None:
+    """The spec's schema shows a bare action, its examples a wrapped one: both parse alike."""
+    wrapped = parse_action(_response(example))
+    bare = parse_action(_response(ResponseExample("", "200", "", None, example.payload["action"])))
+    assert wrapped.model_dump() == bare.model_dump() == example.payload["action"]
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        pytest.param(None, id="absent"),
+        pytest.param({}, id="no-pages"),
+        pytest.param({"pages": {}}, id="empty-pages"),
+    ],
+)
+def test_single_page_links_round_trip_in_every_form(links: dict[str, Any] | None) -> None:
+    """A last page without ``links``, without ``pages`` or with empty ``pages`` dumps as sent."""
+    payload: dict[str, Any] = {"images": [{"id": 1}], "meta": {"total": 1}}
+    if links is not None:
+        payload["links"] = links
+    example = ResponseExample("images_list", "200", "", None, payload)
+    parsed = parse(IMAGE_PAGE, _response(example))
+    dumped = parsed.model_dump(mode="json", exclude_unset=True)
+    assert (dumped, page_of(parsed).next_url) == (payload, None)
