@@ -1,4 +1,4 @@
-"""The ``do-images`` command line, run in-process through ``main(argv)``."""
+"""The ``do-images`` command line, run in-process through ``main(argv)`` against the sandbox."""
 
 from __future__ import annotations
 
@@ -6,130 +6,18 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from do_images import Client
+from do_images import Client, Image
 from do_images.cli import ExitCode, Target, main
+from do_images.testing import Sandbox
 
-NOW = "2026-11-27T09:00:00Z"
-
-
-@dataclass
-class FakeAPI:
-    """A small Images API on an ``httpx.MockTransport``, with a virtual clock."""
-
-    now: float = 0.0
-    images: dict[int, dict[str, Any]] = field(default_factory=dict)
-    actions: dict[int, dict[str, Any]] = field(default_factory=dict)
-    fail: list[int] = field(default_factory=list)
-    action_seconds: float = 12.0
-    action_result: str = "completed"
-
-    def __post_init__(self) -> None:
-        seeds: list[dict[str, Any]] = [
-            {"id": 101, "name": "24.04 (LTS) x64", "type": "base", "distribution": "Ubuntu",
-             "slug": "ubuntu-24-04-x64", "public": True,
-             "regions": ["nyc1", "nyc3", "sfo3", "ams3", "fra1"]},
-            {"id": 102, "name": "Docker on Ubuntu", "type": "base", "distribution": "Ubuntu",
-             "slug": "docker-20-04", "public": True, "regions": ["nyc3"]},
-            {"id": 201, "name": "web-snapshot", "type": "snapshot", "distribution": "Debian",
-             "slug": None, "public": False, "regions": ["nyc3"], "tags": ["web"]},
-            {"id": 202, "name": "db-backup", "type": "backup", "distribution": "Debian",
-             "slug": None, "public": False, "regions": ["sfo3"], "tags": []},
-        ]  # fmt: skip
-        for image in seeds:
-            image.update(
-                created_at=NOW, min_disk_size=25, size_gigabytes=2.36, description="",
-                status="available", error_message="",
-            )  # fmt: skip
-            self.images[image["id"]] = image
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-    def client(self, target: Target) -> Client:
-        return Client(
-            "secret-token-123",
-            transport=httpx.MockTransport(self.handle),
-            sleep=self.sleep,
-            clock=self.clock,
-            max_retries=0,
-        )
-
-    def _action(self, action_id: int) -> dict[str, Any]:
-        action = self.actions[action_id]
-        if action["status"] == "in-progress" and self.now - action["_at"] >= self.action_seconds:
-            action.update(status=self.action_result, completed_at=NOW)
-        return {key: value for key, value in action.items() if key != "_at"}
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        headers = {"x-request-id": "req-42"}
-        if self.fail:
-            status = self.fail.pop(0)
-            body = {"id": "too_many_requests" if status == 429 else "error", "message": "no"}
-            return httpx.Response(status, json=body, headers=headers)
-        parts = request.url.path.strip("/").split("/")[2:]
-        method = request.method
-        if not parts:
-            if method == "POST":
-                body = json.loads(request.content)
-                new = dict(self.images[201], id=301, name=body["name"], type="custom")
-                new.update(status="NEW", regions=[body["region"]], tags=body.get("tags", []))
-                self.images[301] = new
-                return httpx.Response(202, json={"image": new}, headers=headers)
-            images = list(self.images.values())
-            query = request.url.params
-            if query.get("private") == "true":
-                images = [image for image in images if not image["public"]]
-            if query.get("type") == "distribution":
-                images = [image for image in images if image["id"] == 101]
-            if "tag_name" in query:
-                images = [image for image in images if query["tag_name"] in image.get("tags", [])]
-            page = {"images": images, "links": {}, "meta": {"total": len(images)}}
-            return httpx.Response(200, json=page, headers=headers)
-        key = parts[0]
-        image = next(
-            (i for i in self.images.values() if str(i["id"]) == key or i["slug"] == key), None
-        )
-        if image is None:
-            body = {"id": "not_found", "message": "The resource you requested could not be found."}
-            return httpx.Response(404, json=body, headers=headers)
-        if len(parts) == 1:
-            if method == "DELETE":
-                del self.images[image["id"]]
-                return httpx.Response(204, headers=headers)
-            if method == "PUT":
-                image.update(json.loads(request.content))
-            return httpx.Response(200, json={"image": image}, headers=headers)
-        if len(parts) == 2 and method == "POST":
-            body = json.loads(request.content)
-            if body.get("region") == "nowhere":
-                msg = {"id": "unprocessable_entity", "message": "region is not valid"}
-                return httpx.Response(422, json=msg, headers=headers)
-            action_id = 900 + len(self.actions)
-            self.actions[action_id] = {
-                "id": action_id, "status": "in-progress", "type": body["type"],
-                "started_at": NOW, "completed_at": None, "resource_id": image["id"],
-                "resource_type": "image", "region": None, "region_slug": body.get("region"),
-                "_at": self.now,
-            }  # fmt: skip
-            return httpx.Response(201, json={"action": self._action(action_id)}, headers=headers)
-        if len(parts) == 2:
-            actions = [self._action(i) for i in self.actions]
-            page = {"actions": actions, "links": {}, "meta": {"total": len(actions)}}
-            return httpx.Response(200, json=page, headers=headers)
-        action_id = int(parts[2])
-        if action_id not in self.actions:
-            body = {"id": "not_found", "message": "The resource you requested could not be found."}
-            return httpx.Response(404, json=body, headers=headers)
-        return httpx.Response(200, json={"action": self._action(action_id)}, headers=headers)
+SNAPSHOT = "web-01 2026-10-01"  # a seeded private snapshot, only in nyc3
+BACKUP = "db-01 nightly"  # a seeded backup
 
 
 class Stream(io.StringIO):
@@ -159,21 +47,26 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def api() -> FakeAPI:
-    """A fresh fake API for each test."""
-    return FakeAPI()
+def sandbox() -> Sandbox:
+    """A fresh sandbox whose actions take 12 virtual seconds."""
+    return Sandbox(action_seconds=12)
 
 
 @pytest.fixture
-def run(api: FakeAPI) -> Run:
-    """Runs ``main(argv)`` against the fake API; returns the exit code and both streams."""
+def run(sandbox: Sandbox) -> Run:
+    """Runs ``main(argv)`` against ``sandbox``; returns the exit code and both streams."""
 
-    def run(*argv: str, stdin: str = "", tty: bool = False, environ: Any = None) -> Result:
+    def run(
+        *argv: str,
+        stdin: str = "",
+        tty: bool = False,
+        factory: Callable[[Target], Client] | None = None,
+    ) -> Result:
         out, err = Stream(tty=tty), Stream(tty=tty)
         code = main(
             list(argv),
-            client_factory=api.client,
-            environ={} if environ is None else environ,
+            client_factory=factory or (lambda target: sandbox.client()),
+            environ={},
             stdin=Stream(stdin, tty=tty),
             stdout=out,
             stderr=err,
@@ -183,33 +76,69 @@ def run(api: FakeAPI) -> Run:
     return run
 
 
-def test_list_prints_an_aligned_table(run: Run) -> None:
-    """``list`` prints a header and one row per image, columns aligned."""
-    result = run("list")
-    lines = result.out.splitlines()
-    assert result.code == 0
+def named(sandbox: Sandbox, name: str) -> Image:
+    """The sandbox image called ``name``."""
+    return next(image for image in sandbox.images if image.name == name)
+
+
+# ------------------------------------------------------------------ output
+
+
+def test_list_prints_an_aligned_table(run: Run, sandbox: Sandbox) -> None:
+    """``list`` prints a header and one row per image, every column starting at one offset."""
+    lines = run("list").out.splitlines()
     assert lines[0].split() == ["ID", "NAME", "TYPE", "DISTRIBUTION", "REGIONS", "SIZE", "CREATED"]
-    assert len(lines) == 1 + 4
-    name_column = lines[0].index("NAME")
-    assert all(line[name_column - 2 : name_column] == "  " for line in lines)
-    assert "nyc1,nyc3,sfo3 +2" in lines[1]
+    assert len(lines) == 1 + len(sandbox.images)
+    type_column = lines[0].index("TYPE")
+    assert {line[type_column - 2 : type_column] for line in lines} == {"  "}
+    assert {line[type_column:].split()[0] for line in lines[1:]} >= {"base", "snapshot", "backup"}
 
 
-def test_list_json_is_the_documented_dicts(run: Run, api: FakeAPI) -> None:
-    """``--json list`` prints a JSON array of exactly what the API sent."""
+def test_list_row_shows_the_image(run: Run, sandbox: Sandbox) -> None:
+    """A row holds the id, name, type, distribution, regions, size and creation date."""
+    image = named(sandbox, SNAPSHOT)
+    row = next(
+        line for line in run("list").out.splitlines() if line.lstrip().startswith(str(image.id))
+    )
+    assert row.split("  ")[0].strip() == str(image.id)
+    assert SNAPSHOT in row
+    assert f"{image.size_gigabytes:g} GB" in row
+    assert image.created_at is not None
+    assert row.endswith(image.created_at.strftime("%Y-%m-%d"))
+
+
+def test_list_json_is_the_documented_dicts(run: Run, sandbox: Sandbox) -> None:
+    """``--json list`` prints a JSON array of exactly the dicts the API sent."""
     result = run("--json", "list")
-    assert result.json() == list(api.images.values())
+    assert result.code == 0
+    assert result.json() == [image.model_dump() for image in sandbox.images]
 
 
-def test_global_options_are_accepted_after_the_command(run: Run, api: FakeAPI) -> None:
+def test_global_options_are_accepted_after_the_command(run: Run) -> None:
     """``list --json`` means the same as ``--json list``."""
-    assert run("list", "--json").json() == list(api.images.values())
+    assert run("list", "--json").json() == run("--json", "list").json()
 
 
-def test_list_filters_reach_the_api(run: Run) -> None:
-    """``--private`` and ``--tag`` narrow the list."""
-    assert [image["id"] for image in run("list", "--private", "--json").json()] == [201, 202]
-    assert [image["id"] for image in run("list", "--tag", "web", "--json").json()] == [201]
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("--private",), lambda image: not image.public),
+        (("--type", "distribution"), lambda image: image.public and image.type == "base"),
+        (("--tag", "db"), lambda image: "db" in (image.tags or [])),
+    ],
+)
+def test_list_filters_reach_the_api(
+    run: Run, sandbox: Sandbox, argv: tuple[str, ...], expected: Callable[[Image], bool]
+) -> None:
+    """``--private``, ``--type`` and ``--tag`` list what the API lists for those filters."""
+    ids = [image["id"] for image in run("list", *argv, "--json").json()]
+    assert ids
+    assert ids == [image.id for image in sandbox.images if expected(image)]
+
+
+def test_empty_list_is_an_empty_json_array(run: Run) -> None:
+    """A filter that matches nothing prints ``[]`` with ``--json``."""
+    assert run("list", "--tag", "no-such-tag", "--json").json() == []
 
 
 def test_info_prints_a_key_value_view(run: Run) -> None:
@@ -217,139 +146,278 @@ def test_info_prints_a_key_value_view(run: Run) -> None:
     result = run("info", "ubuntu-24-04-x64")
     assert result.code == 0
     assert re.search(r"^slug\s+ubuntu-24-04-x64$", result.out, re.M)
-    assert re.search(r"^regions\s+nyc1, nyc3, sfo3, ams3, fra1$", result.out, re.M)
+    assert re.search(r"^regions\s+nyc1, nyc3, ", result.out, re.M)
+    assert re.search(r"^public\s+yes$", result.out, re.M)
+
+
+def test_info_json_by_id_is_the_image(run: Run, sandbox: Sandbox) -> None:
+    """``info ID --json`` prints the image's documented dict."""
+    image = named(sandbox, SNAPSHOT)
+    assert run("info", str(image.id), "--json").json() == image.model_dump()
+
+
+def test_update_changes_and_prints_the_image(run: Run, sandbox: Sandbox) -> None:
+    """``update --name`` renames the image and prints it."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("update", str(image.id), "--name", "renamed", "--json")
+    assert result.json()["name"] == "renamed"
+    assert next(i for i in sandbox.images if i.id == image.id).name == "renamed"
+
+
+def test_create_imports_a_custom_image(run: Run, sandbox: Sandbox) -> None:
+    """``create`` posts the image with its tags and prints it as NEW."""
+    result = run(
+        "create", "--name", "imported", "--url", "https://example.com/x.qcow2",
+        "--region", "nyc3", "--tag", "a", "--tag", "b", "--json",
+    )  # fmt: skip
+    assert result.code == 0
+    created = result.json()
+    assert (created["name"], created["status"], created["tags"]) == ("imported", "NEW", ["a", "b"])
+    assert created["id"] in {image.id for image in sandbox.images}
+
+
+def test_actions_lists_an_images_actions(run: Run, sandbox: Sandbox) -> None:
+    """``actions`` prints a table with the image's actions."""
+    image = named(sandbox, SNAPSHOT)
+    action = run("transfer", str(image.id), "sfo3", "--json").json()
+    lines = run("actions", str(image.id)).out.splitlines()
+    assert lines[0].split() == ["ID", "TYPE", "STATUS", "REGION", "STARTED", "COMPLETED"]
+    assert any(
+        line.split()[:4] == [str(action["id"]), "transfer", "in-progress", "sfo3"] for line in lines
+    )
+
+
+def test_action_prints_one_action(run: Run, sandbox: Sandbox) -> None:
+    """``action ID ACTION_ID --json`` prints that action."""
+    image = named(sandbox, BACKUP)
+    posted = run("convert", str(image.id), "--json").json()
+    shown = run("action", str(image.id), str(posted["id"]), "--json").json()
+    assert (shown["id"], shown["type"]) == (posted["id"], "convert")
+
+
+# -------------------------------------------------------------- waiting
+
+
+def test_transfer_wait_prints_plain_progress_lines(run: Run, sandbox: Sandbox) -> None:
+    """``transfer --wait`` off a terminal writes a line per poll, then the completed action."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "sfo3", "--wait", "--poll", "5", "--json")
+    action = result.json()
+    assert result.code == 0
+    assert action["status"] == "completed"
+    prefix = f"transfer {action['id']} on image {image.id}: "
+    assert result.err.splitlines() == [
+        prefix + "in-progress, 0 s",
+        prefix + "in-progress, 5 s",
+        prefix + "in-progress, 10 s",
+        prefix + "completed, 15 s",
+    ]
+    assert "sfo3" in next(i for i in sandbox.images if i.id == image.id).regions  # type: ignore[operator]
+
+
+def test_wait_on_a_terminal_rewrites_one_line(run: Run, sandbox: Sandbox) -> None:
+    """On a terminal the progress is one line rewritten with ``\\r``, ended by one newline."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "sfo3", "--wait", "--poll", "5", tty=True)
+    assert result.err.count("\r") == 4
+    # Shorter texts are padded with spaces to blank out the longer line before.
+    assert result.err.rstrip(" \n").endswith("completed, 15 s")
+    assert result.err.count("\n") == 1
+    assert result.err.endswith("\n")
+
+
+def test_wait_command_waits_for_a_posted_action(run: Run, sandbox: Sandbox) -> None:
+    """``wait ID ACTION_ID`` polls an existing action until it is completed."""
+    image = named(sandbox, BACKUP)
+    action = run("convert", str(image.id), "--json").json()
+    result = run("wait", str(image.id), str(action["id"]), "--json")
+    assert result.code == 0
+    assert result.json()["status"] == "completed"
+
+
+def test_action_failed_exits_7(run: Run, sandbox: Sandbox) -> None:
+    """An awaited action that ends errored exits 7 with one error line."""
+    sandbox.error_next_action()
+    image = named(sandbox, BACKUP)
+    result = run("convert", str(image.id), "--wait")
+    assert result.code == 7
+    assert re.fullmatch(
+        rf"error: action \d+ \(convert\) on image {image.id} errored", result.err.splitlines()[-1]
+    )
+
+
+def test_wait_timeout_exits_8_and_says_how_to_go_on(run: Run, sandbox: Sandbox) -> None:
+    """A wait that runs out of time exits 8 and names the command that keeps waiting."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "sfo3", "--wait", "--poll", "1", "--timeout", "3")
+    action_id = sandbox.actions[-1].id
+    assert result.code == 8
+    assert f"do-images wait {image.id} {action_id}" in result.err.splitlines()[-1]
+
+
+def test_interrupted_wait_exits_130_and_says_the_action_goes_on(run: Run, sandbox: Sandbox) -> None:
+    """Ctrl-C while waiting exits 130 and says the action continues server-side."""
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    def factory(target: Target) -> Client:
+        return Client("t", transport=sandbox.transport(), sleep=interrupt, clock=sandbox.clock)
+
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "sfo3", "--wait", factory=factory)
+    assert result.code == 130
+    assert "goes on server-side" in result.err.splitlines()[-1]
+    assert sandbox.actions[-1].status == "in-progress"
+
+
+# --------------------------------------------------------------- delete
+
+
+def test_delete_refuses_without_yes_off_a_terminal(run: Run, sandbox: Sandbox) -> None:
+    """``delete`` without ``--yes`` when stdin is not a terminal refuses with exit 2."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("delete", str(image.id))
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert image.id in {i.id for i in sandbox.images}
+
+
+def test_delete_with_yes_deletes(run: Run, sandbox: Sandbox) -> None:
+    """``delete --yes`` deletes the image."""
+    image = named(sandbox, SNAPSHOT)
+    assert run("delete", str(image.id), "--yes").code == 0
+    assert image.id not in {i.id for i in sandbox.images}
+
+
+def test_delete_asks_on_a_terminal(run: Run, sandbox: Sandbox) -> None:
+    """On a terminal ``delete`` asks, naming the image, and deletes on ``y``."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("delete", str(image.id), stdin="y\n", tty=True)
+    assert SNAPSHOT in result.err
+    assert result.code == 0
+    assert image.id not in {i.id for i in sandbox.images}
+
+
+def test_delete_declined_keeps_the_image(run: Run, sandbox: Sandbox) -> None:
+    """Answering anything but yes keeps the image and exits 1."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("delete", str(image.id), stdin="\n", tty=True)
+    assert result.code == 1
+    assert image.id in {i.id for i in sandbox.images}
+
+
+# ----------------------------------------------------- errors and exit codes
 
 
 def test_not_found_exits_4_with_one_line(run: Run) -> None:
     """A missing image is one line on stderr naming it and the request id, exit 4."""
     result = run("info", "999")
     assert result.code == 4
-    assert result.err == "error: not found: image 999 (request id req-42)\n"
+    assert re.fullmatch(r"error: not found: image 999 \(request id [^)]+\)\n", result.err)
 
 
-def test_usage_error_exits_2_with_one_line(run: Run) -> None:
-    """A bad argument is one line on stderr, exit 2."""
-    result = run("info", "-5")
+def test_missing_action_names_the_action(run: Run, sandbox: Sandbox) -> None:
+    """A missing action is reported as that action of that image, exit 4."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("action", str(image.id), "12345")
+    assert result.code == 4
+    assert f"not found: action 12345 of image {image.id}" in result.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("info", "-5"),
+        ("lst",),
+        ("transfer", "1", "sfo3", "--poll", "0.5"),
+        ("info", "not a slug"),
+        ("update", "1"),
+        ("list", "--type", "snapshot"),
+    ],
+)
+def test_usage_error_exits_2_with_one_line(run: Run, argv: tuple[str, ...]) -> None:
+    """A bad command line is one ``error:`` line on stderr, exit 2, nothing on stdout."""
+    result = run(*argv)
     assert result.code == 2
-    assert result.err.count("\n") == 1
-    assert result.err.startswith("error: ")
+    assert re.fullmatch(r"error: [^\n]+\n", result.err)
+    assert result.out == ""
 
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [
-        (401, ExitCode.AUTH),
-        (403, ExitCode.AUTH),
-        (429, ExitCode.RATE_LIMITED),
-        (500, ExitCode.API_ERROR),
-        (422, ExitCode.API_ERROR),
-    ],
+    [(401, 5), (403, 5), (429, 6), (422, 3), (500, 3)],
 )
 def test_error_status_maps_to_its_exit_code(
-    run: Run, api: FakeAPI, status: int, code: ExitCode
+    run: Run, sandbox: Sandbox, status: int, code: int
 ) -> None:
     """Each class of error status exits with its own code and one stderr line."""
-    api.fail.append(status)
+    sandbox.fail_next(status, times=3)
     result = run("list")
     assert result.code == code
-    assert result.err.count("\n") == 1
+    assert re.fullmatch(r"error: [^\n]+\n", result.err)
 
 
-def test_missing_token_says_how_to_set_it(run: Run) -> None:
+def test_rate_limit_says_when_to_retry(run: Run, sandbox: Sandbox) -> None:
+    """A 429 with a long ``Retry-After`` says how long to wait."""
+    sandbox.fail_next(429, times=3, headers={"retry-after": "600"})
+    result = run("list")
+    assert result.code == 6
+    assert "retry in 600 s" in result.err
+
+
+def test_connection_failure_exits_9(run: Run) -> None:
+    """An API that cannot be reached exits 9."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def factory(target: Target) -> Client:
+        return Client("t", transport=httpx.MockTransport(refuse), max_retries=0)
+
+    result = run("list", factory=factory)
+    assert result.code == 9
+    assert result.err.startswith("error: could not reach the API")
+
+
+def test_missing_token_exits_5_and_says_how_to_set_it() -> None:
     """Without a token the error names the variables and ``--sandbox``; exit 5."""
-    result = main(["list"], environ={}, stdout=Stream(), stderr=(err := Stream()))
-    assert result == ExitCode.AUTH
+    err = Stream()
+    assert main(["list"], environ={}, stdout=Stream(), stderr=err) == 5
     assert "DIGITALOCEAN_TOKEN" in err.getvalue()
     assert "--sandbox" in err.getvalue()
 
 
-def test_token_is_never_printed(run: Run, api: FakeAPI) -> None:
-    """An auth failure names the variable, never the token itself."""
-    api.fail.append(401)
-    result = run("list")
-    assert "secret-token-123" not in result.out + result.err
+def test_token_is_never_printed(run: Run, sandbox: Sandbox) -> None:
+    """An auth failure tells what to check without printing the token."""
+    sandbox.fail_next(401)
+    out, err = Stream(), Stream()
+    code = main(
+        ["list", "--token", "dop_v1_secret"],
+        client_factory=lambda target: sandbox.client(token=target.token or ""),
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 5
+    assert "dop_v1_secret" not in out.getvalue() + err.getvalue()
 
 
-def test_delete_refuses_without_yes_off_a_terminal(run: Run, api: FakeAPI) -> None:
-    """``delete`` without ``--yes`` and stdin not a terminal refuses, exit 2, nothing deleted."""
-    result = run("delete", "201")
-    assert result.code == ExitCode.USAGE
-    assert "--yes" in result.err
-    assert 201 in api.images
+def test_json_errors_keep_stdout_empty(run: Run) -> None:
+    """With ``--json`` an error still goes to stderr only, so stdout stays parseable."""
+    result = run("--json", "info", "999")
+    assert (result.code, result.out) == (4, "")
 
 
-def test_delete_with_yes_deletes(run: Run, api: FakeAPI) -> None:
-    """``delete --yes`` deletes the image."""
-    result = run("delete", "201", "--yes")
-    assert result.code == 0
-    assert 201 not in api.images
-
-
-def test_delete_asks_on_a_terminal(run: Run, api: FakeAPI) -> None:
-    """On a terminal ``delete`` asks, naming the image, and deletes on ``y``."""
-    result = run("delete", "201", stdin="y\n", tty=True)
-    assert "web-snapshot" in result.err
-    assert result.code == 0
-    assert 201 not in api.images
-
-
-def test_delete_declined_keeps_the_image(run: Run, api: FakeAPI) -> None:
-    """Answering anything but yes keeps the image and exits 1."""
-    result = run("delete", "201", stdin="\n", tty=True)
-    assert result.code == ExitCode.FAILED
-    assert 201 in api.images
-
-
-def test_transfer_wait_prints_plain_progress_lines(run: Run) -> None:
-    """``transfer --wait`` off a terminal writes one progress line per poll, then the action."""
-    result = run("transfer", "201", "sfo3", "--wait", "--poll", "5")
-    assert result.code == 0
-    assert result.err.splitlines() == [
-        "transfer 900 on image 201: in-progress, 0 s",
-        "transfer 900 on image 201: in-progress, 5 s",
-        "transfer 900 on image 201: in-progress, 10 s",
-        "transfer 900 on image 201: completed, 15 s",
-    ]
-    assert re.search(r"^status\s+completed$", result.out, re.M)
-
-
-def test_transfer_wait_on_a_terminal_rewrites_one_line(run: Run) -> None:
-    """On a terminal the progress is one line rewritten with ``\\r``."""
-    result = run("transfer", "201", "sfo3", "--wait", tty=True)
-    assert result.err.count("\n") == 1
-    assert result.err.count("\r") == 4
-
-
-def test_action_failed_exits_7(run: Run, api: FakeAPI) -> None:
-    """An errored action exits 7."""
-    api.action_result = "errored"
-    result = run("convert", "202", "--wait")
-    assert result.code == ExitCode.ACTION_FAILED
-    assert result.err.splitlines()[-1] == "error: action 900 (convert) on image 202 errored"
-
-
-def test_wait_timeout_exits_8(run: Run) -> None:
-    """A wait that runs out of time exits 8 and says how to keep waiting."""
-    result = run("transfer", "201", "sfo3", "--wait", "--timeout", "3")
-    assert result.code == ExitCode.WAIT_TIMED_OUT
-    assert "do-images wait 201 900" in result.err.splitlines()[-1]
-
-
-def test_interrupted_wait_says_the_action_goes_on(run: Run, api: FakeAPI) -> None:
-    """Ctrl-C while waiting exits 130 and says the action continues server-side."""
-
-    def interrupt(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    api.sleep = interrupt  # type: ignore[method-assign]
-    result = run("transfer", "201", "sfo3", "--wait")
-    assert result.code == 130
-    assert "goes on server-side" in result.err.splitlines()[-1]
-
-
-def test_help_lists_the_exit_codes(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
-    """``--help`` lists every exit code."""
+def test_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` exits 0 and lists every exit code with its meaning."""
     assert main(["--help"]) == 0
     text = capsys.readouterr().out
     for code in ExitCode:
         assert re.search(rf"^\s+{int(code)}\s+\S", text, re.M), code
+
+
+def test_sandbox_option_runs_against_a_fresh_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--sandbox`` needs no token and lists the seeded images."""
+    assert main(["--sandbox", "--json", "list"], environ={}) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [image["id"] for image in listed] == [image.id for image in Sandbox().images]

@@ -594,7 +594,9 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace, _Output], int]] = {
 def default_client(target: Target) -> Client:
     """The ``Client`` for ``target``: a sandbox's, or the API's with the token found."""
     if target.sandbox:
-        raise _Stop(ExitCode.FAILED, "the sandbox is not available in this build")
+        from .testing import Sandbox
+
+        return Sandbox().client()
     if target.token is None and not any(
         target.environ.get(name, "").strip() for name in TOKEN_VARIABLES
     ):
@@ -746,7 +748,29 @@ def _silence_stdout(stdout: TextIO) -> None:
 
 
 def _serve(args: argparse.Namespace, out: _Output) -> int:
-    raise _Stop(ExitCode.FAILED, "the sandbox is not available in this build")
+    """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
+    from .testing import Sandbox
+
+    def ready(base_url: str) -> None:
+        # The URL alone on stdout, so a script can read it; the how-to on stderr.
+        out.line(base_url)
+        out.stdout.flush()
+        out.note(
+            f"sandbox API at {base_url}, any token accepted; try: "
+            f"DIGITALOCEAN_TOKEN=sandbox do-images --base-url {base_url} list "
+            "(Ctrl-C stops it)"
+        )
+
+    # Virtual time follows real time here, so actions finish while people watch.
+    sandbox = Sandbox(realtime=True)
+    try:
+        sandbox.serve_forever("127.0.0.1", args.port, ready=ready)
+    except OSError as exc:
+        raise _Stop(
+            ExitCode.FAILED, f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}"
+        ) from None
+    out.note("sandbox stopped")
+    return ExitCode.OK
 
 
 if __name__ == "__main__":  # pragma: no cover
