@@ -68,6 +68,18 @@ def json_schema(node: Any) -> Any:
             converted[key] = {name: json_schema(sub) for name, sub in value.items()}
         else:
             converted[key] = json_schema(value)
+    mapping = node.get("discriminator", {}).get("mapping")
+    if mapping:
+        # JSON Schema has no discriminator: "type": "transfer" must select the transfer
+        # branch, not merely satisfy some branch of the anyOf.
+        name = node["discriminator"]["propertyName"]
+        converted.setdefault("allOf", []).extend(
+            {
+                "if": {"properties": {name: {"const": value}}, "required": [name]},
+                "then": json_schema({"$ref": target}),
+            }
+            for value, target in mapping.items()
+        )
     if node.get("nullable") is True:
         return {"anyOf": [converted, {"type": "null"}]}
     return converted
