@@ -21,6 +21,7 @@ from ._errors import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    UnknownOutcomeError,
     UnprocessableEntityError,
 )
 from ._models import (
@@ -63,6 +64,7 @@ __all__ = [
     "Region",
     "ResponseValidationError",
     "ServerError",
+    "UnknownOutcomeError",
     "UnprocessableEntityError",
     "__version__",
 ]

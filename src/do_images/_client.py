@@ -52,6 +52,7 @@ def _session(
     max_retries: int,
     user_agent: str | None,
     clock: Callable[[], float] | None,
+    jitter: Callable[[], float] | None,
     environ: Mapping[str, str] | None,
 ) -> Session:
     return Session(
@@ -61,7 +62,7 @@ def _session(
         max_retries=max_retries,
         user_agent=_user_agent(user_agent),
         clock=clock or time.monotonic,
-        jitter=default_jitter,
+        jitter=jitter or default_jitter,
     )
 
 
@@ -91,7 +92,7 @@ class _SyncRunner:
                 self.sleep(effect.seconds)
                 continue
             try:
-                value = self.http.send(effect)
+                value = self.http.send(effect, follow_redirects=False)
             except httpx.RequestError as exc:
                 error = exc
 
@@ -123,7 +124,11 @@ class Pager(Generic[T]):
 
 
 class ImageResource:
-    """``do.image``: every operation of the Images API (sync)."""
+    """``do.image``: every operation of the Images API (sync).
+
+    Every method also takes a keyword-only ``max_retries`` that replaces the
+    client's for that one call (``None``: the client's).
+    """
 
     def __init__(self, ops: ImageOps, run: _SyncRunner) -> None:
         self._ops = ops
@@ -134,13 +139,15 @@ class ImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
+        *,
+        max_retries: int | None = None,
     ) -> list[Image]:
         """Every image, all pages: ``GET /v2/images``.
 
         ``type`` filters ``"distribution"`` or ``"application"`` images,
         ``private=True`` lists your own images, ``tag_name`` those with a tag.
         """
-        return self._run(self._ops.list(type, private, tag_name))
+        return self._run(self._ops.with_retries(max_retries).list(type, private, tag_name))
 
     def iter(
         self,
@@ -148,17 +155,19 @@ class ImageResource:
         private: bool | None = None,
         tag_name: str | None = None,
         per_page: int = 200,
+        *,
+        max_retries: int | None = None,
     ) -> Pager[Image]:
         """Images page by page as you iterate: ``GET /v2/images``."""
         first = self._ops.images_url(type, private, tag_name, per_page)
-        return Pager(self._run, self._ops, first, IMAGE_PAGE)
+        return Pager(self._run, self._ops.with_retries(max_retries), first, IMAGE_PAGE)
 
-    def info(self, id_slug: int | str) -> Image:
+    def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
         """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
 
         Raises ``NotFoundError`` when there is no such image.
         """
-        return self._run(self._ops.info(id_slug))
+        return self._run(self._ops.with_retries(max_retries).info(id_slug))
 
     def update(
         self,
@@ -167,16 +176,19 @@ class ImageResource:
         *,
         distribution: str | None = None,
         description: str | None = None,
+        max_retries: int | None = None,
     ) -> Image:
         """Change an image's name, distribution or description: ``PUT /v2/images/{id}``.
 
         Only the fields given are sent.
         """
-        return self._run(self._ops.update(id, name, distribution, description))
+        return self._run(
+            self._ops.with_retries(max_retries).update(id, name, distribution, description)
+        )
 
-    def destroy(self, id: int) -> None:
+    def destroy(self, id: int, *, max_retries: int | None = None) -> None:
         """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
-        self._run(self._ops.destroy(id))
+        self._run(self._ops.with_retries(max_retries).destroy(id))
 
     def create(
         self,
@@ -187,31 +199,53 @@ class ImageResource:
         distribution: str | None = None,
         description: str | None = None,
         tags: builtins.list[str] | None = None,
+        max_retries: int | None = None,
     ) -> Image:
         """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``."""
-        return self._run(self._ops.create(name, url, region, distribution, description, tags))
+        return self._run(
+            self._ops.with_retries(max_retries).create(
+                name, url, region, distribution, description, tags
+            )
+        )
 
     def transfer(
-        self, id: int, region: str, wait: bool = False, poll: float = 5, timeout: float = 300
+        self,
+        id: int,
+        region: str,
+        wait: bool = False,
+        poll: float = 5,
+        timeout: float = 300,
+        *,
+        max_retries: int | None = None,
     ) -> Action:
         """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
 
         With ``wait=True``, returns once the action is completed; raises
         ``ActionFailedError`` or ``ActionTimeoutError`` otherwise.
         """
-        return self._run(self._ops.transfer(id, region, wait, poll, timeout))
+        return self._run(
+            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+        )
 
-    def convert(self, id: int, wait: bool = False, poll: float = 5, timeout: float = 300) -> Action:
+    def convert(
+        self,
+        id: int,
+        wait: bool = False,
+        poll: float = 5,
+        timeout: float = 300,
+        *,
+        max_retries: int | None = None,
+    ) -> Action:
         """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
-        return self._run(self._ops.convert(id, wait, poll, timeout))
+        return self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
 
-    def action_list(self, id: int) -> builtins.list[Action]:
+    def action_list(self, id: int, *, max_retries: int | None = None) -> builtins.list[Action]:
         """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
-        return self._run(self._ops.action_list(id))
+        return self._run(self._ops.with_retries(max_retries).action_list(id))
 
-    def action_info(self, id: int, action_id: int) -> Action:
+    def action_info(self, id: int, action_id: int, *, max_retries: int | None = None) -> Action:
         """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
-        return self._run(self._ops.action_info(id, action_id))
+        return self._run(self._ops.with_retries(max_retries).action_info(id, action_id))
 
     def wait(
         self,
@@ -220,6 +254,7 @@ class ImageResource:
         poll: float = 5,
         timeout: float = 300,
         on_update: OnUpdate | None = None,
+        max_retries: int | None = None,
     ) -> Action:
         """Poll ``action`` every ``poll`` seconds until it is completed; return it.
 
@@ -227,7 +262,7 @@ class ImageResource:
         the last state seen) after ``timeout`` seconds. ``on_update`` is called with
         the action after every poll.
         """
-        return self._run(self._ops.wait(action, poll, timeout, on_update))
+        return self._run(self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update))
 
 
 class Client:
@@ -235,7 +270,8 @@ class Client:
 
     The token comes from ``token``, else ``$DIGITALOCEAN_TOKEN``, else
     ``$DIGITALOCEAN_ACCESS_TOKEN``. ``sleep`` and ``clock`` replace ``time.sleep``
-    and ``time.monotonic`` (tests, sandboxes).
+    and ``time.monotonic`` (tests, sandboxes); ``jitter`` returns the back-off
+    factor in [0.75, 1] (random by default).
     """
 
     def __init__(
@@ -250,13 +286,16 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         sleep: SyncSleep | None = None,
         clock: Callable[[], float] | None = None,
+        jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
-        self._session = _session(token, base_url, timeout, max_retries, user_agent, clock, environ)
+        self._session = _session(
+            token, base_url, timeout, max_retries, user_agent, clock, jitter, environ
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
         self.image = ImageResource(
@@ -322,7 +361,7 @@ class _AsyncRunner:
                 await self.sleep(effect.seconds)
                 continue
             try:
-                value = await self.http.send(effect)
+                value = await self.http.send(effect, follow_redirects=False)
             except httpx.RequestError as exc:
                 error = exc
 
@@ -351,7 +390,11 @@ class AsyncPager(Generic[T]):
 
 
 class AsyncImageResource:
-    """``do.image``: every operation of the Images API (async)."""
+    """``do.image``: every operation of the Images API (async).
+
+    Every method also takes a keyword-only ``max_retries`` that replaces the
+    client's for that one call (``None``: the client's).
+    """
 
     def __init__(self, ops: ImageOps, run: _AsyncRunner) -> None:
         self._ops = ops
@@ -362,9 +405,11 @@ class AsyncImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
+        *,
+        max_retries: int | None = None,
     ) -> list[Image]:
         """Every image, all pages: ``GET /v2/images``."""
-        return await self._run(self._ops.list(type, private, tag_name))
+        return await self._run(self._ops.with_retries(max_retries).list(type, private, tag_name))
 
     def iter(
         self,
@@ -372,14 +417,16 @@ class AsyncImageResource:
         private: bool | None = None,
         tag_name: str | None = None,
         per_page: int = 200,
+        *,
+        max_retries: int | None = None,
     ) -> AsyncPager[Image]:
         """Images page by page as you iterate: ``GET /v2/images``."""
         first = self._ops.images_url(type, private, tag_name, per_page)
-        return AsyncPager(self._run, self._ops, first, IMAGE_PAGE)
+        return AsyncPager(self._run, self._ops.with_retries(max_retries), first, IMAGE_PAGE)
 
-    async def info(self, id_slug: int | str) -> Image:
+    async def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
         """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``."""
-        return await self._run(self._ops.info(id_slug))
+        return await self._run(self._ops.with_retries(max_retries).info(id_slug))
 
     async def update(
         self,
@@ -388,13 +435,16 @@ class AsyncImageResource:
         *,
         distribution: str | None = None,
         description: str | None = None,
+        max_retries: int | None = None,
     ) -> Image:
         """Change an image's name, distribution or description: ``PUT /v2/images/{id}``."""
-        return await self._run(self._ops.update(id, name, distribution, description))
+        return await self._run(
+            self._ops.with_retries(max_retries).update(id, name, distribution, description)
+        )
 
-    async def destroy(self, id: int) -> None:
+    async def destroy(self, id: int, *, max_retries: int | None = None) -> None:
         """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
-        await self._run(self._ops.destroy(id))
+        await self._run(self._ops.with_retries(max_retries).destroy(id))
 
     async def create(
         self,
@@ -405,29 +455,53 @@ class AsyncImageResource:
         distribution: str | None = None,
         description: str | None = None,
         tags: builtins.list[str] | None = None,
+        max_retries: int | None = None,
     ) -> Image:
         """Import a custom image from ``url``: ``POST /v2/images``."""
-        return await self._run(self._ops.create(name, url, region, distribution, description, tags))
+        return await self._run(
+            self._ops.with_retries(max_retries).create(
+                name, url, region, distribution, description, tags
+            )
+        )
 
     async def transfer(
-        self, id: int, region: str, wait: bool = False, poll: float = 5, timeout: float = 300
+        self,
+        id: int,
+        region: str,
+        wait: bool = False,
+        poll: float = 5,
+        timeout: float = 300,
+        *,
+        max_retries: int | None = None,
     ) -> Action:
         """Copy an image to ``region``: ``POST /v2/images/{id}/actions``."""
-        return await self._run(self._ops.transfer(id, region, wait, poll, timeout))
+        return await self._run(
+            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+        )
 
     async def convert(
-        self, id: int, wait: bool = False, poll: float = 5, timeout: float = 300
+        self,
+        id: int,
+        wait: bool = False,
+        poll: float = 5,
+        timeout: float = 300,
+        *,
+        max_retries: int | None = None,
     ) -> Action:
         """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
-        return await self._run(self._ops.convert(id, wait, poll, timeout))
+        return await self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
 
-    async def action_list(self, id: int) -> builtins.list[Action]:
+    async def action_list(
+        self, id: int, *, max_retries: int | None = None
+    ) -> builtins.list[Action]:
         """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
-        return await self._run(self._ops.action_list(id))
+        return await self._run(self._ops.with_retries(max_retries).action_list(id))
 
-    async def action_info(self, id: int, action_id: int) -> Action:
+    async def action_info(
+        self, id: int, action_id: int, *, max_retries: int | None = None
+    ) -> Action:
         """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
-        return await self._run(self._ops.action_info(id, action_id))
+        return await self._run(self._ops.with_retries(max_retries).action_info(id, action_id))
 
     async def wait(
         self,
@@ -436,13 +510,19 @@ class AsyncImageResource:
         poll: float = 5,
         timeout: float = 300,
         on_update: OnUpdate | None = None,
+        max_retries: int | None = None,
     ) -> Action:
         """Poll ``action`` every ``poll`` seconds until it is completed; return it."""
-        return await self._run(self._ops.wait(action, poll, timeout, on_update))
+        return await self._run(
+            self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
+        )
 
 
 class AsyncClient:
-    """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``."""
+    """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
+
+    Takes the arguments of ``Client``; ``sleep`` is an async callable.
+    """
 
     def __init__(
         self,
@@ -456,13 +536,16 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: AsyncSleep | None = None,
         clock: Callable[[], float] | None = None,
+        jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
-        self._session = _session(token, base_url, timeout, max_retries, user_agent, clock, environ)
+        self._session = _session(
+            token, base_url, timeout, max_retries, user_agent, clock, jitter, environ
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self.image = AsyncImageResource(

@@ -16,7 +16,7 @@ import random
 import re
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -243,9 +243,21 @@ def parse_rate_limit(headers: httpx.Headers) -> RateLimit | None:
     return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
 
 
-def _cut(content: bytes) -> str:
-    text = content[: ERROR_TEXT_LIMIT * 4].decode("utf-8", errors="replace")
-    return text[:ERROR_TEXT_LIMIT]
+def cut_text(content: bytes | str, secret: str | None = None) -> str:
+    """Text for an error message: at most 1 KiB of UTF-8, never a decode error.
+
+    ``secret`` (the token) is blanked out first, in case a proxy or a debugging
+    server echoes the request headers into its error page.
+    """
+    data = content.encode("utf-8", "replace") if isinstance(content, str) else content
+    if secret:
+        data = data.replace(secret.encode(), b"[redacted]")
+    data = data[:ERROR_TEXT_LIMIT]
+    # Cutting may split a multi-byte character: drop the partial tail, not the text.
+    text = data.decode("utf-8", errors="replace")
+    while len(text.encode("utf-8")) > ERROR_TEXT_LIMIT:
+        text = text[:-1]
+    return text
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -259,46 +271,88 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 
 _ERROR_BODY = TypeAdapter(ErrorBody)
 
+MAX_HEADER_WAIT = 86_400.0
+"""A header asking for a longer wait than a day is taken as malformed, not obeyed."""
+
+_DELAY_SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
+
+
+def server_now(response: httpx.Response) -> datetime | None:
+    """The server's clock at the time of ``response`` (its ``Date`` header), if sane."""
+    raw = response.headers.get("date")
+    if not raw:
+        return None
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def _now_for(response: httpx.Response) -> datetime:
+    # The server's Date makes waits immune to a skewed local clock; without one,
+    # the local clock is all there is.
+    return server_now(response) or datetime.now(timezone.utc)
+
+
+def _sane_wait(seconds: float) -> float | None:
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_HEADER_WAIT else None
+
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The wait the server asked for in ``Retry-After`` (seconds or HTTP date), if sane."""
+    """The wait the server asked for in ``Retry-After`` (seconds or HTTP date), if sane.
+
+    Negative, non-finite, huge, unparsable values and dates in the past or more
+    than a day away give ``None``: the caller falls back to its own back-off.
+    """
     raw = response.headers.get("retry-after")
     if raw is None:
         return None
     raw = raw.strip()
+    if _DELAY_SECONDS.fullmatch(raw):
+        return _sane_wait(float(raw))
     try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        now = _server_now(response)
-        seconds = (when - now).total_seconds()
-    if not math.isfinite(seconds) or seconds < 0 or seconds > 86_400:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return seconds
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return _sane_wait((when - _now_for(response)).total_seconds())
 
 
-def _server_now(response: httpx.Response) -> datetime:
-    raw = response.headers.get("date")
-    if raw:
+def server_wait(response: httpx.Response, rate_limit: RateLimit | None) -> float | None:
+    """The wait the server directs: ``Retry-After``, else until an exhausted budget resets.
+
+    The reset time is measured against the response's ``Date`` header, so a skewed
+    local clock does not matter. ``None`` when the server directs nothing usable.
+    """
+    seconds = retry_after_seconds(response)
+    if seconds is not None:
+        return seconds
+    if rate_limit is not None and rate_limit.remaining == 0:
         try:
-            when = parsedate_to_datetime(raw)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
-            return when
-        except (TypeError, ValueError, IndexError):
-            pass
-    return datetime.now(timezone.utc)
+            wait = (rate_limit.reset_at - _now_for(response)).total_seconds()
+        except OverflowError:
+            return None
+        return _sane_wait(wait)
+    return None
 
 
 def error_from_response(
-    response: httpx.Response, rate_limit: RateLimit | None, attempts: int = 1
+    response: httpx.Response,
+    rate_limit: RateLimit | None,
+    attempts: int = 1,
+    *,
+    secret: str | None = None,
+    retry_after: float | None = None,
 ) -> APIStatusError:
-    """Map an error response to its typed exception, whatever its body holds."""
+    """Map an error response to its typed exception, whatever its body holds.
+
+    HTML, empty, non-JSON, wrongly typed, invalid UTF-8 or huge bodies all give an
+    ``APIStatusError`` whose message is at most 1 KiB.
+    """
     status = response.status_code
     request_id = request_id_of(response)
     content = response.content
@@ -306,24 +360,35 @@ def error_from_response(
     try:
         body = _ERROR_BODY.validate_json(content)
     except ValidationError:
-        message = _cut(content).strip() or response.reason_phrase or f"HTTP {status}"
+        message = cut_text(content, secret).strip() or response.reason_phrase or f"HTTP {status}"
     else:
         error_id = body.id
-        message = body.message[:ERROR_TEXT_LIMIT]
+        message = cut_text(body.message, secret)
         request_id = body.request_id or request_id
+    if 300 <= status < 400:
+        try:
+            host = httpx.URL(response.headers.get("location", "")).host
+        except (httpx.InvalidURL, ValueError):
+            host = ""
+        message = (
+            f"unexpected redirect to {cut_text(host)[:255] or 'the same host'}; "
+            "redirects are not followed (they could carry the token elsewhere)"
+        )
+    if request_id is not None:
+        request_id = cut_text(request_id, secret)
     cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
     kwargs: dict[str, Any] = {
         "status_code": status,
-        "error_id": error_id,
+        "error_id": None if error_id is None else cut_text(error_id, secret),
         "request_id": request_id,
         "rate_limit": rate_limit,
-        "body": _cut(content),
+        "body": cut_text(content, secret),
         "attempts": attempts,
     }
     if cls is RateLimitError:
         return RateLimitError(
             message,
-            retry_after=retry_after_seconds(response),
+            retry_after=retry_after if retry_after is not None else retry_after_seconds(response),
             reset_at=rate_limit.reset_at if rate_limit else None,
             **kwargs,
         )
@@ -342,7 +407,7 @@ def parse(adapter: TypeAdapter[M], response: httpx.Response) -> M:
         raise ResponseValidationError(
             f"unexpected response body for {response.request.method} "
             f"{response.request.url.path}: {errors}",
-            body=_cut(response.content),
+            body=cut_text(response.content),
             request_id=request_id_of(response),
         ) from None
 
@@ -363,23 +428,71 @@ def parse_action(response: httpx.Response) -> Action:
 # ---------------------------------------------------------------------- retrying
 
 
-def is_retry_status(status: int) -> bool:
-    """429 and every 5xx may succeed when sent again."""
-    return status == 429 or status >= 500
-
-
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
+MAX_SERVER_WAIT = 120.0
+"""A server-directed wait longer than this is not slept: the error is raised at once."""
+
+# Failures that prove the request never reached the server: safe to send again,
+# even a POST.
+NOT_SENT: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+# Failures that the same request would hit again.
+PERMANENT: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def check_retries(value: object) -> int:
+    """``max_retries``: an ``int`` >= 0 (not a ``bool``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_retries must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"max_retries must be >= 0, got {value}")
+    return value
 
 
 def backoff(attempt: int, jitter: Callable[[], float]) -> float:
-    """Capped exponential back-off for retry ``attempt`` (0-based), jittered."""
-    return min(BACKOFF_BASE * 2.0**attempt, BACKOFF_CAP) * jitter()
+    """Capped exponential back-off for retry ``attempt`` (0-based), jittered.
+
+    ``min(0.5 * 2**attempt, 8)`` seconds times ``jitter()``, which gives a factor in
+    [0.75, 1] (clamped there, so an injected jitter cannot make waits explode).
+    """
+    factor = min(max(jitter(), 0.75), 1.0)
+    return min(BACKOFF_BASE * 2.0 ** min(attempt, 16), BACKOFF_CAP) * factor
 
 
 def default_jitter() -> float:
     """A factor in [0.75, 1]."""
     return random.uniform(0.75, 1.0)
+
+
+def matching_since(response: httpx.Response, elapsed: float) -> datetime:
+    """The earliest ``started_at`` an action sent ``elapsed`` seconds before ``response`` can have.
+
+    Measured on the server's clock (``Date``), so local skew does not matter; the
+    second of slack covers timestamps that are whole seconds. Without a ``Date``,
+    the local clock is used with a generous slack: adopting an older matching
+    action is a smaller harm than starting a second one.
+    """
+    now = server_now(response)
+    slack = 1.0
+    if now is None:
+        now, slack = datetime.now(timezone.utc), 300.0
+    return now - timedelta(seconds=max(elapsed, 0.0) + slack)
+
+
+def action_matches(action: Action, body: Mapping[str, Any], since: datetime) -> bool:
+    """Whether ``action`` is what POSTing ``body`` would have started, no earlier than ``since``."""
+    if action.type != body["type"] or action.started_at is None or action.started_at < since:
+        return False
+    if body["type"] != "transfer":
+        return True
+    regions = {action.region_slug, action.region.slug if action.region else None} - {None}
+    # An action that names no region at all cannot be told apart: count it as ours
+    # rather than risk a second transfer.
+    return not regions or body["region"] in regions
 
 
 # ----------------------------------------------------------------------- paging

@@ -14,6 +14,7 @@
     │   ├── RateLimitError            429 (retry_after, reset_at)
     │   └── ServerError               5xx
     ├── ResponseValidationError       the body did not fit the model
+    ├── UnknownOutcomeError           a POST may or may not have taken effect
     ├── ActionFailedError             an awaited action ended ``errored``
     └── ActionTimeoutError            an awaited action did not finish in time
 
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "UnknownOutcomeError",
     "UnprocessableEntityError",
 ]
 
@@ -96,6 +98,8 @@ class APIStatusError(DoImagesError):
         text = f"{self.status_code} {self.error_id or 'error'}: {self.message}"
         if self.request_id:
             text += f" (request id {self.request_id})"
+        if self.attempts > 1:
+            text += f" after {self.attempts} attempts"
         return text
 
 
@@ -166,6 +170,23 @@ class ResponseValidationError(DoImagesError):
         super().__init__(message)
         self.body = body
         self.request_id = request_id
+
+
+class UnknownOutcomeError(DoImagesError):
+    """A POST failed after it may have reached the API, so its outcome is unknown.
+
+    The request timed out while waiting for the answer, the connection dropped
+    mid-response, or the API answered 5xx. This API has no idempotency keys, so
+    sending the request again could import a second image or start a second
+    action; do_images does not do that blindly. ``__cause__`` is the failure itself
+    (an ``APIConnectionError`` or ``ServerError``); ``attempts`` counts the requests
+    sent. For ``create``, look for the image (``list(private=True)``) before trying
+    again.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 class ActionFailedError(DoImagesError):

@@ -20,39 +20,46 @@ from ._core import (
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
     MAX_PER_PAGE,
+    MAX_SERVER_WAIT,
+    NOT_SENT,
+    PERMANENT,
     Op,
     Page,
     PageWalk,
     Sleep,
     _body,
-    _server_now,
+    action_matches,
     backoff,
     check_base_url,
     check_id,
     check_id_or_slug,
     check_region,
+    check_retries,
     check_str,
     check_tags,
     check_url,
     check_wait,
+    cut_text,
     error_from_response,
-    is_retry_status,
     logger,
+    matching_since,
     page_of,
     parse,
     parse_action,
     parse_rate_limit,
-    retry_after_seconds,
+    server_wait,
     wait_step,
 )
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    DoImagesError,
+    UnknownOutcomeError,
+)
 from ._models import Action, ActionPage, Image, ImagePage, RateLimit
 
 ImageListType = Literal["distribution", "application"]
 OnUpdate = Callable[[Action], object]
-
-MAX_SERVER_WAIT = 120.0
-"""A server-directed wait longer than this is not slept: the error is raised at once."""
 
 
 def _timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
@@ -77,8 +84,7 @@ class Session:
         clock: Callable[[], float],
         jitter: Callable[[], float],
     ) -> None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        check_retries(max_retries)
         self.base_url = check_base_url(base_url)
         images_path = self.base_url.path.rstrip("/") + "/v2/images"
         self.images_url = self.base_url.copy_with(path=images_path)
@@ -95,6 +101,8 @@ class Session:
                 "User-Agent": user_agent,
             }
         )
+        # Kept only to blank it out of error texts a server might echo it into.
+        self._secret = token
         self._json_headers = self._headers.copy()
         self._json_headers["Content-Type"] = "application/json"
 
@@ -129,74 +137,115 @@ class Session:
 
         GET, PUT and DELETE are retried after connection errors, timeouts, 429 and
         5xx. POST is not idempotent here, so it is retried only when the request
-        provably never reached the server (connect error or connect timeout) or the
-        server refused it with 429.
+        provably never reached the server (connect error or timeout, no pooled
+        connection free) or the server refused it with 429; any other failure of a
+        POST raises ``UnknownOutcomeError`` (its cause is the failure itself).
+
+        The wait before a retry is the server's (``Retry-After``, else the budget's
+        reset when none is left), or the jittered back-off; a server-directed wait
+        above ``MAX_SERVER_WAIT`` is not slept but raised at once. A DELETE that
+        gets 404 after an attempt that may have reached the server has succeeded.
+        Errors carry the number of attempts made.
         """
         retries = self.max_retries if max_retries is None else max_retries
         idempotent = request.method != "POST"
+        maybe_applied = False  # an earlier attempt may have reached the server
         attempt = 0
         while True:
             attempt += 1
-            error: Exception
+            error: DoImagesError
             delay: float | None = None
             try:
                 response: httpx.Response = yield request
-            except httpx.TimeoutException as exc:
-                retryable = idempotent or isinstance(exc, httpx.ConnectTimeout)
-                error = APITimeoutError(
-                    f"{request.method} {request.url.path} timed out "
-                    f"({type(exc).__name__}) after {attempt} attempt(s)",
-                    attempts=attempt,
-                )
             except httpx.RequestError as exc:
-                retryable = idempotent or isinstance(exc, httpx.ConnectError)
-                error = APIConnectionError(
-                    f"{request.method} {request.url.path} failed ({type(exc).__name__}: "
-                    f"{str(exc)[:200]}) after {attempt} attempt(s)",
-                    attempts=attempt,
+                error = self._transport_error(request, exc, attempt)
+                sent = not isinstance(exc, (*NOT_SENT, *PERMANENT))
+                retryable = isinstance(exc, NOT_SENT) or (
+                    idempotent and sent and isinstance(exc, httpx.TransportError)
                 )
             else:
                 rate_limit = parse_rate_limit(response.headers)
                 if rate_limit is not None:
+                    # One reference assignment: concurrent requests never tear it.
                     self.rate_limit = rate_limit
                 status = response.status_code
                 logger.debug("%s %s -> %d", request.method, request.url.path, status)
-                if status < 400:
+                if status < 300:
                     return response
-                status_error = error_from_response(response, rate_limit, attempts=attempt)
-                error = status_error
-                retryable = is_retry_status(status) and (idempotent or status == 429)
+                if status == 404 and request.method == "DELETE" and maybe_applied:
+                    logger.info(
+                        "DELETE %s: 404 after an attempt that may have deleted it; done",
+                        request.url.path,
+                    )
+                    return response
+                sent = status >= 500
+                retryable = status == 429 or (sent and idempotent)
                 if retryable:
-                    delay = self._server_wait(response, rate_limit)
-                    if delay is not None and delay > MAX_SERVER_WAIT:
-                        raise status_error
+                    delay = server_wait(response, rate_limit)
+                error = error_from_response(
+                    response, rate_limit, attempt, secret=self._secret, retry_after=delay
+                )
+                if delay is not None and delay > MAX_SERVER_WAIT:
+                    raise error
+            maybe_applied = maybe_applied or sent
             if not retryable or attempt > retries:
+                if sent and not idempotent:
+                    raise UnknownOutcomeError(
+                        f"{request.method} {request.url.path} may or may not have taken effect: "
+                        f"{error}",
+                        attempts=attempt,
+                    ) from error
                 raise error
             if delay is None:
                 delay = backoff(attempt - 1, self.jitter)
             logger.info(
-                "%s %s: %s; retrying in %.2f s", request.method, request.url.path, error, delay
+                "%s %s: %s; retry %d of %d in %.2f s",
+                request.method,
+                request.url.path,
+                error,
+                attempt,
+                retries,
+                delay,
             )
             yield Sleep(delay)
 
-    @staticmethod
-    def _server_wait(response: httpx.Response, rate_limit: RateLimit | None) -> float | None:
-        """The wait the server asked for: ``Retry-After``, else until the budget resets."""
-        seconds = retry_after_seconds(response)
-        if seconds is not None:
-            return seconds
-        if rate_limit is not None and rate_limit.remaining == 0:
-            wait = (rate_limit.reset_at - _server_now(response)).total_seconds()
-            if 0 <= wait <= 86_400:
-                return wait
-        return None
+    def _transport_error(
+        self, request: httpx.Request, exc: httpx.RequestError, attempt: int
+    ) -> APIConnectionError:
+        """The typed error for a request that got no response (its cause is ``exc``)."""
+        cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        detail = cut_text(str(exc), self._secret)[:200]
+        error = cls(
+            f"{request.method} {request.url.path} failed ({type(exc).__name__}"
+            f"{': ' + detail if detail else ''}) after {attempt} attempt(s)",
+            attempts=attempt,
+        )
+        error.__cause__ = exc
+        return error
 
 
 class ImageOps:
-    """One generator per operation of the Images API."""
+    """One generator per operation of the Images API.
 
-    def __init__(self, session: Session) -> None:
+    ``max_retries`` overrides the client's setting for the operations of this
+    instance (see ``with_retries``).
+    """
+
+    def __init__(self, session: Session, max_retries: int | None = None) -> None:
         self.session = session
+        self.max_retries = max_retries
+
+    def with_retries(self, max_retries: int | None) -> ImageOps:
+        """These operations with ``max_retries`` for one call (``None``: the client's)."""
+        if max_retries is None or max_retries == self.max_retries:
+            return self
+        return ImageOps(self.session, check_retries(max_retries))
+
+    def _call(self, request: httpx.Request) -> Op[httpx.Response]:
+        return self.session.call(request, max_retries=self.max_retries)
+
+    def _get(self, url: str) -> Op[httpx.Response]:
+        return self.session.call(self.session.request("GET", url), max_retries=self.max_retries)
 
     # -- lists
 
@@ -239,7 +288,7 @@ class ImageOps:
 
     def page(self, url: str, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
         """Fetch one page of a list."""
-        response = yield from self.session.call(self.session.request("GET", url))
+        response = yield from self._get(url)
         parsed: ImagePage | ActionPage = parse(adapter, response)
         return page_of(parsed)
 
@@ -270,7 +319,7 @@ class ImageOps:
     def info(self, id_slug: int | str) -> Op[Image]:
         """``GET /v2/images/{id or slug}``."""
         url = self.session.url(check_id_or_slug(id_slug))
-        response = yield from self.session.call(self.session.request("GET", url))
+        response = yield from self._get(url)
         return parse(IMAGE_ENVELOPE, response).image
 
     def update(
@@ -291,13 +340,13 @@ class ImageOps:
             body["description"] = check_str(description, "description", empty=True)
         if not body:
             raise ValueError("update needs at least one of name, distribution, description")
-        response = yield from self.session.call(self.session.request("PUT", url, body))
+        response = yield from self._call(self.session.request("PUT", url, body))
         return parse(IMAGE_ENVELOPE, response).image
 
     def destroy(self, image_id: int) -> Op[None]:
         """``DELETE /v2/images/{id}``."""
         url = self.session.url(check_id(image_id))
-        yield from self.session.call(self.session.request("DELETE", url))
+        yield from self._call(self.session.request("DELETE", url))
         return None
 
     def create(
@@ -321,8 +370,10 @@ class ImageOps:
             body["description"] = check_str(description, "description", empty=True)
         if tags is not None:
             body["tags"] = check_tags(tags)
+        # No re-send here: a second POST could import a second image. An ambiguous
+        # failure raises UnknownOutcomeError from the session.
         request = self.session.request("POST", str(self.session.images_url), body)
-        response = yield from self.session.call(request)
+        response = yield from self._call(request)
         return parse(IMAGE_ENVELOPE, response).image
 
     # -- actions
@@ -339,11 +390,76 @@ class ImageOps:
         if not isinstance(wait, bool):
             raise TypeError(f"wait must be a bool, not {builtins_type(wait)}")
         poll, timeout = check_wait(poll, timeout)
-        response = yield from self.session.call(self.session.request("POST", url, body))
-        action = parse_action(response)
+        action = yield from self._start_action(image_id, url, body)
         if wait:
             action = yield from self._wait(action, poll, timeout, None)
         return action
+
+    def _start_action(self, image_id: int, url: str, body: dict[str, Any]) -> Op[Action]:
+        """POST an action; after an ambiguous failure, find it before sending again.
+
+        When the POST may have reached the API but no answer came back, the image's
+        actions are searched for one of the same type (and region, for a transfer)
+        started no earlier than this call; that one is returned. Only when there is
+        none is the POST sent once more (if retries are allowed), and after a second
+        ambiguous failure the search is the last word: one call never starts two
+        actions.
+        """
+        request = self.session.request("POST", url, body)
+        started = self.session.clock()
+        attempts = 0
+        sends_left = 1 if self._retries > 0 else 0
+        while True:
+            try:
+                response = yield from self._call(request)
+            except UnknownOutcomeError as unknown:
+                attempts += unknown.attempts
+                # Give a slow commit time to become visible before looking.
+                yield Sleep(backoff(0, self.session.jitter))
+                try:
+                    found = yield from self._find_action(image_id, body, started)
+                except DoImagesError as lookup_error:
+                    raise UnknownOutcomeError(
+                        f"{unknown.message}; looking for the action failed too: {lookup_error}",
+                        attempts=attempts,
+                    ) from unknown.__cause__
+                if found is not None:
+                    logger.info(
+                        "POST %s: found action %d it started; not sending again",
+                        request.url.path,
+                        found.id,
+                    )
+                    return found
+                if sends_left == 0:
+                    unknown.attempts = attempts
+                    raise
+                sends_left -= 1
+                logger.info("POST %s: no action started; sending once more", request.url.path)
+                continue
+            return parse_action(response)
+
+    @property
+    def _retries(self) -> int:
+        return self.session.max_retries if self.max_retries is None else self.max_retries
+
+    def _find_action(
+        self, image_id: int, body: dict[str, Any], started: float
+    ) -> Op[Action | None]:
+        """The earliest action matching ``body`` started since ``started`` (session clock)."""
+        first = self.actions_url(image_id)
+        walk = self.walk(first)
+        url: str | None = first
+        since = None
+        matches: builtins.list[Action] = []
+        while url is not None:
+            response = yield from self._get(url)
+            if since is None:
+                since = matching_since(response, self.session.clock() - started)
+            page = page_of(parse(ACTION_PAGE, response))
+            matches.extend(action for action in page.items if action_matches(action, body, since))
+            url = walk.admit(page.next_url)
+        # Of several candidates, the one started first is the one closest to our POST.
+        return min(matches, key=lambda action: (action.started_at, action.id), default=None)
 
     def transfer(
         self, image_id: int, region: str, wait: bool, poll: float, timeout: float
@@ -359,7 +475,7 @@ class ImageOps:
     def action_info(self, image_id: int, action_id: int) -> Op[Action]:
         """``GET /v2/images/{id}/actions/{action_id}``."""
         url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
-        response = yield from self.session.call(self.session.request("GET", url))
+        response = yield from self._get(url)
         return parse_action(response)
 
     def wait(
