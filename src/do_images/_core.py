@@ -446,10 +446,8 @@ PERMANENT: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.Local
 
 def check_retries(value: object) -> int:
     """``max_retries``: an ``int`` >= 0 (not a ``bool``)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_retries must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"max_retries must be >= 0, got {value}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
     return value
 
 
