@@ -421,3 +421,10 @@ def test_sandbox_option_runs_against_a_fresh_sandbox(capsys: pytest.CaptureFixtu
     assert main(["--sandbox", "--json", "list"], environ={}) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [image["id"] for image in listed] == [image.id for image in Sandbox().images]
+
+
+def test_empty_token_is_no_token() -> None:
+    """``--token ''`` (an unset shell variable) is reported as a missing token, exit 5."""
+    err = Stream()
+    assert main(["list", "--token", " "], environ={}, stdout=Stream(), stderr=err) == 5
+    assert err.getvalue().startswith("error: no DigitalOcean token")

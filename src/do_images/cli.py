@@ -521,7 +521,12 @@ def _delete(do: Client, args: argparse.Namespace, out: _Output, stdin: TextIO) -
         name = f" ({image.name})" if image.name else ""
         out.stderr.write(f"Delete image {image.id}{name}? This cannot be undone. [y/N] ")
         out.stderr.flush()
-        if stdin.readline().strip().lower() not in ("y", "yes"):
+        try:
+            answer = stdin.readline()
+        except KeyboardInterrupt:
+            out.stderr.write("\n")  # end the prompt's line before the error line
+            raise
+        if answer.strip().lower() not in ("y", "yes"):
             out.note(f"not deleted: image {args.image}")
             return ExitCode.FAILED
     do.image.destroy(args.image)
@@ -597,15 +602,16 @@ def default_client(target: Target) -> Client:
         from .testing import Sandbox
 
         return Sandbox().client()
-    if target.token is None and not any(
-        target.environ.get(name, "").strip() for name in TOKEN_VARIABLES
-    ):
+    token = target.token
+    if token is not None and not token.strip():
+        token = None  # an empty --token (say, from an unset shell variable) is no token
+    if token is None and not any(target.environ.get(name, "").strip() for name in TOKEN_VARIABLES):
         raise _Stop(
             ExitCode.AUTH,
             f"no DigitalOcean token: set ${TOKEN_VARIABLES[0]} (or ${TOKEN_VARIABLES[1]}) "
             "or pass --token; to try without an account: do-images --sandbox list",
         )
-    return Client(target.token, base_url=target.base_url, environ=target.environ)
+    return Client(token, base_url=target.base_url, environ=target.environ)
 
 
 # --------------------------------------------------------------------- failures
