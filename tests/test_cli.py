@@ -428,3 +428,13 @@ def test_empty_token_is_no_token() -> None:
     err = Stream()
     assert main(["list", "--token", " "], environ={}, stdout=Stream(), stderr=err) == 5
     assert err.getvalue().startswith("error: no DigitalOcean token")
+
+
+def test_create_with_unknown_outcome_exits_10_and_says_where_to_look(
+    run: Run, sandbox: Sandbox
+) -> None:
+    """A create whose answer was lost exits 10 and says to look for the image first."""
+    sandbox.drop_next(method="POST")
+    result = run("create", "--name", "x", "--url", "https://example.com/x.img", "--region", "nyc3")
+    assert result.code == 10
+    assert re.fullmatch(r"error: [^\n]+do-images list --private before trying again\n", result.err)

@@ -31,6 +31,7 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
+    UnknownOutcomeError,
 )
 from ._models import Action, Image
 from ._version import __version__
@@ -51,6 +52,7 @@ class ExitCode(enum.IntEnum):
     ACTION_FAILED = 7
     WAIT_TIMED_OUT = 8
     CONNECTION = 9
+    UNKNOWN_OUTCOME = 10
     INTERRUPTED = 130
 
 
@@ -65,6 +67,7 @@ _EXIT_MEANINGS = {
     ExitCode.ACTION_FAILED: "action failed: the awaited action ended errored",
     ExitCode.WAIT_TIMED_OUT: "wait timed out: the action goes on, it was not done in time",
     ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
+    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
@@ -659,6 +662,12 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, st
         return ExitCode.API_ERROR, (
             f"unexpected response from the API: {exc.message}{_request_id(exc.request_id)}"
         )
+    if isinstance(exc, UnknownOutcomeError):
+        if args.command == "create":
+            look = "look for it with: do-images list --private"
+        else:
+            look = f"look with: do-images actions {args.image}"
+        return ExitCode.UNKNOWN_OUTCOME, f"{exc}; {look} before trying again"
     if isinstance(exc, APIConnectionError):
         return ExitCode.CONNECTION, f"could not reach the API: {exc}"
     if isinstance(exc, ActionFailedError):
