@@ -8,6 +8,7 @@ error and one exit code per class of failure (``ExitCode``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import json
 import math
@@ -710,7 +711,9 @@ def main(
     stderr = sys.stderr if stderr is None else stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        # argparse prints --help and --version on sys.stdout itself.
+        with contextlib.redirect_stdout(stdout):
+            args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     except _UsageError as exc:
         stderr.write(f"error: {exc}\n")
         return ExitCode.USAGE
