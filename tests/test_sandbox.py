@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,6 +24,7 @@ from do_images import (
     UnprocessableEntityError,
 )
 from do_images.testing import Sandbox
+from sandbox_support import assert_spec_valid
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
 SNAPSHOT = 180040001  # private snapshot in nyc3
@@ -45,8 +46,11 @@ class Api:
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox(start=START)
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox; every response it gave is checked against the spec afterwards."""
+    sandbox = Sandbox(start=START)
+    yield sandbox
+    assert_spec_valid(sandbox)
 
 
 @pytest.fixture(params=["sync", "async"])

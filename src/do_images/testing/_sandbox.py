@@ -67,10 +67,13 @@ def _iso(moment: datetime) -> str:
 class _Problem(Exception):
     """An error response raised from deep inside a handler."""
 
-    def __init__(self, status: int, message: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,8 +429,15 @@ class Sandbox:
         description: str = "",
         public: bool = False,
         slug: str | None = None,
+        id: int | None = None,
     ) -> Image:
-        """Add an image (a private snapshot unless told otherwise); return it with its new id."""
+        """Add an image (a private snapshot unless told otherwise) and return it.
+
+        ``id`` picks its id (it must be free); by default the next free one is used.
+        ``slug`` only applies to a ``public`` image, as on the API.
+        """
+        if id is not None and (isinstance(id, bool) or not isinstance(id, int) or id < 1):
+            raise ValueError(f"id must be a positive int, got {id!r}")
         for region in regions:
             if region not in REGION_NAMES:
                 raise ValueError(f"unknown region {region!r}")
@@ -436,7 +446,9 @@ class Sandbox:
         if type not in ("base", "snapshot", "backup", "custom", "admin"):
             raise ValueError(f"unknown image type {type!r}")
         with self._lock:
-            image_id = self._new_image_id()
+            if id is not None and id in self._images:
+                raise ValueError(f"there is already an image with id {id}")
+            image_id = self._new_image_id() if id is None else id
             image: dict[str, Any] = {
                 "id": image_id,
                 "name": name,
@@ -455,6 +467,43 @@ class Sandbox:
             }
             self._images[image_id] = image
             return Image.model_validate(image)
+
+    def add_action(
+        self,
+        image_id: int,
+        type: str = "transfer",
+        *,
+        region: str | None = None,
+        status: str = "in-progress",
+        id: int | None = None,
+    ) -> Action:
+        """Add an action to an image, as if it had been started; return it.
+
+        An ``in-progress`` action finishes like any other as the clock advances; a
+        ``completed`` transfer has already added ``region`` to the image, a completed
+        convert has already made it a snapshot. ``region`` defaults to the image's first.
+        """
+        if type not in ("transfer", "convert"):
+            raise ValueError(f"type must be 'transfer' or 'convert', got {type!r}")
+        if status not in ("in-progress", "completed", "errored"):
+            raise ValueError(f"status must be in-progress, completed or errored, got {status!r}")
+        if id is not None and (isinstance(id, bool) or not isinstance(id, int) or id < 1):
+            raise ValueError(f"id must be a positive int, got {id!r}")
+        with self._lock:
+            image = self._images.get(image_id)
+            if image is None:
+                raise ValueError(f"there is no image with id {image_id}")
+            if id is not None and id in self._actions:
+                raise ValueError(f"there is already an action with id {id}")
+            region = region or (image["regions"][0] if image["regions"] else "nyc3")
+            if region not in REGION_NAMES:
+                raise ValueError(f"unknown region {region!r}")
+            pending = self._new_action(image, type, region, errored=status == "errored", id=id)
+            if status != "in-progress":
+                pending.due = self.clock()
+                self._settle()
+            assert pending.action is not None
+            return Action.model_validate(pending.action)
 
     @property
     def requests(self) -> list[SandboxRequest]:
@@ -490,7 +539,7 @@ class Sandbox:
                     method, url, headers, body, route, operation
                 )
             except _Problem as problem:
-                status, extra = problem.status, {}
+                status, extra = problem.status, problem.headers
                 payload = self._error_body(problem.status, problem.message)
             if payload is not None and status >= 400:
                 payload["request_id"] = request_id
@@ -535,7 +584,11 @@ class Sandbox:
             raise _Problem(404)
         if operation is None:
             allowed = sorted(m for kind, m in _OPERATION_BY_METHOD if kind == route.kind)
-            raise _Problem(405, f"{method} is not allowed here; use {', '.join(allowed)}.")
+            raise _Problem(
+                405,
+                f"{method} is not allowed here; use {', '.join(allowed)}.",
+                {"allow": ", ".join(allowed)},
+            )
         if len(body) > MAX_BODY:
             raise _Problem(413, "The request body is too large.")
         query = _Query(url.query.decode("ascii", errors="replace"))
@@ -793,8 +846,26 @@ class Sandbox:
         errored = self._errored_actions > 0
         if errored:
             self._errored_actions -= 1
-        action_id = self._next_action_id
-        self._next_action_id += 1
+        pending = self._new_action(image, kind, region, errored=errored)
+        assert pending.action is not None
+        return dict(pending.action)
+
+    def _new_action(
+        self,
+        image: dict[str, Any],
+        kind: str,
+        region: str,
+        *,
+        errored: bool,
+        id: int | None = None,
+    ) -> _Pending:
+        """Record a new in-progress action that finishes ``action_seconds`` from now."""
+        if id is None:
+            while self._next_action_id in self._actions:
+                self._next_action_id += 1
+            id = self._next_action_id
+            self._next_action_id += 1
+        action_id = id
         action: dict[str, Any] = {
             "id": action_id,
             "status": "in-progress",
@@ -807,16 +878,15 @@ class Sandbox:
             "region_slug": region,
         }
         self._actions[action_id] = action
-        self._pending.append(
-            _Pending(
-                due=self.clock() + self._action_seconds,
-                action=action,
-                image_id=image["id"],
-                region=region,
-                errored=errored,
-            )
+        pending = _Pending(
+            due=self.clock() + self._action_seconds,
+            action=action,
+            image_id=image["id"],
+            region=region,
+            errored=errored,
         )
-        return dict(action)
+        self._pending.append(pending)
+        return pending
 
 
 # ------------------------------------------------------------------ helpers
@@ -838,7 +908,8 @@ class _Query:
         raw = self.get(name)
         if raw is None:
             return default
-        value = _int_segment(raw)
+        # Any size: a page far past the end is an empty page, not an error.
+        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4300 else None
         if value is None or value < 1 or (maximum is not None and value > maximum):
             bound = f"from 1 to {maximum}" if maximum is not None else "of at least 1"
             raise _Problem(400, f"{name} must be an integer {bound}.")

@@ -1,0 +1,115 @@
+"""Every response the sandbox gives validates against the official spec."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from do_images.testing import Sandbox, SandboxRequest
+from sandbox_support import assert_spec_valid, problems
+from spec_support import operations
+
+START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+TOKEN = {"authorization": "Bearer dop_v1_sandbox"}
+
+
+def exercise(sandbox: Sandbox) -> None:
+    """Send every operation with good and bad input, and the faults, over raw HTTP."""
+    with httpx.Client(
+        transport=sandbox.transport(), base_url="https://sandbox.invalid", headers=TOKEN
+    ) as http:
+        http.get("/v2/images", params={"per_page": 3, "page": 2})
+        http.get("/v2/images", params={"type": "application", "private": "false"})
+        http.get("/v2/images", params={"per_page": 0})
+        http.get("/v2/images", params={"page": 99})
+        http.get("/v2/images/ubuntu-22-04-x64")
+        http.get("/v2/images/180040005")
+        http.get("/v2/images/424242")
+        http.get("/v2/images", headers={"authorization": ""})
+        http.put("/v2/images/180040005", json={"name": "n", "distribution": "Gentoo"})
+        http.put("/v2/images/171020001", json={"name": "n"})
+        http.put("/v2/images/180040005", content=b"not json")
+        created = http.post(
+            "/v2/images",
+            json={"name": "c", "url": "https://example.com/c.img", "region": "ams3", "tags": None},
+        ).json()["image"]
+        http.post("/v2/images", json={"name": "c", "url": "ftp://x", "region": "ams3"})
+        to_lon1 = {"type": "transfer", "region": "lon1"}
+        http.post(f"/v2/images/{created['id']}/actions", json=to_lon1)
+        sandbox.advance(60)
+        http.get(f"/v2/images/{created['id']}")
+        action = http.post("/v2/images/180040005/actions", json=to_lon1)
+        http.post("/v2/images/180040004/actions", json={"type": "convert"})
+        http.post("/v2/images/180040005/actions", json={"type": "resize"})
+        http.get("/v2/images/180040005/actions", params={"per_page": 1})
+        http.get(f"/v2/images/180040005/actions/{action.json()['action']['id']}")
+        sandbox.advance(30)
+        http.get(f"/v2/images/180040005/actions/{action.json()['action']['id']}")
+        http.get("/v2/images/180040005/actions/1")
+        http.delete("/v2/images/180040007")
+        http.delete("/v2/images/180040007")
+        http.patch("/v2/images/180040005", json={})
+        http.get("/v2/regions")
+        sandbox.fail_next(500)
+        http.get("/v2/images")
+        sandbox.fail_next(503, headers={"retry-after": "2"})
+        http.get("/v2/images/180040005/actions")
+        sandbox.exhaust_rate_limit()
+        http.get("/v2/images/180040005")
+
+
+def test_every_response_of_every_operation_validates() -> None:
+    """Successes, client errors, faults and 429s of every operation all fit the spec."""
+    sandbox = Sandbox(start=START)
+    exercise(sandbox)
+    assert_spec_valid(sandbox)
+    seen = {request.operation for request in sandbox.requests}
+    assert seen >= {operation.operation_id for operation in operations()}
+    statuses = {request.status for request in sandbox.requests}
+    assert statuses >= {200, 201, 202, 204, 400, 401, 403, 404, 405, 422, 429, 500, 503}
+
+
+def tampered(request: SandboxRequest, body: object) -> SandboxRequest:
+    return dataclasses.replace(request, response_body=json.dumps(body).encode())
+
+
+def first(sandbox: Sandbox, operation: str, status: int) -> SandboxRequest:
+    return next(r for r in sandbox.requests if r.operation == operation and r.status == status)
+
+
+@pytest.fixture(scope="module")
+def exercised() -> Sandbox:
+    sandbox = Sandbox(start=START)
+    exercise(sandbox)
+    return sandbox
+
+
+def test_checker_rejects_a_wrongly_typed_image(exercised: Sandbox) -> None:
+    """The spec check fails for an image whose id is a string."""
+    request = first(exercised, "images_get", 200)
+    image = request.json()["image"]
+    assert problems(request) == []
+    assert problems(tampered(request, {"image": {**image, "id": str(image["id"])}}))
+
+
+def test_checker_rejects_a_bare_action(exercised: Sandbox) -> None:
+    """A single action must come wrapped in ``{"action": ...}``, as the API sends it."""
+    request = first(exercised, "imageActions_get", 200)
+    assert problems(tampered(request, request.json()["action"]))
+
+
+def test_checker_rejects_a_missing_rate_limit_header(exercised: Sandbox) -> None:
+    """Every documented ``ratelimit-*`` header must be present."""
+    request = first(exercised, "images_list", 200)
+    headers = tuple(h for h in request.response_headers if h[0] != "ratelimit-remaining")
+    assert problems(dataclasses.replace(request, response_headers=headers))
+
+
+def test_checker_rejects_an_error_without_message(exercised: Sandbox) -> None:
+    """An error body needs ``id`` and ``message``."""
+    request = first(exercised, "images_get", 404)
+    assert problems(tampered(request, {"id": "not_found"}))
