@@ -7,6 +7,7 @@ import json
 import socket
 import struct
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,12 +40,12 @@ class Api:
         kwargs.setdefault("jitter", lambda: 1.0)
         kwargs.setdefault("clock", lambda: self.now)
         self.client: Client | AsyncClient
+        self.loop: asyncio.AbstractEventLoop | None = None
         if kind == "sync":
-            self.loop = None
             self.client = Client(sleep=self._sleep, **kwargs)
         else:
-            self.loop = asyncio.new_event_loop()
             self.client = AsyncClient(sleep=self._async_sleep, **kwargs)
+            self.loop = asyncio.new_event_loop()
 
     def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -128,6 +129,30 @@ def action_json(
 def error_json(status: int, message: str = "boom", **headers: str) -> httpx.Response:
     """An API error response."""
     return json_response(status, {"id": f"e{status}", "message": message}, **headers)
+
+
+def chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception in its cause/context chain."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [current.__cause__, current.__context__]
+
+
+def assert_no_token(error: BaseException) -> None:
+    """Neither the rendered traceback nor any exception in the chain shows the token."""
+    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert TOKEN not in rendered
+    for link in chain(error):
+        assert TOKEN not in str(link)
+        assert TOKEN not in repr(link)
+        assert TOKEN not in repr(link.args)
+        assert TOKEN not in repr(vars(link))
 
 
 # -------------------------------------------------------------- loopback server
@@ -218,7 +243,9 @@ class LoopbackServer:
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:

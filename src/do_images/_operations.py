@@ -220,8 +220,20 @@ class Session:
             f"{': ' + detail if detail else ''}) after {attempt} attempt(s)",
             attempts=attempt,
         )
-        error.__cause__ = exc
+        logger.debug("%s", error)
+        error.__cause__ = self._safe_cause(exc)
         return error
+
+    def _safe_cause(self, exc: httpx.RequestError) -> BaseException:
+        """``exc`` to chain as a cause, or a redacted stand-in if its chain shows the token."""
+        link: BaseException | None = exc
+        while link is not None:
+            if self._secret in str(link) or self._secret in repr(link.args):
+                stand_in = type(exc).__new__(type(exc))
+                Exception.__init__(stand_in, cut_text(str(exc), self._secret))
+                return stand_in
+            link = link.__cause__ or link.__context__
+        return exc
 
 
 class ImageOps:
