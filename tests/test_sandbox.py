@@ -357,3 +357,140 @@ def test_wrong_token_gets_401() -> None:
     sandbox = Sandbox(token="right")
     with sandbox.client(token="wrong") as do, pytest.raises(AuthenticationError):
         do.image.list()
+
+
+# ------------------------------------------------------------- wire details
+
+
+def raw_get(sandbox: Sandbox, path: str, **params: Any) -> httpx.Response:
+    """A GET with a token, straight to the in-process transport."""
+    with httpx.Client(
+        transport=sandbox.transport(),
+        base_url="https://sandbox.invalid",
+        headers={"authorization": "Bearer t"},
+    ) as http:
+        return http.get(path, params=params)
+
+
+def test_links_on_a_middle_page(sandbox: Sandbox) -> None:
+    """A middle page links first, prev, next and last, keeping the filters, plus the total."""
+    body = raw_get(sandbox, "/v2/images", private="true", per_page=2, page=2).json()
+    pages = body["links"]["pages"]
+    base = "https://sandbox.invalid/v2/images?private=true"
+    assert pages == {
+        "first": f"{base}&page=1&per_page=2",
+        "prev": f"{base}&page=1&per_page=2",
+        "next": f"{base}&page=3&per_page=2",
+        "last": f"{base}&page=4&per_page=2",
+    }
+    assert body["meta"] == {"total": 7}
+    assert len(body["images"]) == 2
+
+
+def test_single_page_has_no_links(sandbox: Sandbox) -> None:
+    """A list that fits one page has empty ``links.pages``."""
+    body = raw_get(sandbox, "/v2/images", tag_name="db").json()
+    assert body["links"] == {"pages": {}}
+    assert body["meta"] == {"total": 2}
+
+
+def test_page_past_the_end_is_empty(sandbox: Sandbox) -> None:
+    """A page beyond the last is empty and links back to the first and the last page."""
+    body = raw_get(sandbox, "/v2/images", page=50).json()
+    assert body["images"] == []
+    assert set(body["links"]["pages"]) == {"first", "prev"}
+
+
+@pytest.mark.parametrize("per_page", ["0", "201", "-1", "ten"])
+def test_bad_per_page_is_a_bad_request(sandbox: Sandbox, per_page: str) -> None:
+    """``per_page`` outside 1 to 200 gets a 400 ``bad_request``."""
+    response = raw_get(sandbox, "/v2/images", per_page=per_page)
+    assert response.status_code == 400
+    assert response.json()["id"] == "bad_request"
+
+
+def test_every_response_carries_rate_limit_and_request_id(sandbox: Sandbox) -> None:
+    """Successes and errors alike carry ``ratelimit-*``, a request id and the virtual date."""
+    for response in (raw_get(sandbox, "/v2/images/1"), raw_get(sandbox, "/v2/images")):
+        assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-request-id"} <= set(
+            response.headers
+        )
+        assert response.headers["date"] == "Mon, 05 Jan 2026 12:00:00 GMT"
+
+
+def test_unsupported_method_gets_405_with_allow(sandbox: Sandbox) -> None:
+    """A method the path does not have gets 405 and the ``Allow`` header."""
+    with httpx.Client(transport=sandbox.transport(), headers={"authorization": "Bearer t"}) as h:
+        response = h.patch("https://sandbox.invalid/v2/images/180040001", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PUT"
+
+
+def test_private_image_is_not_found_by_slug(sandbox: Sandbox) -> None:
+    """Only public images answer to a slug."""
+    sandbox.add_image("mine", slug="my-image")
+    assert raw_get(sandbox, "/v2/images/my-image").status_code == 404
+
+
+def test_requests_log_records_what_was_sent(sandbox: Sandbox) -> None:
+    """``requests`` holds method, path, operation and status of each request."""
+    raw_get(sandbox, "/v2/images/180040001")
+    [logged] = sandbox.requests
+    assert (logged.method, logged.path, logged.operation, logged.status) == (
+        "GET",
+        "/v2/images/180040001",
+        "images_get",
+        200,
+    )
+    assert logged.json()["image"]["id"] == 180040001
+
+
+def test_advance_moves_now() -> None:
+    """``advance`` moves ``now`` and ``clock()`` by exactly that many seconds."""
+    sandbox = Sandbox(start=START)
+    sandbox.advance(90.5)
+    assert sandbox.now == START + timedelta(seconds=90.5)
+    assert sandbox.clock() == 90.5
+
+
+@pytest.mark.parametrize("seconds", [-1, float("nan"), float("inf")])
+def test_advance_refuses_bad_seconds(seconds: float) -> None:
+    """The clock never goes back and never jumps to infinity."""
+    with pytest.raises(ValueError, match="seconds"):
+        Sandbox().advance(seconds)
+
+
+def test_fail_next_refuses_a_success_status() -> None:
+    """Only error statuses can be queued."""
+    with pytest.raises(ValueError, match="400 to 599"):
+        Sandbox().fail_next(200)
+
+
+def test_add_image_refuses_a_taken_id() -> None:
+    """Ids stay unique."""
+    with pytest.raises(ValueError, match="already"):
+        Sandbox().add_image("dup", id=SNAPSHOT)
+
+
+def test_add_action_in_progress_finishes_with_time() -> None:
+    """An added in-progress transfer completes and adds its region as time passes."""
+    sandbox = Sandbox(start=START)
+    action = sandbox.add_action(SNAPSHOT, "transfer", region="blr1")
+    assert action.status == "in-progress"
+    sandbox.advance(30)
+    assert next(a for a in sandbox.actions if a.id == action.id).status == "completed"
+    assert "blr1" in (next(i for i in sandbox.images if i.id == SNAPSHOT).regions or [])
+
+
+def test_unseeded_sandbox_is_empty() -> None:
+    """``Sandbox(seed=False)`` starts with no images and no actions."""
+    sandbox = Sandbox(seed=False)
+    assert (sandbox.images, sandbox.actions) == ([], [])
+
+
+def test_seeded_ids_are_unique_and_slugs_public() -> None:
+    """Seeded images have unique ids; exactly the public ones have slugs."""
+    images = Sandbox().images
+    assert len({image.id for image in images}) == len(images)
+    assert all((image.slug is not None) == image.public for image in images)
+    assert {image.type for image in images} >= {"base", "snapshot", "backup", "custom"}
