@@ -201,7 +201,11 @@ class ImageResource:
         tags: builtins.list[str] | None = None,
         max_retries: int | None = None,
     ) -> Image:
-        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``."""
+        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
+
+        Raises ``UnknownOutcomeError`` when the request may have reached the API but
+        no answer came back: it is not sent again, so no second image is imported.
+        """
         return self._run(
             self._ops.with_retries(max_retries).create(
                 name, url, region, distribution, description, tags
@@ -221,7 +225,9 @@ class ImageResource:
         """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
 
         With ``wait=True``, returns once the action is completed; raises
-        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise.
+        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise. If the POST may have
+        reached the API but got no answer, the action it started is looked up before
+        the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
         """
         return self._run(
             self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
@@ -457,7 +463,7 @@ class AsyncImageResource:
         tags: builtins.list[str] | None = None,
         max_retries: int | None = None,
     ) -> Image:
-        """Import a custom image from ``url``: ``POST /v2/images``."""
+        """Import a custom image: ``POST /v2/images`` (see ``ImageResource.create``)."""
         return await self._run(
             self._ops.with_retries(max_retries).create(
                 name, url, region, distribution, description, tags

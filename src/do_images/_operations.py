@@ -227,13 +227,15 @@ class Session:
     def _safe_cause(self, exc: httpx.RequestError) -> BaseException:
         """``exc`` to chain as a cause, or a redacted stand-in if its chain shows the token."""
         link: BaseException | None = exc
-        while link is not None:
+        for _ in range(16):  # chains are short; a cyclic one must not hang us
+            if link is None:
+                return exc
             if self._secret in str(link) or self._secret in repr(link.args):
-                stand_in = type(exc).__new__(type(exc))
-                Exception.__init__(stand_in, cut_text(str(exc), self._secret))
-                return stand_in
+                break
             link = link.__cause__ or link.__context__
-        return exc
+        stand_in = type(exc).__new__(type(exc))
+        Exception.__init__(stand_in, cut_text(str(exc), self._secret))
+        return stand_in
 
 
 class ImageOps:
@@ -443,8 +445,11 @@ class ImageOps:
                     )
                     return found
                 if sends_left == 0:
-                    unknown.attempts = attempts
-                    raise
+                    raise UnknownOutcomeError(
+                        f"{unknown.message}; no matching action found after {attempts} "
+                        "attempt(s), but one may still appear: look before sending again",
+                        attempts=attempts,
+                    ) from unknown.__cause__
                 sends_left -= 1
                 logger.info("POST %s: no action started; sending once more", request.url.path)
                 continue
