@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from datetime import datetime, timezone
 from typing import Any
@@ -25,7 +26,7 @@ from _harness import (
     assert_no_token,
     image_json,
 )
-from do_images import APIConnectionError, APIStatusError, ServerError
+from do_images import APIConnectionError, APIStatusError, AuthenticationError, ServerError
 
 
 @pytest.fixture(params=KINDS)
@@ -205,3 +206,32 @@ def test_exhausted_retries_leave_no_busy_connection(kind: str) -> None:
         assert len(connections) <= 1  # keep-alive reused one connection for every attempt
     assert caught.value.attempts == 3
     assert server.count("GET") == 3
+
+
+def test_real_socket_logs_hide_the_token(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    """At DEBUG, the records of do_images, httpx and httpcore on a real socket hold no token."""
+    state = ImageActions()
+
+    def script(seen: Seen) -> Reply | Drop:
+        if seen.method == "POST":
+            state.commit(seen)
+            return Drop()
+        if seen.path.endswith("/actions?per_page=200"):
+            return state.listing()
+        if server.count("GET") == 1:
+            return Reply(503, {"id": "unavailable", "message": "down"})
+        return Reply(401, {"id": "unauthorized", "message": "Unable to authenticate you"})
+
+    with caplog.at_level(logging.DEBUG):
+        for name in ("do_images", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        with LoopbackServer(script) as server, api(kind, base_url=server.url) as do:
+            with pytest.raises(AuthenticationError):
+                do.call("info", 7)
+            do.call("transfer", 7, "nyc3")
+    loggers = {record.name.split(".")[0] for record in caplog.records}
+    assert {"do_images", "httpx", "httpcore"} <= loggers
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()
+        assert TOKEN not in repr(record.args)
+        assert TOKEN not in (record.exc_text or "")
