@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -494,3 +495,24 @@ def test_seeded_ids_are_unique_and_slugs_public() -> None:
     assert len({image.id for image in images}) == len(images)
     assert all((image.slug is not None) == image.public for image in images)
     assert {image.type for image in images} >= {"base", "snapshot", "backup", "custom"}
+
+
+def test_realtime_clock_follows_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``realtime=True`` the virtual clock also moves as real time passes."""
+    real = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real[0])
+    sandbox = Sandbox(start=START, realtime=True)
+    action = sandbox.add_action(SNAPSHOT, "transfer", region="syd1")
+    real[0] += 31
+    sandbox.advance(1)
+    assert sandbox.now == START + timedelta(seconds=32)
+    assert next(a for a in sandbox.actions if a.id == action.id).status == "completed"
+
+
+def test_virtual_clock_ignores_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default only ``advance`` (and clients' waits) move the clock."""
+    real = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real[0])
+    sandbox = Sandbox(start=START)
+    real[0] += 3600
+    assert sandbox.now == START

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
@@ -36,13 +37,46 @@ def schema() -> OpenApiSchema:
     return schemathesis.openapi.from_dict(spec())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served() -> Iterator[tuple[Sandbox, str]]:
+    """A fresh sandbox per operation, served on 127.0.0.1; its responses are spec-checked."""
     # With a token set, the sandbox refuses every other one (schemathesis checks that).
     sandbox = Sandbox(token=TOKEN, log_size=100_000)
     with sandbox.serve() as base_url:
         yield sandbox, base_url
     assert_spec_valid(sandbox)
+
+
+def on_existing_ids(
+    strategy: st.SearchStrategy[schemathesis.Case[Any]], sandbox: Sandbox
+) -> st.SearchStrategy[schemathesis.Case[Any]]:
+    """Most cases get an ``image_id`` (and ``action_id``) that exists in ``sandbox``.
+
+    Random integers almost never name an image, so without this nearly every request
+    to ``/v2/images/{image_id}...`` would only exercise the 404 path.
+    """
+    pairs = [(action.resource_id, action.id) for action in sandbox.actions]
+    ids = [image.id for image in sandbox.images]
+    slugs = [image.slug for image in sandbox.images if image.slug]
+
+    def use(
+        case: schemathesis.Case[Any], image_id: int | str, pair: tuple[int | None, int], dice: int
+    ) -> schemathesis.Case[Any]:
+        params = case.path_parameters
+        if dice > 0 and params and "image_id" in params:
+            if "action_id" in params:
+                params["image_id"], params["action_id"] = pair
+            else:
+                params["image_id"] = image_id
+        return case
+
+    return st.builds(
+        use,
+        strategy,
+        st.sampled_from([*ids, *slugs]),
+        st.sampled_from(pairs),
+        st.integers(0, 3),  # keep a quarter of the generated ids as they are
+    )
 
 
 @pytest.mark.parametrize("operation_id", [op.operation_id for op in operations()])
@@ -52,7 +86,6 @@ def test_operation_conforms_to_spec(
     """Requests the spec allows get answers the spec allows, over real HTTP."""
     sandbox, base_url = served
     operation = schema.find_operation_by_id(operation_id)
-    before = sandbox.count(operation=operation_id)
     excluded: list[CheckFunction] = []
     if operation_id in BUSINESS_RULES:
         excluded.append(positive_data_acceptance)
@@ -63,9 +96,11 @@ def test_operation_conforms_to_spec(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=on_existing_ids(operation.as_strategy(), sandbox))
     def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(base_url=base_url, headers=AUTH, excluded_checks=excluded)
 
     run()
-    assert sandbox.count(operation=operation_id) > before
+    answered = [r for r in sandbox.requests if r.operation == operation_id]
+    # Both the failure and the success paths were reached (authentication aside).
+    assert any(r.status < 300 for r in answered), operation_id
