@@ -88,7 +88,7 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class SandboxRequest:
-    """One request the sandbox saw and what it answered (``dropped``: never sent)."""
+    """One request the sandbox saw and its answer (``dropped``: made, but never sent back)."""
 
     method: str
     path: str
@@ -334,6 +334,8 @@ class Sandbox:
 
         ``port=0`` picks a free port. The server runs in a background thread and
         stops when the block ends. A dropped response closes the connection unanswered.
+        Virtual time still moves only with ``advance()`` (pass ``sleep=sandbox.advance,
+        clock=sandbox.clock`` to your client), unless the sandbox is ``realtime``.
         """
         from ._server import running
 
