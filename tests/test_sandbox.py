@@ -516,3 +516,27 @@ def test_virtual_clock_ignores_real_time(monkeypatch: pytest.MonkeyPatch) -> Non
     sandbox = Sandbox(start=START)
     real[0] += 3600
     assert sandbox.now == START
+
+
+async def test_fail_next_headers_reach_the_client(api: Api, sandbox: Sandbox) -> None:
+    """A queued 429 with ``retry-after: 7`` makes the client wait seven virtual seconds."""
+    sandbox.fail_next(429, headers={"retry-after": "7"})
+    await api("info", SNAPSHOT)
+    assert sandbox.now == START + timedelta(seconds=7)
+
+
+def test_failed_request_changes_nothing(sandbox: Sandbox) -> None:
+    """A request answered with a queued error leaves the state as it was."""
+    sandbox.fail_next(500)
+    with sandbox.client(max_retries=0) as do, pytest.raises(ServerError):
+        do.image.update(SNAPSHOT, "renamed")
+    assert next(i for i in sandbox.images if i.id == SNAPSHOT).name == "web-01 2026-10-01"
+
+
+def test_links_keep_a_base_path_prefix(sandbox: Sandbox) -> None:
+    """With ``base_url`` under a path, next links stay under it and the client follows them."""
+    with sandbox.client(base_url="https://sandbox.invalid/proxy") as do:
+        ids = [image.id for image in do.image.iter(per_page=5)]
+    assert ids == [image.id for image in sandbox.images]
+    first = sandbox.requests[0].json()["links"]["pages"]["next"]
+    assert first.startswith("https://sandbox.invalid/proxy/v2/images?")
