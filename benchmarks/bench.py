@@ -1,0 +1,485 @@
+"""Benchmark do_images against the floor: bare httpx loops with ``json.loads``.
+
+Run from the repository root (with do_images installed)::
+
+    python benchmarks/bench.py
+
+A threaded HTTP server, in a child process so it never competes with the client for
+the GIL, listens on 127.0.0.1 and answers with pages rendered before the clock starts
+(200 images per page, shaped like the spec's examples, with ``links`` and ``meta``).
+Paths under ``/d{delay_ms}`` answer after that many milliseconds. Each round runs
+every case once, in a rotating order; the table shows the median of the rounds and
+its ratio to the bare loop of the same kind. Memory (``iter()`` against ``list()``)
+and import time are measured in fresh interpreters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+PER_PAGE = 200
+TOKEN = "bench-token"
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+
+# --------------------------------------------------------------------- the server
+
+_REGIONS = ["nyc1", "nyc2", "nyc3", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1"]
+_DISTROS = ["Ubuntu", "Debian", "Fedora", "CentOS", "Arch Linux", "Rocky Linux"]
+_TYPES = ["snapshot", "backup", "custom", "base"]
+
+
+def image_json(image_id: int) -> dict[str, Any]:
+    """An image like the spec's examples, varied by id."""
+    distro = _DISTROS[image_id % len(_DISTROS)]
+    public = image_id % 5 == 0
+    return {
+        "id": image_id,
+        "name": f"{distro} snapshot {image_id}",
+        "distribution": distro,
+        "slug": f"{distro.lower().replace(' ', '-')}-{image_id}-x64" if public else None,
+        "public": public,
+        "regions": _REGIONS[: 1 + image_id % 4],
+        "created_at": f"20{10 + image_id % 14:02d}-{1 + image_id % 12:02d}-"
+        f"{1 + image_id % 28:02d}T{image_id % 24:02d}:23:02Z",
+        "type": _TYPES[image_id % len(_TYPES)],
+        "min_disk_size": 20 + image_id % 5 * 5,
+        "size_gigabytes": round(2.34 + image_id % 100 / 7, 2),
+        "description": "" if image_id % 3 else f"nightly build {image_id}",
+        "tags": [] if image_id % 4 else ["base-image", "prod"],
+        "status": "available",
+        "error_message": "",
+    }
+
+
+def _page_body(base: str, total: int, page: int) -> bytes:
+    pages = -(-total // PER_PAGE)
+    first_id = 1_000_000 + (page - 1) * PER_PAGE
+    count = min(PER_PAGE, total - (page - 1) * PER_PAGE)
+
+    def link(n: int) -> str:
+        return f"{base}/v2/images?page={n}&per_page={PER_PAGE}"
+
+    links: dict[str, str] = {}
+    if page > 1:
+        links["first"] = link(1)
+        links["prev"] = link(page - 1)
+    if page < pages:
+        links["next"] = link(page + 1)
+        links["last"] = link(pages)
+    body = {
+        "images": [image_json(first_id + i) for i in range(count)],
+        "links": {"pages": links},
+        "meta": {"total": total},
+    }
+    return json.dumps(body).encode()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The pages of one list, keyed by page number, for one base URL."""
+
+    total: int
+    pages: dict[int, bytes]
+
+
+def _serve(conn: Connection, totals: list[int], delays: list[int]) -> None:
+    """Child process: render every page, serve until the parent closes the pipe."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    port = server.server_address[1]
+    data: dict[tuple[int, int], Dataset] = {}
+    for delay in delays:
+        for total in totals:
+            base = f"http://127.0.0.1:{port}/d{delay}/n{total}"
+            pages = -(-total // PER_PAGE)
+            data[delay, total] = Dataset(
+                total, {n: _page_body(base, total, n) for n in range(1, pages + 1)}
+            )
+    server.data = data  # type: ignore[attr-defined]
+    server.images = {  # type: ignore[attr-defined]
+        i: json.dumps({"image": image_json(i)}).encode() for i in range(1, 1 + max(totals))
+    }
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn.send(port)
+    with contextlib.suppress(EOFError):
+        conn.recv()
+    server.shutdown()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in one write; without this, Nagle's algorithm and
+    # delayed ACKs add tens of milliseconds to every keep-alive response.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        # /d{delay}/n{total}/v2/images[/{id}]?page=N
+        parts = urlsplit(self.path)
+        segments = parts.path.strip("/").split("/")
+        try:
+            delay = int(segments[0][1:])
+            total = int(segments[1][1:])
+            if segments[2:4] != ["v2", "images"]:
+                raise ValueError(parts.path)
+            if len(segments) == 5:
+                body = self.server.images[int(segments[4])]  # type: ignore[attr-defined]
+            else:
+                page = int(parse_qs(parts.query).get("page", ["1"])[0])
+                body = self.server.data[delay, total].pages[page]  # type: ignore[attr-defined]
+        except (ValueError, KeyError, IndexError):
+            self._send(404, b'{"id":"not_found","message":"The resource was not found."}')
+            return
+        if delay:
+            time.sleep(delay / 1000)
+        self._send(200, body)
+
+    def _send(self, status: int, body: bytes) -> None:
+        # One write per response: status line, headers and body together.
+        head = (
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "ratelimit-limit: 5000\r\n"
+            "ratelimit-remaining: 4816\r\n"
+            "ratelimit-reset: 1444931833\r\n"
+            "\r\n"
+        )
+        self.wfile.write(head.encode() + body)
+
+
+class Server:
+    """The benchmark server in a child process; ``url(delay_ms, total)`` is a base URL."""
+
+    def __init__(self, totals: list[int], delays: list[int]) -> None:
+        self._conn, child = multiprocessing.Pipe()
+        self._proc = multiprocessing.Process(
+            target=_serve, args=(child, totals, delays), daemon=True
+        )
+        self._proc.start()
+        self.port: int = self._conn.recv()
+
+    def url(self, delay_ms: int, total: int) -> str:
+        return f"http://127.0.0.1:{self.port}/d{delay_ms}/n{total}"
+
+    def close(self) -> None:
+        self._conn.send(None)
+        self._proc.join(5)
+
+
+# ---------------------------------------------------------------------- the cases
+
+
+def bare_list(base: str) -> int:
+    """All pages with httpx and json.loads, following ``links.pages.next``."""
+    items: list[Any] = []
+    with httpx.Client(headers=HEADERS) as http:
+        url: str | None = f"{base}/v2/images?per_page={PER_PAGE}"
+        while url:
+            response = http.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(response.status_code)
+            body = json.loads(response.content)
+            items.extend(body["images"])
+            url = body["links"]["pages"].get("next")
+    return len(items)
+
+
+def sdk_list(base: str) -> int:
+    from do_images import Client
+
+    with Client(TOKEN, base_url=base) as do:
+        return len(do.image.list())
+
+
+def bare_info(base: str, ids: range) -> int:
+    with httpx.Client(headers=HEADERS) as http:
+        for image_id in ids:
+            response = http.get(f"{base}/v2/images/{image_id}")
+            if response.status_code != 200:
+                raise RuntimeError(response.status_code)
+            json.loads(response.content)["image"]
+    return len(ids)
+
+
+def sdk_info(base: str, ids: range) -> int:
+    from do_images import Client
+
+    with Client(TOKEN, base_url=base) as do:
+        for image_id in ids:
+            do.image.info(image_id)
+    return len(ids)
+
+
+async def abare_list(base: str) -> int:
+    items: list[Any] = []
+    async with httpx.AsyncClient(headers=HEADERS) as http:
+        url: str | None = f"{base}/v2/images?per_page={PER_PAGE}"
+        while url:
+            response = await http.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(response.status_code)
+            body = json.loads(response.content)
+            items.extend(body["images"])
+            url = body["links"]["pages"].get("next")
+    return len(items)
+
+
+async def asdk_list(base: str, **kwargs: Any) -> int:
+    from do_images import AsyncClient
+
+    async with AsyncClient(TOKEN, base_url=base, **kwargs) as do:
+        return len(await do.image.list())
+
+
+async def abare_info(base: str, ids: range) -> int:
+    async with httpx.AsyncClient(headers=HEADERS) as http:
+        for image_id in ids:
+            response = await http.get(f"{base}/v2/images/{image_id}")
+            if response.status_code != 200:
+                raise RuntimeError(response.status_code)
+            json.loads(response.content)["image"]
+    return len(ids)
+
+
+async def asdk_info(base: str, ids: range) -> int:
+    from do_images import AsyncClient
+
+    async with AsyncClient(TOKEN, base_url=base) as do:
+        for image_id in ids:
+            await do.image.info(image_id)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One timed thing; ``floor`` names the case its ratio is taken against."""
+
+    name: str
+    run: Callable[[], int]
+    expect: int
+    floor: str | None = None
+    target: float | None = None
+
+
+def _sync(fn: Callable[[], Awaitable[int]]) -> Callable[[], int]:
+    return lambda: asyncio.run(fn())  # type: ignore[arg-type]
+
+
+def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
+    n, calls, delay = args.images, args.calls, args.delay_ms
+    base = server.url(0, n)
+    slow = server.url(delay, n)
+    ids = range(1_000, 1_000 + calls)
+    lst = f"list {n:,}"
+    info = f"info x{calls:,}"
+    dl = f"list {n:,}, {delay} ms/request"
+    cases = [
+        Case(f"{lst}: httpx + json.loads", lambda: bare_list(base), n),
+        Case(f"{lst}: Client", lambda: sdk_list(base), n, f"{lst}: httpx + json.loads", 1.10),
+        Case(f"{info}: httpx + json.loads", lambda: bare_info(base, ids), calls),
+        Case(
+            f"{info}: Client",
+            lambda: sdk_info(base, ids),
+            calls,
+            f"{info}: httpx + json.loads",
+            1.10,
+        ),
+        Case(f"{lst}: async httpx + json.loads", _sync(lambda: abare_list(base)), n),
+        Case(
+            f"{lst}: AsyncClient",
+            _sync(lambda: asdk_list(base)),
+            n,
+            f"{lst}: async httpx + json.loads",
+            1.10,
+        ),
+        Case(f"{info}: async httpx + json.loads", _sync(lambda: abare_info(base, ids)), calls),
+        Case(
+            f"{info}: AsyncClient",
+            _sync(lambda: asdk_info(base, ids)),
+            calls,
+            f"{info}: async httpx + json.loads",
+            1.10,
+        ),
+    ]
+    if delay:
+        cases += [
+            Case(f"{dl}: async httpx + json.loads", _sync(lambda: abare_list(slow)), n),
+            Case(
+                f"{dl}: AsyncClient",
+                _sync(lambda: asdk_list(slow)),
+                n,
+                f"{dl}: async httpx + json.loads",
+            ),
+        ]
+    return cases
+
+
+# ------------------------------------------------------------- fresh interpreters
+
+
+def _measure_memory(base: str, how: str) -> None:
+    """Child mode: print the peak RSS growth (bytes) of listing or iterating ``base``."""
+    from do_images import Client
+
+    with Client(TOKEN, base_url=base) as do:
+        do.image.info(1)  # warm up imports, validators and the connection
+        before = _rss_peak()
+        count = len(do.image.list()) if how == "list" else sum(1 for _ in do.image.iter())
+        after = _rss_peak()
+    print(json.dumps({"count": count, "growth": after - before}))
+
+
+def _rss_peak() -> int:
+    # VmHWM is the peak resident set size; reset it so the peak is the run's own.
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def memory(server: Server, total: int) -> dict[str, int]:
+    """Peak RSS growth of ``list()`` and of ``iter()`` over ``total`` images."""
+    result: dict[str, int] = {}
+    for how in ("list", "iter"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", how, server.url(0, total)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        data = json.loads(out)
+        if data["count"] != total:
+            raise RuntimeError(f"{how} saw {data['count']} images, expected {total}")
+        result[how] = data["growth"]
+    return result
+
+
+def import_times(runs: int) -> dict[str, float]:
+    """Median wall time of fresh interpreters importing each thing (interleaved)."""
+    statements = {
+        "import httpx, pydantic": "import httpx, pydantic",
+        "import do_images": "import do_images",
+    }
+    times: dict[str, list[float]] = {name: [] for name in statements}
+    for _ in range(runs):
+        for name, code in statements.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# ------------------------------------------------------------------------ running
+
+
+def run_rounds(cases: list[Case], rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {case.name: [] for case in cases}
+    for case in cases:  # warm-up round: connections, validators, lazy imports
+        if case.run() != case.expect:
+            raise RuntimeError(f"{case.name}: wrong count")
+    for r in range(rounds):
+        shift = r % len(cases)
+        for case in cases[shift:] + cases[:shift]:
+            start = time.perf_counter()
+            count = case.run()
+            times[case.name].append(time.perf_counter() - start)
+            if count != case.expect:
+                raise RuntimeError(f"{case.name}: {count} items, expected {case.expect}")
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+    return times
+
+
+def table(cases: list[Case], times: dict[str, list[float]]) -> str:
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    rows = ["| case | median | ratio | target |", "|---|---:|---:|---:|"]
+    for case in cases:
+        ratio = target = ""
+        if case.floor is not None:
+            ratio = f"{medians[case.name] / medians[case.floor]:.2f}x"
+        if case.target is not None:
+            target = f"≤ {case.target:.2f}x"
+        rows.append(f"| {case.name} | {medians[case.name] * 1000:.1f} ms | {ratio} | {target} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (median taken)")
+    parser.add_argument("--images", type=int, default=10_000, help="images in the listed account")
+    parser.add_argument("--calls", type=int, default=1_000, help="info() calls per round")
+    parser.add_argument("--delay-ms", type=int, default=20, help="server delay for the slow list")
+    parser.add_argument("--memory-images", type=int, default=100_000, help="0 to skip")
+    parser.add_argument("--import-runs", type=int, default=21, help="0 to skip")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        how, base = args.memory_child
+        _measure_memory(base, how)
+        return 0
+
+    import do_images
+
+    totals = sorted({args.images, args.memory_images} - {0})
+    server = Server(totals, sorted({0, args.delay_ms}))
+    try:
+        cases = build_cases(server, args)
+        times = run_rounds(cases, args.rounds)
+        mem = memory(server, args.memory_images) if args.memory_images else None
+    finally:
+        server.close()
+    imports = import_times(args.import_runs) if args.import_runs else None
+
+    print(
+        f"do_images {do_images.__version__}, httpx {httpx.__version__}, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"medians of {args.rounds} interleaved rounds\n"
+    )
+    print(table(cases, times))
+    if mem is not None:
+        pages = args.memory_images / PER_PAGE
+        per_page = mem["list"] / pages
+        print(
+            f"\nPeak RSS growth over {args.memory_images:,} images ({pages:.0f} pages): "
+            f"list() {mem['list'] / 2**20:.1f} MiB, iter() {mem['iter'] / 2**20:.1f} MiB "
+            f"(about {mem['iter'] / per_page:.1f} pages' worth)"
+        )
+    if imports is not None:
+        base_t, ours = imports["import httpx, pydantic"], imports["import do_images"]
+        print(
+            f"\nImport (median of {args.import_runs} fresh interpreters): "
+            f"`import httpx, pydantic` {base_t * 1000:.0f} ms, "
+            f"`import do_images` {ours * 1000:.0f} ms, "
+            f"difference {(ours - base_t) * 1000:+.0f} ms (target ≤ +30 ms)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
