@@ -9,6 +9,7 @@ share all behaviour and differ only where they do I/O or sleep.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -218,8 +219,7 @@ def request_id_of(response: httpx.Response) -> str | None:
     return value
 
 
-def _int_header(headers: httpx.Headers, name: str) -> int | None:
-    raw = headers.get(name)
+def _int_header(raw: str | None) -> int | None:
     if raw is None:
         return None
     try:
@@ -231,9 +231,22 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
 
 def parse_rate_limit(headers: httpx.Headers) -> RateLimit | None:
     """``RateLimit`` from the ``ratelimit-*`` headers, or ``None`` if absent or malformed."""
-    limit = _int_header(headers, "ratelimit-limit")
-    remaining = _int_header(headers, "ratelimit-remaining")
-    reset = _int_header(headers, "ratelimit-reset")
+    return _rate_limit(
+        headers.get("ratelimit-limit"),
+        headers.get("ratelimit-remaining"),
+        headers.get("ratelimit-reset"),
+    )
+
+
+# Consecutive responses mostly repeat the same three values, and RateLimit is
+# immutable, so one object serves them all instead of a model built per response.
+@functools.lru_cache(maxsize=64)
+def _rate_limit(
+    limit_raw: str | None, remaining_raw: str | None, reset_raw: str | None
+) -> RateLimit | None:
+    limit = _int_header(limit_raw)
+    remaining = _int_header(remaining_raw)
+    reset = _int_header(reset_raw)
     if limit is None or remaining is None or reset is None:
         return None
     try:
