@@ -20,9 +20,12 @@ from pydantic import TypeAdapter
 
 from ._core import (
     DEFAULT_BASE_URL,
+    DEFAULT_PAGE_CONCURRENCY,
     IMAGE_PAGE,
+    Gather,
     Op,
     Sleep,
+    check_page_concurrency,
     default_jitter,
     resolve_token,
 )
@@ -90,6 +93,14 @@ class _SyncRunner:
             value = error = None
             if isinstance(effect, Sleep):
                 self.sleep(effect.seconds)
+                continue
+            if isinstance(effect, Gather):
+                # The sync client never asks for concurrency; one after another is
+                # what a Gather means without it.
+                try:
+                    value = [self(sub) for sub in effect.ops]
+                except Exception as exc:
+                    error = exc
                 continue
             try:
                 value = self.http.send(effect, follow_redirects=False)
@@ -366,10 +377,44 @@ class _AsyncRunner:
             if isinstance(effect, Sleep):
                 await self.sleep(effect.seconds)
                 continue
+            if isinstance(effect, Gather):
+                try:
+                    value = await self._gather(effect)
+                except Exception as exc:
+                    error = exc
+                continue
             try:
                 value = await self.http.send(effect, follow_redirects=False)
             except httpx.RequestError as exc:
                 error = exc
+
+    async def _gather(self, gather: Gather) -> list[Any]:
+        """Run ``gather.ops`` as tasks, at most ``gather.width()`` at once; results in order.
+
+        The first failure cancels the tasks still running and is raised; the
+        operations not started yet are never started.
+        """
+        results: list[Any] = [None] * len(gather.ops)
+        waiting = iter(enumerate(gather.ops))
+        running: dict[asyncio.Future[Any], int] = {}
+        try:
+            while True:
+                while len(running) < gather.width():
+                    started = next(waiting, None)
+                    if started is None:
+                        break
+                    index, op = started
+                    running[asyncio.ensure_future(self(op))] = index
+                if not running:
+                    return results
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    results[running.pop(task)] = task.result()
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
 
 
 class AsyncPager(Generic[T]):
@@ -402,9 +447,12 @@ class AsyncImageResource:
     client's for that one call (``None``: the client's).
     """
 
-    def __init__(self, ops: ImageOps, run: _AsyncRunner) -> None:
+    def __init__(
+        self, ops: ImageOps, run: _AsyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    ) -> None:
         self._ops = ops
         self._run = run
+        self._page_concurrency = page_concurrency
 
     async def list(
         self,
@@ -414,8 +462,17 @@ class AsyncImageResource:
         *,
         max_retries: int | None = None,
     ) -> list[Image]:
-        """Every image, all pages: ``GET /v2/images``."""
-        return await self._run(self._ops.with_retries(max_retries).list(type, private, tag_name))
+        """Every image, all pages: ``GET /v2/images``.
+
+        Once the first page gives the total, the other pages are fetched
+        concurrently (the client's ``page_concurrency``); the images come back in
+        the API's order, and any page that fails fails the call.
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).list(
+                type, private, tag_name, self._page_concurrency
+            )
+        )
 
     def iter(
         self,
@@ -501,7 +558,9 @@ class AsyncImageResource:
         self, id: int, *, max_retries: int | None = None
     ) -> builtins.list[Action]:
         """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
-        return await self._run(self._ops.with_retries(max_retries).action_list(id))
+        return await self._run(
+            self._ops.with_retries(max_retries).action_list(id, self._page_concurrency)
+        )
 
     async def action_info(
         self, id: int, action_id: int, *, max_retries: int | None = None
@@ -528,6 +587,10 @@ class AsyncClient:
     """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
 
     Takes the arguments of ``Client``; ``sleep`` is an async callable.
+    ``page_concurrency`` (1 to 32, default 4) is how many pages ``list()`` and
+    ``action_list()`` fetch at once once the first page has given the total; it
+    drops towards 1 as the rate-limit budget runs low, and 1 walks the pages one
+    by one.
     """
 
     def __init__(
@@ -544,9 +607,11 @@ class AsyncClient:
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
+        page_concurrency = check_page_concurrency(page_concurrency)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
         self._session = _session(
@@ -555,7 +620,9 @@ class AsyncClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self.image = AsyncImageResource(
-            ImageOps(self._session), _AsyncRunner(self._http, sleep or asyncio.sleep)
+            ImageOps(self._session),
+            _AsyncRunner(self._http, sleep or asyncio.sleep),
+            page_concurrency,
         )
 
     @property

@@ -67,7 +67,22 @@ class Sleep:
     seconds: float
 
 
-Effect: TypeAlias = "httpx.Request | Sleep"
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """An effect: run these operations, up to ``width()`` at a time; send back their results.
+
+    The results come back in the order of ``ops``; the first operation to fail
+    cancels the others and its error is thrown into the operation that yielded
+    this. ``width`` is asked again before each operation starts, so it can
+    shrink as the request budget runs low. A runner without concurrency may
+    run them one after another.
+    """
+
+    ops: Sequence[Generator[Any, Any, Any]]
+    width: Callable[[], int]
+
+
+Effect: TypeAlias = "httpx.Request | Sleep | Gather"
 Op: TypeAlias = Generator[Effect, Any, T]
 """An operation: yields effects, is sent back responses, returns its result."""
 
@@ -511,11 +526,12 @@ def action_matches(action: Action, body: Mapping[str, Any], since: datetime) -> 
 
 @dataclass(slots=True)
 class Page(Generic[T]):
-    """The items of one page and where the next one is."""
+    """The items of one page, where the next one is, and the list's size."""
 
     items: list[T]
     next_url: str | None
     total: int | None
+    last_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -533,12 +549,7 @@ class PageWalk:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, ValueError):
             raise ResponseValidationError(f"next page link {url[:200]!r} is not a URL") from None
-        if (parsed.scheme, parsed.host, parsed.port, parsed.path) != (
-            self.origin.scheme,
-            self.origin.host,
-            self.origin.port,
-            self.origin.path,
-        ):
+        if not self.same_place(parsed):
             raise ResponseValidationError(
                 f"next page link {url[:200]!r} leaves {self.origin.copy_with(query=None)}; "
                 "not followed"
@@ -549,15 +560,113 @@ class PageWalk:
         self.seen.add(url)
         return url
 
+    def same_place(self, url: httpx.URL) -> bool:
+        """Whether ``url`` has the first request's scheme, host, port and path."""
+        origin = self.origin
+        return (url.scheme, url.host, url.port, url.path) == (
+            origin.scheme,
+            origin.host,
+            origin.port,
+            origin.path,
+        )
+
 
 def page_of(parsed: ImagePage | ActionPage) -> Page[Any]:
-    """Reduce a parsed list envelope to items, next link and total."""
+    """Reduce a parsed list envelope to items, next and last links, and total."""
     items: list[Any] = parsed.images if isinstance(parsed, ImagePage) else parsed.actions
     links = parsed.links
     pages = links.pages if links is not None else None
-    next_url = pages.next if pages is not None else None
     total = parsed.meta.total if parsed.meta is not None else None
-    return Page(items=items, next_url=next_url, total=total)
+    if pages is None:
+        return Page(items=items, next_url=None, total=total)
+    return Page(items=items, next_url=pages.next, total=total, last_url=pages.last)
+
+
+DEFAULT_PAGE_CONCURRENCY = 4
+MAX_PAGE_CONCURRENCY = 32
+MAX_PLANNED_PAGES = 10_000
+"""A list claiming more pages than this (2,000,000 images) is walked link by link."""
+BUDGET_PER_REQUEST_IN_FLIGHT = 100
+"""Each page in flight needs this many requests left in the rate-limit budget."""
+
+
+def check_page_concurrency(value: object) -> int:
+    """``page_concurrency``: an ``int`` from 1 (one page at a time) to 32."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"page_concurrency must be an int, not {type(value).__name__}")
+    if not 1 <= value <= MAX_PAGE_CONCURRENCY:
+        raise ValueError(f"page_concurrency must be 1 to {MAX_PAGE_CONCURRENCY}, got {value}")
+    return value
+
+
+def page_concurrency(limit: int, rate_limit: RateLimit | None) -> int:
+    """How many pages to have in flight: ``limit``, fewer as the request budget runs low.
+
+    One page in flight per ``BUDGET_PER_REQUEST_IN_FLIGHT`` requests left, and
+    always at least one: with 250 left, two; below 200, one at a time, so a
+    large list never burns the budget faster than a sequential walk would once
+    it runs short. ``None`` (no rate-limit headers seen) does not limit.
+    """
+    if rate_limit is None:
+        return limit
+    return max(1, min(limit, rate_limit.remaining // BUDGET_PER_REQUEST_IN_FLIGHT))
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    """The pages after the first: the server's next link with its ``page`` set to 2..last."""
+
+    template: httpx.URL
+    last: int
+
+    def urls(self) -> list[str]:
+        """The URLs of pages 2 to ``last``, in order."""
+        return [str(self.template.copy_set_param("page", n)) for n in range(2, self.last + 1)]
+
+
+def _page_number(url: httpx.URL) -> int | None:
+    values = url.params.get_list("page")
+    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 9:
+        return None
+    return int(values[0])
+
+
+def _link(walk: PageWalk, link: str) -> httpx.URL | None:
+    try:
+        url = httpx.URL(link)
+    except (httpx.InvalidURL, ValueError):
+        return None
+    return url if walk.same_place(url) else None
+
+
+def plan_pages(walk: PageWalk, first: Page[Any]) -> PagePlan | None:
+    """Where the rest of a list is, from its first page, or ``None``: follow the links.
+
+    A plan needs all of: the total (``meta.total``); a ``next`` link on the first
+    request's origin and path whose ``page`` parameter is 2; and the page count the
+    total and the first page's size give, which the ``last`` link (if sent) must
+    agree with, differing from ``next`` in nothing but ``page``. Anything else,
+    and the list is walked link by link as before (where a link leaving the API
+    is an error). The page URLs are the server's ``next`` link with ``page``
+    replaced, so they carry exactly the filters the server echoed back.
+    """
+    if first.next_url is None or first.total is None or not first.items:
+        return None
+    template = _link(walk, first.next_url)
+    if template is None or _page_number(template) != 2:
+        return None
+    last = -(-first.total // len(first.items))
+    if not 2 <= last <= MAX_PLANNED_PAGES:
+        return None
+    if first.last_url is not None:
+        last_link = _link(walk, first.last_url)
+        if (
+            last_link is None
+            or _page_number(last_link) != last
+            or last_link.copy_remove_param("page") != template.copy_remove_param("page")
+        ):
+            return None
+    return PagePlan(template=template, last=last)
 
 
 # ---------------------------------------------------------------------- waiting

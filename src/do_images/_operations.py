@@ -23,6 +23,7 @@ from ._core import (
     MAX_SERVER_WAIT,
     NOT_SENT,
     PERMANENT,
+    Gather,
     Op,
     Page,
     PageWalk,
@@ -43,10 +44,12 @@ from ._core import (
     error_from_response,
     logger,
     matching_since,
+    page_concurrency,
     page_of,
     parse,
     parse_action,
     parse_rate_limit,
+    plan_pages,
     server_wait,
     wait_step,
 )
@@ -306,10 +309,31 @@ class ImageOps:
         parsed: ImagePage | ActionPage = parse(adapter, response)
         return page_of(parsed)
 
-    def _all(self, first_url: str, adapter: TypeAdapter[Any]) -> Op[builtins.list[Any]]:
+    def _all(
+        self, first_url: str, adapter: TypeAdapter[Any], concurrency: int
+    ) -> Op[builtins.list[Any]]:
+        """Every item of a list, in order.
+
+        With ``concurrency`` above 1 and a first page that says where the rest are
+        (``plan_pages``), the remaining pages are fetched together, up to
+        ``page_concurrency()`` at a time; a page that fails fails the whole list.
+        Otherwise, and after the planned pages if the last one still links on,
+        the next links are followed one by one.
+        """
         walk = self.walk(first_url)
         items: builtins.list[Any] = []
-        url: str | None = first_url
+        page: Page[Any] = yield from self.page(first_url, adapter)
+        items.extend(page.items)
+        plan = plan_pages(walk, page) if concurrency > 1 else None
+        if plan is not None:
+            urls = [url for url in map(walk.admit, plan.urls()) if url is not None]
+            pages: builtins.list[Page[Any]] = yield Gather(
+                [self.page(url, adapter) for url in urls],
+                width=lambda: page_concurrency(concurrency, self.session.rate_limit),
+            )
+            for page in pages:
+                items.extend(page.items)
+        url = walk.admit(page.next_url)
         while url is not None:
             page = yield from self.page(url, adapter)
             items.extend(page.items)
@@ -317,16 +341,20 @@ class ImageOps:
         return items
 
     def list(
-        self, type: ImageListType | None, private: bool | None, tag_name: str | None
+        self,
+        type: ImageListType | None,
+        private: bool | None,
+        tag_name: str | None,
+        concurrency: int = 1,
     ) -> Op[builtins.list[Image]]:
-        """Every image, following every page."""
+        """Every image, following every page (``concurrency`` pages at a time at most)."""
         first = self.images_url(type, private, tag_name)
-        return (yield from self._all(first, IMAGE_PAGE))
+        return (yield from self._all(first, IMAGE_PAGE, concurrency))
 
-    def action_list(self, image_id: int) -> Op[builtins.list[Action]]:
+    def action_list(self, image_id: int, concurrency: int = 1) -> Op[builtins.list[Action]]:
         """Every action of an image, following every page."""
         first = self.actions_url(image_id)
-        return (yield from self._all(first, ACTION_PAGE))
+        return (yield from self._all(first, ACTION_PAGE, concurrency))
 
     # -- single objects
 
