@@ -32,3 +32,35 @@ def test_all_is_complete() -> None:
 def test_version_comes_from_metadata() -> None:
     """``__version__`` is the installed distribution's version."""
     assert do_images.__version__ == importlib.metadata.version("do-images")
+
+
+def test_every_exported_name_loads_lazily() -> None:
+    """Each name in ``__all__`` has an entry in the lazy loader's table and nothing else does."""
+    assert set(do_images._EXPORTS) == set(do_images.__all__)
+
+
+def test_import_loads_neither_models_nor_asyncio() -> None:
+    """``import do_images`` alone imports no pydantic model, client or asyncio."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, do_images; "
+        "print(sorted(m for m in ('do_images._models', 'do_images._client', 'asyncio') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sync_client_does_not_import_asyncio() -> None:
+    """A program that only uses ``Client`` never imports asyncio."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from do_images import Client; "
+        "Client('t', base_url='http://127.0.0.1:9'); print('asyncio' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"

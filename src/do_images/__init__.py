@@ -6,35 +6,90 @@
 ...         print(image.id, image.name)
 """
 
-from ._client import AsyncClient, AsyncImageResource, AsyncPager, Client, ImageResource, Pager
-from ._errors import (
-    ActionFailedError,
-    ActionTimeoutError,
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    DoImagesError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseValidationError,
-    ServerError,
-    UnknownOutcomeError,
-    UnprocessableEntityError,
-)
-from ._models import (
-    Action,
-    ActionStatus,
-    ActionType,
-    Image,
-    ImageStatus,
-    ImageType,
-    RateLimit,
-    Region,
-)
-from ._version import __version__
+from __future__ import annotations
+
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from ._client import AsyncClient, AsyncImageResource, AsyncPager, Client, ImageResource, Pager
+    from ._errors import (
+        ActionFailedError,
+        ActionTimeoutError,
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        DoImagesError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseValidationError,
+        ServerError,
+        UnknownOutcomeError,
+        UnprocessableEntityError,
+    )
+    from ._models import (
+        Action,
+        ActionStatus,
+        ActionType,
+        Image,
+        ImageStatus,
+        ImageType,
+        RateLimit,
+        Region,
+    )
+    from ._version import __version__
+
+# The names load on first use (PEP 562), so `import do_images` costs next to nothing
+# and `from do_images import Client` loads only what a sync client needs.
+_EXPORTS: dict[str, str] = {
+    "AsyncClient": "._client",
+    "AsyncImageResource": "._client",
+    "AsyncPager": "._client",
+    "Client": "._client",
+    "ImageResource": "._client",
+    "Pager": "._client",
+    "ActionFailedError": "._errors",
+    "ActionTimeoutError": "._errors",
+    "APIConnectionError": "._errors",
+    "APIStatusError": "._errors",
+    "APITimeoutError": "._errors",
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "DoImagesError": "._errors",
+    "NotFoundError": "._errors",
+    "PermissionDeniedError": "._errors",
+    "RateLimitError": "._errors",
+    "ResponseValidationError": "._errors",
+    "ServerError": "._errors",
+    "UnknownOutcomeError": "._errors",
+    "UnprocessableEntityError": "._errors",
+    "Action": "._models",
+    "ActionStatus": "._models",
+    "ActionType": "._models",
+    "Image": "._models",
+    "ImageStatus": "._models",
+    "ImageType": "._models",
+    "RateLimit": "._models",
+    "Region": "._models",
+    "__version__": "._version",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "APIConnectionError",

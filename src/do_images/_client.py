@@ -7,13 +7,12 @@ the transport error in), or sleep for a ``Sleep``.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
@@ -31,7 +30,10 @@ from ._core import (
 )
 from ._models import Action, Image, RateLimit
 from ._operations import ImageListType, ImageOps, OnUpdate, Session
-from ._version import __version__
+from ._version import version
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -39,8 +41,15 @@ SyncSleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]
 
 
+async def _asyncio_sleep(seconds: float) -> None:
+    # asyncio is imported on first use: a sync-only program never pays for it.
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 def _user_agent(user_agent: str | None) -> str:
-    ours = f"do_images/{__version__} httpx/{httpx.__version__}"
+    ours = f"do_images/{version()} httpx/{httpx.__version__}"
     if user_agent is None:
         return ours
     if not isinstance(user_agent, str) or any(ch in user_agent for ch in "\r\n\0"):
@@ -394,6 +403,8 @@ class _AsyncRunner:
         The first failure cancels the tasks still running and is raised; the
         operations not started yet are never started.
         """
+        import asyncio
+
         results: list[Any] = [None] * len(gather.ops)
         waiting = iter(enumerate(gather.ops))
         running: dict[asyncio.Future[Any], int] = {}
@@ -621,7 +632,7 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self.image = AsyncImageResource(
             ImageOps(self._session),
-            _AsyncRunner(self._http, sleep or asyncio.sleep),
+            _AsyncRunner(self._http, sleep or _asyncio_sleep),
             page_concurrency,
         )
 

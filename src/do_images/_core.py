@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeAlias, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ._errors import (
     ActionFailedError,
@@ -444,7 +444,9 @@ IMAGE_PAGE = TypeAdapter(ImagePage)
 ACTION_PAGE = TypeAdapter(ActionPage)
 IMAGE_ENVELOPE = TypeAdapter(ImageEnvelope)
 # The API wraps a single action in {"action": ...}; the spec's schema shows it bare.
-ACTION_ANY = TypeAdapter(ActionEnvelope | Action)
+ACTION_ANY: TypeAdapter[ActionEnvelope | Action] = TypeAdapter(
+    ActionEnvelope | Action, config=ConfigDict(defer_build=True)
+)
 
 
 def parse_action(response: httpx.Response) -> Action:

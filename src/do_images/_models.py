@@ -144,7 +144,7 @@ def _open() -> Any:
 class _APIModel(BaseModel):
     """Base of the response models: immutable, open to new fields, dict-readable."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     def model_dump(
         self,
@@ -243,7 +243,7 @@ class Action(_APIModel):
 class RateLimit(BaseModel):
     """The request budget the API reported on its last response."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     limit: int
     remaining: int
@@ -254,7 +254,7 @@ class RateLimit(BaseModel):
 
 
 class _Pages(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     first: str | None = None
     prev: str | None = None
@@ -263,13 +263,13 @@ class _Pages(BaseModel):
 
 
 class _Links(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     pages: _Pages | None = None
 
 
 class _Meta(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     total: StrictInt | None = None
 
@@ -277,7 +277,7 @@ class _Meta(BaseModel):
 class ImagePage(BaseModel):
     """One page of ``GET /v2/images``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     images: list[Image]
     links: _Links | None = None
@@ -287,7 +287,7 @@ class ImagePage(BaseModel):
 class ActionPage(BaseModel):
     """One page of ``GET /v2/images/{id}/actions``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     actions: list[Action]
     links: _Links | None = None
@@ -297,7 +297,7 @@ class ActionPage(BaseModel):
 class ImageEnvelope(BaseModel):
     """``{"image": {...}}``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     image: Image
 
@@ -305,7 +305,7 @@ class ImageEnvelope(BaseModel):
 class ActionEnvelope(BaseModel):
     """``{"action": {...}}``, what the API sends for a single action."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     action: Action
 
@@ -313,7 +313,7 @@ class ActionEnvelope(BaseModel):
 class ErrorBody(BaseModel):
     """The API's error body."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     id: str
     message: str
