@@ -138,9 +138,13 @@ class Pager(Generic[T]):
         url: str | None = self._first_url
         while url is not None:
             page = self._run(self._ops.page(url, self._adapter))
-            self.total = page.total
-            yield from page.items
-            url = walk.admit(page.next_url)
+            self.total, items, next_url = page.total, page.items, page.next_url
+            del page
+            yield from items
+            # Let go of this page before fetching the next: at most one page of
+            # models (plus what the caller keeps) is held while the next arrives.
+            del items
+            url = walk.admit(next_url)
 
 
 class ImageResource:
@@ -445,10 +449,12 @@ class AsyncPager(Generic[T]):
         url: str | None = self._first_url
         while url is not None:
             page = await self._run(self._ops.page(url, self._adapter))
-            self.total = page.total
-            for item in page.items:
+            self.total, items, next_url = page.total, page.items, page.next_url
+            del page
+            for item in items:
                 yield item
-            url = walk.admit(page.next_url)
+            del items  # see Pager.__iter__
+            url = walk.admit(next_url)
 
 
 class AsyncImageResource:
