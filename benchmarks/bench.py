@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
@@ -342,14 +342,31 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
 # ------------------------------------------------------------- fresh interpreters
 
 
+def _bare_iter(http: httpx.Client, base: str) -> Iterator[Any]:
+    """The floor for iter(): one page at a time with httpx and json.loads."""
+    url: str | None = f"{base}/v2/images?per_page={PER_PAGE}"
+    while url:
+        body = json.loads(http.get(url).content)
+        yield from body["images"]
+        url = body["links"]["pages"].get("next")
+
+
 def _measure_memory(base: str, how: str) -> None:
     """Child mode: print the peak RSS growth (bytes) of listing or iterating ``base``."""
     from do_images import Client
 
-    with Client(TOKEN, base_url=base) as do:
-        do.image.info(1)  # warm up imports, validators and the connection
+    with Client(TOKEN, base_url=base) as do, httpx.Client(headers=HEADERS) as http:
+        # Warm up imports, validators (built on first use) and the connections.
+        do.image.info(1)
+        next(iter(do.image.iter()))
+        next(_bare_iter(http, base))
         before = _rss_peak()
-        count = len(do.image.list()) if how == "list" else sum(1 for _ in do.image.iter())
+        if how == "list":
+            count = len(do.image.list())
+        elif how == "iter":
+            count = sum(1 for _ in do.image.iter())
+        else:
+            count = sum(1 for _ in _bare_iter(http, base))
         after = _rss_peak()
     print(json.dumps({"count": count, "growth": after - before}))
 
@@ -369,9 +386,9 @@ def _rss_peak() -> int:
 
 
 def memory(server: Server, total: int) -> dict[str, int]:
-    """Peak RSS growth of ``list()`` and of ``iter()`` over ``total`` images."""
+    """Peak RSS growth of ``list()``, ``iter()`` and a bare page loop over ``total`` images."""
     result: dict[str, int] = {}
-    for how in ("list", "iter"):
+    for how in ("list", "iter", "bare"):
         out = subprocess.run(
             [sys.executable, __file__, "--memory-child", how, server.url(0, total)],
             check=True,
@@ -477,9 +494,12 @@ def main(argv: list[str] | None = None) -> int:
         pages = args.memory_images / PER_PAGE
         per_page = mem["list"] / pages
         print(
-            f"\nPeak RSS growth over {args.memory_images:,} images ({pages:.0f} pages): "
-            f"list() {mem['list'] / 2**20:.1f} MiB, iter() {mem['iter'] / 2**20:.1f} MiB "
-            f"(about {mem['iter'] / per_page:.1f} pages' worth)"
+            f"\nPeak RSS growth over {args.memory_images:,} images ({pages:.0f} pages of "
+            f"{PER_PAGE}), each in a fresh interpreter: "
+            f"list() {mem['list'] / 2**20:.1f} MiB ({per_page / 2**20:.2f} MiB per page of "
+            f"models); iter() {mem['iter'] / 2**20:.1f} MiB "
+            f"(= {mem['iter'] / per_page:.1f} pages' worth of models); "
+            f"bare httpx + json.loads page loop {mem['bare'] / 2**20:.1f} MiB"
         )
     if imports is not None:
         base_t, ours = imports["import httpx, pydantic"], imports["import do_images"]
