@@ -246,6 +246,26 @@ async def abare_list(base: str) -> int:
     return len(items)
 
 
+async def abare_list_concurrent(base: str, width: int = 4) -> int:
+    """The floor for concurrent paging: page 1, then pages 2..n, ``width`` at a time."""
+    async with httpx.AsyncClient(headers=HEADERS) as http:
+        response = await http.get(f"{base}/v2/images?per_page={PER_PAGE}")
+        first = json.loads(response.content)
+        pages = -(-first["meta"]["total"] // len(first["images"]))
+        slots = asyncio.Semaphore(width)
+
+        async def fetch(page: int) -> list[Any]:
+            async with slots:
+                response = await http.get(f"{base}/v2/images?page={page}&per_page={PER_PAGE}")
+                if response.status_code != 200:
+                    raise RuntimeError(response.status_code)
+                images: list[Any] = json.loads(response.content)["images"]
+                return images
+
+        rest = await asyncio.gather(*(fetch(page) for page in range(2, pages + 1)))
+    return len(first["images"]) + sum(len(images) for images in rest)
+
+
 async def asdk_list(base: str, **kwargs: Any) -> int:
     from do_images import AsyncClient
 
@@ -328,6 +348,12 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
         cases += [
             Case(f"{dl}: async httpx + json.loads", _sync(lambda: abare_list(slow)), n),
             Case(sequential, _sync(lambda: asdk_list(slow, page_concurrency=1)), n),
+            Case(
+                f"{dl}: async httpx + json.loads, 4 at a time",
+                _sync(lambda: abare_list_concurrent(slow)),
+                n,
+                sequential,
+            ),
             Case(
                 f"{dl}: AsyncClient (page_concurrency=4)",
                 _sync(lambda: asdk_list(slow)),
