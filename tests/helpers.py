@@ -1,20 +1,21 @@
-"""Test helpers: one way to drive ``Client`` and ``AsyncClient`` from the same test.
+"""Test helpers for the endpoint tables: a recording ``Harness`` and realistic payloads.
 
-``Harness`` wraps either client behind a synchronous ``call(method, *args)`` so one
-parametrized table exercises both. Time is fake: ``FakeTime`` records every sleep
-and advances its clock instead of waiting.
+``Harness`` is the shared ``_harness.Api`` driver (either client behind synchronous
+calls, sleeps recorded and never slept) on a mock transport that records every
+request. ``FakeTime`` is a bare fake clock and sleep for tests that build a client
+themselves.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from do_images import AsyncClient, Client, RateLimit
+from _harness import Api
+from do_images import Client, RateLimit
 
 BASE = "https://api.digitalocean.com"
 TOKEN = "dop_v1_test-token-0123456789abcdef"
@@ -40,12 +41,10 @@ class FakeTime:
         self.sleep(seconds)
 
 
-class Harness:
-    """A ``Client`` or an ``AsyncClient`` on a mock transport, driven synchronously."""
+class Harness(Api):
+    """An ``Api`` on a mock transport that records every request it sends."""
 
     def __init__(self, kind: str, handler: Handler, **kwargs: Any) -> None:
-        self.kind = kind
-        self.time = FakeTime()
         self.requests: list[httpx.Request] = []
 
         def recording(request: httpx.Request) -> httpx.Response:
@@ -53,39 +52,26 @@ class Harness:
             self.requests.append(request)
             return handler(request)
 
-        transport = httpx.MockTransport(recording)
-        options: dict[str, Any] = {"base_url": BASE, "clock": self.time.clock, **kwargs}
-        self.client: Client | AsyncClient
-        if kind == "sync":
-            self.client = Client(TOKEN, transport=transport, sleep=self.time.sleep, **options)
-        else:
-            self.client = AsyncClient(
-                TOKEN, transport=transport, sleep=self.time.async_sleep, **options
-            )
+        kwargs.setdefault("token", TOKEN)
+        kwargs.setdefault("base_url", BASE)
+        super().__init__(kind, transport=httpx.MockTransport(recording), **kwargs)
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``do.image.<method>`` and return its result (a list for ``iter``)."""
-        bound = getattr(self.client.image, method)
+        if method != "iter":
+            return super().call(method, *args, **kwargs)
+        pager = getattr(self.client.image, method)(*args, **kwargs)
         if isinstance(self.client, Client):
-            result = bound(*args, **kwargs)
-            return list(result) if method == "iter" else result
-        if method == "iter":
+            return list(pager)
 
-            async def collect() -> list[Any]:
-                return [item async for item in bound(*args, **kwargs)]
+        async def collect() -> list[Any]:
+            return [item async for item in pager]
 
-            return asyncio.run(collect())
-        return asyncio.run(bound(*args, **kwargs))
+        return self.run(collect())
 
     @property
     def rate_limit(self) -> RateLimit | None:
         return self.client.rate_limit
-
-    def close(self) -> None:
-        if isinstance(self.client, Client):
-            self.client.close()
-        else:
-            asyncio.run(self.client.aclose())
 
 
 def json_response(

@@ -143,8 +143,6 @@ def test_iter_is_lazy() -> None:
 
 def test_async_iter_is_lazy() -> None:
     """``AsyncClient``'s ``iter`` fetches a page only when iteration reaches it."""
-    import asyncio
-
     from helpers import Harness
 
     harness = Harness("async", paged(THREE_PAGES))
@@ -162,9 +160,12 @@ def test_async_iter_is_lazy() -> None:
         assert len(harness.requests) == 1
         assert (await anext(iterator)).id == 3
         assert len(harness.requests) == 2
-        await harness.client.aclose()
+        assert [image.id async for image in iterator] == [4, 5]
 
-    asyncio.run(run())
+    try:
+        harness.run(run())
+    finally:
+        harness.close()
 
 
 def test_action_list_follows_pages(make_harness: MakeHarness) -> None:

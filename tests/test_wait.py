@@ -39,7 +39,7 @@ def test_wait_returns_once_completed(make_harness: MakeHarness) -> None:
     )
     assert result.status == "completed"
     assert seen == ["in-progress", "in-progress", "completed"]
-    assert harness.time.sleeps == [2, 2, 2]
+    assert harness.sleeps == [2, 2, 2]
     assert len(harness.requests) == 3
 
 
@@ -68,8 +68,8 @@ def test_wait_times_out_with_last_action(make_harness: MakeHarness) -> None:
     with pytest.raises(ActionTimeoutError) as caught:
         harness.call("wait", pending(), poll=5, timeout=12)
     assert caught.value.action.status == "in-progress"
-    assert harness.time.sleeps == [5, 5, 2]
-    assert sum(harness.time.sleeps) == 12
+    assert harness.sleeps == [5, 5, 2]
+    assert sum(harness.sleeps) == 12
     assert len(harness.requests) == 3
 
 
@@ -98,7 +98,7 @@ def test_action_with_wait_true_raises_on_timeout(make_harness: MakeHarness, meth
     args = (7, "nyc3") if method == "transfer" else (7,)
     with pytest.raises(ActionTimeoutError):
         harness.call(method, *args, wait=True, poll=10, timeout=30)
-    assert sum(harness.time.sleeps) == 30
+    assert sum(harness.sleeps) == 30
 
 
 @pytest.mark.parametrize(
