@@ -540,3 +540,15 @@ def test_links_keep_a_base_path_prefix(sandbox: Sandbox) -> None:
     assert ids == [image.id for image in sandbox.images]
     first = sandbox.requests[0].json()["links"]["pages"]["next"]
     assert first.startswith("https://sandbox.invalid/proxy/v2/images?")
+
+
+@pytest.mark.parametrize("width", [1, 4])
+async def test_async_client_pages_concurrently_in_order(width: int) -> None:
+    """``async_client(page_concurrency=...)`` lists every page of a large account, in order."""
+    sandbox = Sandbox(seed=False)
+    for number in range(450):
+        sandbox.add_image(name=f"snap-{number}")
+    async with sandbox.async_client(page_concurrency=width) as do:
+        images = await do.image.list()
+    assert [image.name for image in images] == [f"snap-{number}" for number in range(450)]
+    assert sandbox.count("GET") == 3

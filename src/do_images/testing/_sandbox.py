@@ -315,6 +315,7 @@ class Sandbox:
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 2,
         user_agent: str | None = None,
+        page_concurrency: int = 4,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
         return AsyncClient(
@@ -323,6 +324,7 @@ class Sandbox:
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
+            page_concurrency=page_concurrency,
             transport=self.async_transport(),
             sleep=self._async_advance,
             clock=self.clock,
