@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
+from _harness import KINDS
 from helpers import Handler, Harness
-
-KINDS = ["sync", "async"]
 
 MakeHarness = Callable[..., Harness]
 

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from _harness import (
-    KINDS,
     TOKEN,
     Api,
     Drop,
@@ -27,12 +26,6 @@ from _harness import (
     image_json,
 )
 from do_images import APIConnectionError, APIStatusError, AuthenticationError, ServerError
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    """Each test runs once with ``Client`` and once with ``AsyncClient``."""
-    return str(request.param)
 
 
 class ImageActions:

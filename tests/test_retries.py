@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from _harness import KINDS, action_json, api, error_json, image_json, json_response
+from _harness import action_json, api, error_json, image_json, json_response
 from do_images import (
     APIConnectionError,
     APIStatusError,
@@ -32,12 +32,6 @@ from do_images import (
 # must be computed against the response's Date header.
 SERVER_NOW = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
 DATE = format_datetime(SERVER_NOW, usegmt=True)
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    """Each test runs once with ``Client`` and once with ``AsyncClient``."""
-    return str(request.param)
 
 
 class Script:

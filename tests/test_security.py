@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _harness import KINDS, TOKEN, Api, api, assert_no_token, error_json, image_json, json_response
+from _harness import TOKEN, Api, api, assert_no_token, error_json, image_json, json_response
 from do_images import (
     APIStatusError,
     AsyncClient,
@@ -26,13 +26,6 @@ from do_images import (
     ServerError,
     UnprocessableEntityError,
 )
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    """Each test runs once with ``Client`` and once with ``AsyncClient``."""
-    return str(request.param)
-
 
 # ------------------------------------------------------------------- repr, pickle
 
