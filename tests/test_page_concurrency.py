@@ -280,7 +280,9 @@ def test_plan_lists_the_remaining_pages_from_the_next_link() -> None:
     """Pages 2..last are the server's next link with ``page`` replaced."""
     plan = plan_pages(walk(), first_page())
     assert plan is not None
-    assert plan.urls() == [f"{BASE}/v2/images?page={n}&per_page=2" for n in range(2, 6)]
+    assert [str(url) for url in plan.urls()] == [
+        f"{BASE}/v2/images?page={n}&per_page=2" for n in range(2, 6)
+    ]
 
 
 def test_plan_without_a_last_link_counts_pages_from_the_total() -> None:

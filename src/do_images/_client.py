@@ -135,7 +135,7 @@ class Pager(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         walk = self._ops.walk(self._first_url)
-        url: str | None = self._first_url
+        url: str | httpx.URL | None = self._first_url
         while url is not None:
             page = self._run(self._ops.page(url, self._adapter))
             self.total, items, next_url = page.total, page.items, page.next_url
@@ -446,7 +446,7 @@ class AsyncPager(Generic[T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         walk = self._ops.walk(self._first_url)
-        url: str | None = self._first_url
+        url: str | httpx.URL | None = self._first_url
         while url is not None:
             page = await self._run(self._ops.page(url, self._adapter))
             self.total, items, next_url = page.total, page.items, page.next_url

@@ -543,24 +543,33 @@ class PageWalk:
     origin: httpx.URL
     seen: set[str] = field(default_factory=set)
 
-    def admit(self, url: str | None) -> str | None:
-        """The next URL to fetch, ``None`` to stop; raise if the link leaves the API."""
-        if not url:
+    def admit(self, url: str | httpx.URL | None) -> httpx.URL | None:
+        """The next URL to fetch, ``None`` to stop; raise if the link leaves the API.
+
+        The URL comes back parsed, so the request for it does not parse it again.
+        """
+        if url is None or url == "":
             return None
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, ValueError):
-            raise ResponseValidationError(f"next page link {url[:200]!r} is not a URL") from None
+        if isinstance(url, httpx.URL):
+            parsed, text = url, str(url)
+        else:
+            text = url
+            try:
+                parsed = httpx.URL(url)
+            except (httpx.InvalidURL, ValueError):
+                raise ResponseValidationError(
+                    f"next page link {text[:200]!r} is not a URL"
+                ) from None
         if not self.same_place(parsed):
             raise ResponseValidationError(
-                f"next page link {url[:200]!r} leaves {self.origin.copy_with(query=None)}; "
+                f"next page link {text[:200]!r} leaves {self.origin.copy_with(query=None)}; "
                 "not followed"
             )
-        if url in self.seen:
-            logger.warning("next page link %s was already fetched; stopping", url[:200])
+        if text in self.seen:
+            logger.warning("next page link %s was already fetched; stopping", text[:200])
             return None
-        self.seen.add(url)
-        return url
+        self.seen.add(text)
+        return parsed
 
     def same_place(self, url: httpx.URL) -> bool:
         """Whether ``url`` has the first request's scheme, host, port and path."""
@@ -621,9 +630,9 @@ class PagePlan:
     template: httpx.URL
     last: int
 
-    def urls(self) -> list[str]:
+    def urls(self) -> list[httpx.URL]:
         """The URLs of pages 2 to ``last``, in order."""
-        return [str(self.template.copy_set_param("page", n)) for n in range(2, self.last + 1)]
+        return [self.template.copy_set_param("page", n) for n in range(2, self.last + 1)]
 
 
 def _page_number(url: httpx.URL) -> int | None:

@@ -121,7 +121,9 @@ class Session:
         """``{base}/v2/images/{segment}/...``, each segment percent-encoded into its own."""
         return "/".join([self._images, *(quote(str(segment), safe="") for segment in segments)])
 
-    def request(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Request:
+    def request(
+        self, method: str, url: str | httpx.URL, body: dict[str, Any] | None = None
+    ) -> httpx.Request:
         """An ``httpx.Request`` with this client's headers and timeouts."""
         if body is None:
             return httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
@@ -261,7 +263,7 @@ class ImageOps:
     def _call(self, request: httpx.Request) -> Op[httpx.Response]:
         return self.session.call(request, max_retries=self.max_retries)
 
-    def _get(self, url: str) -> Op[httpx.Response]:
+    def _get(self, url: str | httpx.URL) -> Op[httpx.Response]:
         return self.session.call(self.session.request("GET", url), max_retries=self.max_retries)
 
     # -- lists
@@ -303,7 +305,7 @@ class ImageOps:
         walk.admit(first_url)
         return walk
 
-    def page(self, url: str, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
+    def page(self, url: str | httpx.URL, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
         """Fetch one page of a list."""
         response = yield from self._get(url)
         parsed: ImagePage | ActionPage = parse(adapter, response)
@@ -493,7 +495,7 @@ class ImageOps:
         """The earliest action matching ``body`` started since ``started`` (session clock)."""
         first = self.actions_url(image_id)
         walk = self.walk(first)
-        url: str | None = first
+        url: str | httpx.URL | None = first
         since = None
         matches: builtins.list[Action] = []
         while url is not None:
