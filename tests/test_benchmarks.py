@@ -1,0 +1,70 @@
+"""The benchmark scripts still run: tiny sizes, structure of the output only (no timings)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+def rows(table: str) -> dict[str, list[str]]:
+    """The table's rows by their first cell (header and rule left out)."""
+    out: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if line.startswith("| ") and not line.startswith(("| case ", "| parse and keep ")):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            out[cells[0]] = cells[1:]
+    return out
+
+
+def test_bench_prints_every_case_with_its_ratio() -> None:
+    out = run(
+        "bench.py",
+        *("--rounds", "1", "--images", "450", "--calls", "3", "--delay-ms", "1"),
+        *("--memory-images", "0", "--import-runs", "0"),
+    )
+    table = rows(out)
+    ratio = re.compile(r"\d+\.\d\dx")
+    floors = [name for name in table if name.endswith(("json.loads", "page_concurrency=1"))]
+    assert len(floors) == 6
+    compared = {name: cells for name, cells in table.items() if name not in floors}
+    assert set(compared) == {
+        "list 450: Client",
+        "list 450: httpx + plain pydantic models (reference)",
+        "info x3: Client",
+        "list 450: AsyncClient",
+        "info x3: AsyncClient",
+        "list 450, 1 ms/request: async httpx + json.loads, 4 at a time",
+        "list 450, 1 ms/request: AsyncClient (page_concurrency=4)",
+    }
+    for name, (median, ratio_cell, target, met) in compared.items():
+        assert median.endswith(" ms"), name
+        assert ratio.fullmatch(ratio_cell), (name, ratio_cell)
+        assert met in ("yes", "no", ""), name
+        assert (target == "") == (met == ""), name
+
+
+def test_parse_cost_prints_every_step() -> None:
+    out = run("parse_cost.py", "--rounds", "1", "--images", "400")
+    table = rows(out)
+    names = list(table)
+    assert names[0] == "json.loads (dicts)"
+    assert names[-1] == "do_images ImagePage"
+    assert len(table) == 9
+    for name, (time_cell, ratio_cell, _per_image) in table.items():
+        assert time_cell.endswith(" ms"), name
+        assert ratio_cell.endswith("x"), name
