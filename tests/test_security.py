@@ -143,12 +143,33 @@ FAILURES: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
         lambda request: _raise(httpx.ReadError(f"lost {request.headers['authorization']}")),
         "info",
     ),
+    # A 200 whose body echoes the header and does not fit: the error keeps the body.
+    "echoed in invalid image": (
+        lambda request: json_response(
+            200, {"image": {"id": "7", "name": request.headers["authorization"]}}
+        ),
+        "info",
+    ),
+    "echoed in invalid page": (
+        lambda request: json_response(
+            200, {"images": [{"id": "7", "name": request.headers["authorization"]}]}
+        ),
+        "list",
+    ),
+    "echoed in invalid action": (
+        lambda request: json_response(
+            201, {"action": {"id": 1, "status": request.headers["authorization"]}}
+        ),
+        "convert",
+    ),
 }
 
 
 def _call(do: Api, method: str) -> None:
     if method == "create":
         do.call("create", "img", "https://example.com/i.img", "nyc3")
+    elif method == "list":
+        do.call("list")
     else:
         do.call(method, 7)
 

@@ -423,8 +423,12 @@ def error_from_response(
     return cls(message, **kwargs)
 
 
-def parse(adapter: TypeAdapter[M], response: httpx.Response) -> M:
-    """Validate a success body straight from bytes into its model."""
+def parse(adapter: TypeAdapter[M], response: httpx.Response, secret: str | None = None) -> M:
+    """Validate a success body straight from bytes into its model.
+
+    If it does not fit, the error carries the start of the body, with ``secret``
+    (the token) blanked out of it.
+    """
     try:
         return adapter.validate_json(response.content)
     except ValidationError as exc:
@@ -435,7 +439,7 @@ def parse(adapter: TypeAdapter[M], response: httpx.Response) -> M:
         raise ResponseValidationError(
             f"unexpected response body for {response.request.method} "
             f"{response.request.url.path}: {errors}",
-            body=cut_text(response.content),
+            body=cut_text(response.content, secret),
             request_id=request_id_of(response),
         ) from None
 
@@ -449,9 +453,9 @@ ACTION_ANY: TypeAdapter[ActionEnvelope | Action] = TypeAdapter(
 )
 
 
-def parse_action(response: httpx.Response) -> Action:
+def parse_action(response: httpx.Response, secret: str | None = None) -> Action:
     """An action, wrapped in ``{"action": ...}`` or bare."""
-    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response)
+    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response, secret)
     return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
 
 

@@ -112,6 +112,11 @@ class Session:
     def __repr__(self) -> str:
         return f"<Session base_url={str(self.base_url)!r}>"
 
+    @property
+    def secret(self) -> str:
+        """The token, only to blank it out of error texts and bodies."""
+        return self._secret
+
     def __reduce__(self) -> Any:
         raise TypeError("a do_images client cannot be pickled (it holds a token)")
 
@@ -308,7 +313,7 @@ class ImageOps:
     def page(self, url: str | httpx.URL, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
         """Fetch one page of a list."""
         response = yield from self._get(url)
-        parsed: ImagePage | ActionPage = parse(adapter, response)
+        parsed: ImagePage | ActionPage = parse(adapter, response, self.session.secret)
         return page_of(parsed)
 
     def _all(
@@ -364,7 +369,7 @@ class ImageOps:
         """``GET /v2/images/{id or slug}``."""
         url = self.session.url(check_id_or_slug(id_slug))
         response = yield from self._get(url)
-        return parse(IMAGE_ENVELOPE, response).image
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
 
     def update(
         self,
@@ -385,7 +390,7 @@ class ImageOps:
         if not body:
             raise ValueError("update needs at least one of name, distribution, description")
         response = yield from self._call(self.session.request("PUT", url, body))
-        return parse(IMAGE_ENVELOPE, response).image
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
 
     def destroy(self, image_id: int) -> Op[None]:
         """``DELETE /v2/images/{id}``."""
@@ -418,7 +423,7 @@ class ImageOps:
         # failure raises UnknownOutcomeError from the session.
         request = self.session.request("POST", str(self.session.images_url), body)
         response = yield from self._call(request)
-        return parse(IMAGE_ENVELOPE, response).image
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
 
     # -- actions
 
@@ -483,7 +488,7 @@ class ImageOps:
                 sends_left -= 1
                 logger.info("POST %s: no action started; sending once more", request.url.path)
                 continue
-            return parse_action(response)
+            return parse_action(response, self.session.secret)
 
     @property
     def _retries(self) -> int:
@@ -502,7 +507,7 @@ class ImageOps:
             response = yield from self._get(url)
             if since is None:
                 since = matching_since(response, self.session.clock() - started)
-            page = page_of(parse(ACTION_PAGE, response))
+            page = page_of(parse(ACTION_PAGE, response, self.session.secret))
             matches.extend(action for action in page.items if action_matches(action, body, since))
             url = walk.admit(page.next_url)
         # Of several candidates, the one started first is the one closest to our POST.
@@ -523,7 +528,7 @@ class ImageOps:
         """``GET /v2/images/{id}/actions/{action_id}``."""
         url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
         response = yield from self._get(url)
-        return parse_action(response)
+        return parse_action(response, self.session.secret)
 
     def wait(
         self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
