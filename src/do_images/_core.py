@@ -552,7 +552,7 @@ class PageWalk:
 
         The URL comes back parsed, so the request for it does not parse it again.
         """
-        if url is None or url == "":
+        if url is None or (isinstance(url, str) and not url):
             return None
         if isinstance(url, httpx.URL):
             parsed, text = url, str(url)
