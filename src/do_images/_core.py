@@ -305,18 +305,19 @@ MAX_HEADER_WAIT = 86_400.0
 _DELAY_SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
 
 
-def server_now(response: httpx.Response) -> datetime | None:
-    """The server's clock at the time of ``response`` (its ``Date`` header), if sane."""
-    raw = response.headers.get("date")
-    if not raw:
-        return None
+def _http_date(raw: str) -> datetime | None:
+    """An HTTP date (``Date``, ``Retry-After``) as an aware ``datetime``, or ``None``."""
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def server_now(response: httpx.Response) -> datetime | None:
+    """The server's clock at the time of ``response`` (its ``Date`` header), if sane."""
+    raw = response.headers.get("date")
+    return _http_date(raw) if raw else None
 
 
 def _now_for(response: httpx.Response) -> datetime:
@@ -341,12 +342,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     raw = raw.strip()
     if _DELAY_SECONDS.fullmatch(raw):
         return _sane_wait(float(raw))
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    when = _http_date(raw)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     return _sane_wait((when - _now_for(response)).total_seconds())
 
 
