@@ -111,22 +111,19 @@ def _private(
     size: float = 4.72,
     description: str = "",
 ) -> dict[str, Any]:
-    return {
-        "id": image_id,
-        "name": name,
-        "distribution": distribution,
-        "slug": None,
-        "public": False,
-        "regions": regions,
-        "created_at": created_at,
-        "type": kind,
-        "min_disk_size": min_disk,
-        "size_gigabytes": size,
-        "description": description,
-        "tags": tags or [],
-        "status": "available",
-        "error_message": "",
-    }
+    """An image of the account's own: a public image's fields, then what differs."""
+    image = _public(
+        image_id,
+        name,
+        distribution,
+        "",
+        created_at,
+        kind=kind,
+        min_disk=min_disk,
+        size=size,
+        description=description,
+    )
+    return {**image, "slug": None, "public": False, "regions": regions, "tags": tags or []}
 
 
 def seed_images() -> list[dict[str, Any]]:
