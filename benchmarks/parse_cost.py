@@ -30,8 +30,7 @@ from typing_extensions import TypedDict
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import PER_PAGE, _page_body
 
-from do_images._core import IMAGE_PAGE
-from do_images._models import ImageStatus, ImageType, Timestamp
+from do_images._models import IMAGE_PAGE, ImageStatus, ImageType, Timestamp
 
 FIELDS = [
     "name",

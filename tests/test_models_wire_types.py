@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from do_images import Action, Image, ImageType, ResponseValidationError
-from do_images._core import parse
+from do_images._session import parse
 
 IMAGE: dict[str, Any] = {"id": 7555620, "name": "Nifty New Snapshot"}
 ACTION: dict[str, Any] = {"id": 36805527, "status": "completed", "type": "transfer"}

@@ -10,13 +10,8 @@ import httpx
 import pytest
 
 from do_images import AsyncClient, Client, NotFoundError, RateLimit, ServerError
-from do_images._core import (
-    Page,
-    PageWalk,
-    check_page_concurrency,
-    page_concurrency,
-    plan_pages,
-)
+from do_images._checks import check_page_concurrency
+from do_images._paging import Page, PageWalk, page_concurrency, plan_pages
 from helpers import BASE, TOKEN, FakeTime, image_payload, json_response
 
 FIRST = f"{BASE}/v2/images?per_page=2"

@@ -158,7 +158,7 @@ def test_jitter_is_clamped(kind: str, factor: float) -> None:
 
 def test_default_jitter_stays_in_range() -> None:
     """The default jitter gives factors within [0.75, 1]."""
-    from do_images._core import default_jitter
+    from do_images._retry import default_jitter
 
     factors = [default_jitter() for _ in range(1000)]
     assert min(factors) >= 0.75

@@ -10,17 +10,20 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from do_images import Action, Image
-from do_images._core import (
+from do_images._errors import error_from_response
+from do_images._models import (
     ACTION_ANY,
     ACTION_PAGE,
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
-    error_from_response,
-    page_of,
-    parse,
-    parse_action,
+    ActionEnvelope,
+    ActionPage,
+    ErrorBody,
+    ImageEnvelope,
+    ImagePage,
 )
-from do_images._models import ActionEnvelope, ActionPage, ErrorBody, ImageEnvelope, ImagePage
+from do_images._paging import page_of
+from do_images._session import parse, parse_action
 from spec_support import (
     ResponseExample,
     committed_schema,

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from do_images import Action, Image, Region, ResponseValidationError
-from do_images._core import IMAGE_ENVELOPE, IMAGE_PAGE, parse, parse_action
+from do_images._models import IMAGE_ENVELOPE, IMAGE_PAGE
+from do_images._session import parse, parse_action
 from spec_support import json_schema
 
 settings.register_profile(

@@ -1,8 +1,8 @@
-"""``Client`` and ``AsyncClient``: the only code that sends requests or sleeps.
+"""``Client`` and ``AsyncClient``, and their ``do.image`` resources.
 
-Each client runs the shared operations of ``_operations`` with a loop of a few
-lines: send the request an operation yields and hand back the response (or throw
-the transport error in), or sleep for a ``Sleep``.
+Each resource method is a thin wrapper: it builds the shared operation of
+``_images`` and hands it to the client's runner (``_effects``), the only code that
+sends requests or sleeps.
 """
 
 from __future__ import annotations
@@ -10,54 +10,32 @@ from __future__ import annotations
 import builtins
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import TypeAdapter
 
-from ._core import (
+from ._checks import check_page_concurrency, check_user_agent, resolve_token
+from ._constants import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_PAGE_CONCURRENCY,
-    IMAGE_PAGE,
-    Gather,
-    Op,
-    Sleep,
-    check_page_concurrency,
-    default_jitter,
-    resolve_token,
+    DEFAULT_POLL,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    MAX_PER_PAGE,
 )
+from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sleep
+from ._images import ImageListType, ImageOps, OnUpdate
 from ._models import Action, Image, RateLimit
-from ._operations import ImageListType, ImageOps, OnUpdate, Session
-from ._version import version
-
-if TYPE_CHECKING:
-    import asyncio
-
-T = TypeVar("T")
-
-SyncSleep = Callable[[float], None]
-AsyncSleep = Callable[[float], Awaitable[None]]
-
-
-async def _asyncio_sleep(seconds: float) -> None:
-    # asyncio is imported on first use: a sync-only program never pays for it.
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
-def _user_agent(user_agent: str | None) -> str:
-    ours = f"do_images/{version()} httpx/{httpx.__version__}"
-    if user_agent is None:
-        return ours
-    if not isinstance(user_agent, str) or any(ch in user_agent for ch in "\r\n\0"):
-        raise ValueError("user_agent must be a single-line str")
-    return f"{user_agent} {ours}"
+from ._paging import AsyncPager, Pager
+from ._retry import default_jitter
+from ._session import Session
 
 
 def _session(
+    *,
     token: str | None,
     base_url: str,
     timeout: float | httpx.Timeout,
@@ -72,79 +50,13 @@ def _session(
         base_url=base_url,
         timeout=timeout,
         max_retries=max_retries,
-        user_agent=_user_agent(user_agent),
+        user_agent=check_user_agent(user_agent),
         clock=clock or time.monotonic,
         jitter=jitter or default_jitter,
     )
 
 
 # ------------------------------------------------------------------------- sync
-
-
-class _SyncRunner:
-    """Runs an operation: sends what it yields, sleeps when it asks."""
-
-    __slots__ = ("http", "sleep")
-
-    def __init__(self, http: httpx.Client, sleep: SyncSleep) -> None:
-        self.http = http
-        self.sleep = sleep
-
-    def __call__(self, op: Op[T]) -> T:
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                effect = op.send(value) if error is None else op.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = error = None
-            if isinstance(effect, Sleep):
-                self.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):
-                # The sync client never asks for concurrency; one after another is
-                # what a Gather means without it.
-                try:
-                    value = [self(sub) for sub in effect.ops]
-                except Exception as exc:
-                    error = exc
-                continue
-            try:
-                value = self.http.send(effect, follow_redirects=False)
-            except httpx.RequestError as exc:
-                error = exc
-
-
-class Pager(Generic[T]):
-    """A list fetched lazily, page by page, as you iterate (``for item in pager``).
-
-    ``total`` is the server's count once the first page has arrived. Iterating again
-    starts again from the first page.
-    """
-
-    def __init__(
-        self, run: _SyncRunner, ops: ImageOps, first_url: str, adapter: TypeAdapter[Any]
-    ) -> None:
-        self._run = run
-        self._ops = ops
-        self._first_url = first_url
-        self._adapter = adapter
-        self.total: int | None = None
-
-    def __iter__(self) -> Iterator[T]:
-        walk = self._ops.walk(self._first_url)
-        url: str | httpx.URL | None = self._first_url
-        while url is not None:
-            page = self._run(self._ops.page(url, self._adapter))
-            self.total, items, next_url = page.total, page.items, page.next_url
-            del page
-            yield from items
-            # Let go of this page before fetching the next: at most one page of
-            # models (plus what the caller keeps) is held while the next arrives.
-            del items
-            url = walk.admit(next_url)
 
 
 class ImageResource:
@@ -154,7 +66,7 @@ class ImageResource:
     client's for that one call (``None``: the client's).
     """
 
-    def __init__(self, ops: ImageOps, run: _SyncRunner) -> None:
+    def __init__(self, ops: ImageOps, run: SyncRunner) -> None:
         self._ops = ops
         self._run = run
 
@@ -178,13 +90,13 @@ class ImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
-        per_page: int = 200,
+        per_page: int = MAX_PER_PAGE,
         *,
         max_retries: int | None = None,
     ) -> Pager[Image]:
         """Images page by page as you iterate: ``GET /v2/images``."""
         first = self._ops.images_url(type, private, tag_name, per_page)
-        return Pager(self._run, self._ops.with_retries(max_retries), first, IMAGE_PAGE)
+        return Pager(self._run, self._ops.with_retries(max_retries).image_page, first)
 
     def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
         """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
@@ -241,8 +153,8 @@ class ImageResource:
         id: int,
         region: str,
         wait: bool = False,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -261,8 +173,8 @@ class ImageResource:
         self,
         id: int,
         wait: bool = False,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -281,8 +193,8 @@ class ImageResource:
         self,
         action: Action,
         *,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_update: OnUpdate | None = None,
         max_retries: int | None = None,
     ) -> Action:
@@ -309,8 +221,8 @@ class Client:
         token: str | None = None,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 2,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         user_agent: str | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -324,12 +236,19 @@ class Client:
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
         self._session = _session(
-            token, base_url, timeout, max_retries, user_agent, clock, jitter, environ
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            user_agent=user_agent,
+            clock=clock,
+            jitter=jitter,
+            environ=environ,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
         self.image = ImageResource(
-            ImageOps(self._session), _SyncRunner(self._http, sleep or time.sleep)
+            ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep)
         )
 
     @property
@@ -368,95 +287,6 @@ class Client:
 # ------------------------------------------------------------------------ async
 
 
-class _AsyncRunner:
-    """Runs an operation on asyncio: sends what it yields, sleeps when it asks."""
-
-    __slots__ = ("http", "sleep")
-
-    def __init__(self, http: httpx.AsyncClient, sleep: AsyncSleep) -> None:
-        self.http = http
-        self.sleep = sleep
-
-    async def __call__(self, op: Op[T]) -> T:
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                effect = op.send(value) if error is None else op.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = error = None
-            if isinstance(effect, Sleep):
-                await self.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):
-                try:
-                    value = await self._gather(effect)
-                except Exception as exc:
-                    error = exc
-                continue
-            try:
-                value = await self.http.send(effect, follow_redirects=False)
-            except httpx.RequestError as exc:
-                error = exc
-
-    async def _gather(self, gather: Gather) -> list[Any]:
-        """Run ``gather.ops`` as tasks, at most ``gather.width()`` at once; results in order.
-
-        The first failure cancels the tasks still running and is raised; the
-        operations not started yet are never started.
-        """
-        import asyncio
-
-        results: list[Any] = [None] * len(gather.ops)
-        waiting = iter(enumerate(gather.ops))
-        running: dict[asyncio.Future[Any], int] = {}
-        try:
-            while True:
-                while len(running) < gather.width():
-                    started = next(waiting, None)
-                    if started is None:
-                        break
-                    index, op = started
-                    running[asyncio.ensure_future(self(op))] = index
-                if not running:
-                    return results
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    results[running.pop(task)] = task.result()
-        finally:
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.wait(running)
-
-
-class AsyncPager(Generic[T]):
-    """A list fetched lazily, page by page, as you iterate (``async for item in pager``)."""
-
-    def __init__(
-        self, run: _AsyncRunner, ops: ImageOps, first_url: str, adapter: TypeAdapter[Any]
-    ) -> None:
-        self._run = run
-        self._ops = ops
-        self._first_url = first_url
-        self._adapter = adapter
-        self.total: int | None = None
-
-    async def __aiter__(self) -> AsyncIterator[T]:
-        walk = self._ops.walk(self._first_url)
-        url: str | httpx.URL | None = self._first_url
-        while url is not None:
-            page = await self._run(self._ops.page(url, self._adapter))
-            self.total, items, next_url = page.total, page.items, page.next_url
-            del page
-            for item in items:
-                yield item
-            del items  # see Pager.__iter__
-            url = walk.admit(next_url)
-
-
 class AsyncImageResource:
     """``do.image``: every operation of the Images API (async).
 
@@ -465,7 +295,7 @@ class AsyncImageResource:
     """
 
     def __init__(
-        self, ops: ImageOps, run: _AsyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+        self, ops: ImageOps, run: AsyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
     ) -> None:
         self._ops = ops
         self._run = run
@@ -496,13 +326,13 @@ class AsyncImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
-        per_page: int = 200,
+        per_page: int = MAX_PER_PAGE,
         *,
         max_retries: int | None = None,
     ) -> AsyncPager[Image]:
         """Images page by page as you iterate: ``GET /v2/images``."""
         first = self._ops.images_url(type, private, tag_name, per_page)
-        return AsyncPager(self._run, self._ops.with_retries(max_retries), first, IMAGE_PAGE)
+        return AsyncPager(self._run, self._ops.with_retries(max_retries).image_page, first)
 
     async def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
         """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``."""
@@ -549,8 +379,8 @@ class AsyncImageResource:
         id: int,
         region: str,
         wait: bool = False,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -563,8 +393,8 @@ class AsyncImageResource:
         self,
         id: int,
         wait: bool = False,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -589,8 +419,8 @@ class AsyncImageResource:
         self,
         action: Action,
         *,
-        poll: float = 5,
-        timeout: float = 300,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_update: OnUpdate | None = None,
         max_retries: int | None = None,
     ) -> Action:
@@ -615,8 +445,8 @@ class AsyncClient:
         token: str | None = None,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 2,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         user_agent: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -632,13 +462,20 @@ class AsyncClient:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
         self._session = _session(
-            token, base_url, timeout, max_retries, user_agent, clock, jitter, environ
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            user_agent=user_agent,
+            clock=clock,
+            jitter=jitter,
+            environ=environ,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self.image = AsyncImageResource(
             ImageOps(self._session),
-            _AsyncRunner(self._http, sleep or _asyncio_sleep),
+            AsyncRunner(self._http, sleep or asyncio_sleep),
             page_concurrency,
         )
 

@@ -25,9 +25,15 @@ request is sent.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ._constants import ERROR_TEXT_LIMIT
 
 if TYPE_CHECKING:
+    # Only the functions that build errors from responses use these, and they run
+    # after a request, so importing an error class alone stays cheap.
+    import httpx
+
     from ._models import Action, RateLimit
 
 __all__ = [
@@ -209,3 +215,131 @@ class ActionTimeoutError(DoImagesError):
         )
         self.action = action
         self.timeout = timeout
+
+
+# ------------------------------------------------------------- building errors
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The id the server gave this request, if any."""
+    value: str | None = response.headers.get("x-request-id")
+    return value
+
+
+def cut_text(content: bytes | str, secret: str | None = None) -> str:
+    """Text for an error message: at most 1 KiB of UTF-8, never a decode error.
+
+    ``secret`` (the token) is blanked out first, in case a proxy or a debugging
+    server echoes the request headers into its error page.
+    """
+    data = content.encode("utf-8", "replace") if isinstance(content, str) else content
+    if secret:
+        data = data.replace(secret.encode(), b"[redacted]")
+    data = data[:ERROR_TEXT_LIMIT]
+    # Cutting may split a multi-byte character: drop the partial tail, not the text.
+    text = data.decode("utf-8", errors="replace")
+    while len(text.encode("utf-8")) > ERROR_TEXT_LIMIT:
+        text = text[:-1]
+    return text
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_from_response(
+    response: httpx.Response,
+    rate_limit: RateLimit | None,
+    attempts: int = 1,
+    *,
+    secret: str | None = None,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Map an error response to its typed exception, whatever its body holds.
+
+    HTML, empty, non-JSON, wrongly typed, invalid UTF-8 or huge bodies all give an
+    ``APIStatusError`` whose message is at most 1 KiB.
+    """
+    import httpx
+    from pydantic import ValidationError
+
+    from ._models import ERROR_BODY
+    from ._retry import retry_after_seconds
+
+    status = response.status_code
+    request_id = request_id_of(response)
+    content = response.content
+    error_id: str | None = None
+    try:
+        body = ERROR_BODY.validate_json(content)
+    except ValidationError:
+        message = cut_text(content, secret).strip() or response.reason_phrase or f"HTTP {status}"
+    else:
+        error_id = body.id
+        message = cut_text(body.message, secret)
+        request_id = body.request_id or request_id
+    if 300 <= status < 400:
+        try:
+            host = httpx.URL(response.headers.get("location", "")).host
+        except (httpx.InvalidURL, ValueError):
+            host = ""
+        message = (
+            f"unexpected redirect to {cut_text(host)[:255] or 'the same host'}; "
+            "redirects are not followed (they could carry the token elsewhere)"
+        )
+    if request_id is not None:
+        request_id = cut_text(request_id, secret)
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "error_id": None if error_id is None else cut_text(error_id, secret),
+        "request_id": request_id,
+        "rate_limit": rate_limit,
+        "body": cut_text(content, secret),
+        "attempts": attempts,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=retry_after if retry_after is not None else retry_after_seconds(response),
+            reset_at=rate_limit.reset_at if rate_limit else None,
+            **kwargs,
+        )
+    return cls(message, **kwargs)
+
+
+def transport_error(
+    request: httpx.Request, exc: httpx.RequestError, attempt: int, secret: str
+) -> APIConnectionError:
+    """The typed error for a request that got no response (its cause is ``exc``)."""
+    import httpx
+
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    detail = cut_text(str(exc), secret)[:200]
+    error = cls(
+        f"{request.method} {request.url.path} failed ({type(exc).__name__}"
+        f"{': ' + detail if detail else ''}) after {attempt} attempt(s)",
+        attempts=attempt,
+    )
+    error.__cause__ = safe_cause(exc, secret)
+    return error
+
+
+def safe_cause(exc: httpx.RequestError, secret: str) -> BaseException:
+    """``exc`` to chain as a cause, or a redacted stand-in if its chain shows the token."""
+    link: BaseException | None = exc
+    for _ in range(16):  # chains are short; a cyclic one must not hang us
+        if link is None:
+            return exc
+        if secret in str(link) or secret in repr(link.args):
+            break
+        link = link.__cause__ or link.__context__
+    stand_in = type(exc).__new__(type(exc))
+    Exception.__init__(stand_in, cut_text(str(exc), secret))
+    return stand_in

@@ -24,6 +24,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    TypeAdapter,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -318,3 +319,14 @@ class ErrorBody(BaseModel):
     id: str
     message: str
     request_id: str | None = None
+
+
+# Validators straight from JSON bytes, one per envelope.
+IMAGE_PAGE = TypeAdapter(ImagePage)
+ACTION_PAGE = TypeAdapter(ActionPage)
+IMAGE_ENVELOPE = TypeAdapter(ImageEnvelope)
+# The API wraps a single action in {"action": ...}; the spec's schema shows it bare.
+ACTION_ANY: TypeAdapter[ActionEnvelope | Action] = TypeAdapter(
+    ActionEnvelope | Action, config=ConfigDict(defer_build=True)
+)
+ERROR_BODY = TypeAdapter(ErrorBody)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NoReturn, TextIO
 
 from ._client import Client
-from ._core import DEFAULT_BASE_URL, TOKEN_VARIABLES
+from ._constants import DEFAULT_BASE_URL, TOKEN_VARIABLES
 from ._errors import (
     ActionFailedError,
     ActionTimeoutError,

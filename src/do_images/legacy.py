@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import httpx
 
-from ._client import Client, SyncSleep
+from ._client import Client
+from ._effects import SyncSleep
 from ._errors import ActionTimeoutError, DoImagesError, NotFoundError
 
 __all__ = ["DO", "DOBOTOException", "DOBOTONotFoundException", "DOBOTOPollingException"]

@@ -1,0 +1,222 @@
+"""Every argument check, run before any request is sent.
+
+One rule throughout: a value of the wrong type raises ``TypeError``, a value of the
+right type but out of range or malformed raises ``ValueError``. Messages name the
+argument and never echo a token.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from ._constants import (
+    CONNECT_TIMEOUT_CAP,
+    LOOPBACK_HOSTS,
+    MAX_PAGE_CONCURRENCY,
+    MIN_POLL,
+    TOKEN_VARIABLES,
+)
+from ._version import version
+
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
+
+
+def type_name(value: object) -> str:
+    """The type name of ``value``, for error messages."""
+    return type(value).__name__
+
+
+def check_int(
+    value: object, what: str, *, min: int | None = None, max: int | None = None
+) -> int:
+    """``value`` if it is an ``int`` (not a ``bool``) within ``min``..``max``.
+
+    A value of another type raises ``TypeError``; one outside the range ``ValueError``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type_name(value)}")
+    if min is not None and max is not None and not min <= value <= max:
+        raise ValueError(f"{what} must be {min} to {max}, got {value}")
+    if min is not None and value < min:
+        raise ValueError(f"{what} must be at least {min}, got {value}")
+    if max is not None and value > max:
+        raise ValueError(f"{what} must be at most {max}, got {value}")
+    return value
+
+
+def check_bool(value: object, what: str) -> bool:
+    """``value`` if it is a ``bool``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type_name(value)}")
+    return value
+
+
+def check_id(value: object, what: str = "image id") -> int:
+    """Return ``value`` if it is a positive ``int`` (not a ``bool``); raise otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a positive int, not {type_name(value)}")
+    if value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value}")
+    return value
+
+
+def check_id_or_slug(value: object) -> int | str:
+    """An image id, or the slug of a public image (``ubuntu-24-04-x64``)."""
+    if isinstance(value, str):
+        if value.isdigit():
+            raise ValueError(f"image slug {value!r} is all digits: pass the id as an int")
+        if not _SLUG.fullmatch(value):
+            raise ValueError(
+                f"image slug {value!r} is not a slug (letters, digits, '.', '_' and '-')"
+            )
+        return value
+    return check_id(value, "image id")
+
+
+def check_str(value: object, what: str, *, empty: bool = False) -> str:
+    """A string argument; non-empty unless ``empty``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type_name(value)}")
+    if not empty and not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def check_region(value: object) -> str:
+    """A region slug such as ``nyc3``: lowercase letters and digits."""
+    region = check_str(value, "region")
+    if not _REGION.fullmatch(region):
+        raise ValueError(f"region {region!r} is not a region slug (such as 'nyc3')")
+    return region
+
+
+def check_url(value: object) -> str:
+    """The ``http(s)://`` address of a custom image to import."""
+    url = check_str(value, "url")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"url {url!r} is not a URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"url {url!r} must be an http:// or https:// address")
+    return url
+
+
+def check_tags(value: object) -> list[str]:
+    """A list of tag names (a bare string is refused: it is not a list of tags)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"tags must be a list of str, not {type_name(value)}")
+    return [check_str(tag, "tag") for tag in value]
+
+
+def check_seconds(value: object, what: str) -> float:
+    """A finite number of seconds (``int`` or ``float``, not ``bool``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, not {type_name(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return float(value)
+
+
+def check_wait(poll: object, timeout: object) -> tuple[float, float]:
+    """``poll`` at least 1 s and ``timeout`` positive, both finite numbers."""
+    poll_s = check_seconds(poll, "poll")
+    timeout_s = check_seconds(timeout, "timeout")
+    if poll_s < MIN_POLL:
+        raise ValueError(f"poll must be at least {MIN_POLL:g} s, got {poll}")
+    if timeout_s <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    return poll_s, timeout_s
+
+
+def check_token(token: str) -> str:
+    """Strip the token and refuse one that could break or inject a header."""
+    token = token.strip()
+    if not token:
+        raise ValueError(
+            "the DigitalOcean token is empty: pass token=... or set "
+            f"${TOKEN_VARIABLES[0]} or ${TOKEN_VARIABLES[1]}"
+        )
+    if any(not ("\x21" <= ch <= "\x7e") for ch in token):
+        # The message must not echo the token.
+        raise ValueError(
+            "the DigitalOcean token contains whitespace, control or non-ASCII characters"
+        )
+    return token
+
+
+def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
+    """The token from the argument, else the first environment variable that is set."""
+    if token is None:
+        for name in TOKEN_VARIABLES:
+            value = environ.get(name, "").strip()
+            if value:
+                token = value
+                break
+        else:
+            raise ValueError(
+                "no DigitalOcean token: pass token=... or set "
+                f"${TOKEN_VARIABLES[0]} or ${TOKEN_VARIABLES[1]}"
+            )
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a str, not {type_name(token)}")
+    return check_token(token)
+
+
+def check_base_url(base_url: object) -> httpx.URL:
+    """``https://`` only, except loopback hosts, which may use ``http://``."""
+    if not isinstance(base_url, (str, httpx.URL)):
+        raise TypeError(f"base_url must be a str, not {type_name(base_url)}")
+    try:
+        url = httpx.URL(str(base_url))
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
+    if url.query or url.fragment:
+        raise ValueError("base_url must not carry a query or fragment")
+    secure = url.scheme == "https" and bool(url.host)
+    loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
+    if not (secure or loopback):
+        raise ValueError(
+            f"base_url {str(base_url)!r} must be https:// (http:// only for loopback hosts)"
+        )
+    return url
+
+
+def check_retries(value: object) -> int:
+    """``max_retries``: an ``int`` >= 0 (not a ``bool``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
+    return value
+
+
+def check_page_concurrency(value: object) -> int:
+    """``page_concurrency``: an ``int`` from 1 (one page at a time) to 32."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"page_concurrency must be an int, not {type_name(value)}")
+    if not 1 <= value <= MAX_PAGE_CONCURRENCY:
+        raise ValueError(f"page_concurrency must be 1 to {MAX_PAGE_CONCURRENCY}, got {value}")
+    return value
+
+
+def check_user_agent(user_agent: str | None) -> str:
+    """The ``User-Agent`` header: the caller's product (one line) before ours."""
+    ours = f"do_images/{version()} httpx/{httpx.__version__}"
+    if user_agent is None:
+        return ours
+    if not isinstance(user_agent, str) or any(ch in user_agent for ch in "\r\n\0"):
+        raise ValueError("user_agent must be a single-line str")
+    return f"{user_agent} {ours}"
+
+
+def timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
+    """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.as_dict()
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return httpx.Timeout(float(timeout), connect=min(CONNECT_TIMEOUT_CAP, float(timeout))).as_dict()

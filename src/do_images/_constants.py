@@ -1,0 +1,51 @@
+"""Every default and limit of do_images, once.
+
+Clients, the command line, ``legacy`` and the sandbox all read their numbers from
+here, so a default changes in one place.
+"""
+
+from __future__ import annotations
+
+# -- where and who
+DEFAULT_BASE_URL = "https://api.digitalocean.com"
+TOKEN_VARIABLES = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+"""Where a token is looked for when none is passed, in this order."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""The hosts that may be reached over plain ``http://`` (tests, the sandbox)."""
+
+# -- requests
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT_CAP = 5.0
+"""Connecting never waits longer than this, whatever the overall timeout."""
+DEFAULT_MAX_RETRIES = 2
+MAX_PER_PAGE = 200
+"""The most items the API returns on one page."""
+ERROR_TEXT_LIMIT = 1024
+"""Error messages and bodies kept on exceptions are cut to this many bytes."""
+
+# -- retrying
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+MAX_SERVER_WAIT = 120.0
+"""A server-directed wait longer than this is not slept: the error is raised at once."""
+MAX_HEADER_WAIT = 86_400.0
+"""A header asking for a longer wait than a day is taken as malformed, not obeyed."""
+
+# -- waiting for actions
+DEFAULT_POLL = 5.0
+DEFAULT_WAIT_TIMEOUT = 300.0
+MIN_POLL = 1.0
+
+# -- concurrent paging
+DEFAULT_PAGE_CONCURRENCY = 4
+MAX_PAGE_CONCURRENCY = 32
+MAX_PLANNED_PAGES = 10_000
+"""A list claiming more pages than this (2,000,000 images) is walked link by link."""
+BUDGET_PER_REQUEST_IN_FLIGHT = 100
+"""Each page in flight needs this many requests left in the rate-limit budget."""
+
+# -- the sandbox
+SANDBOX_DEFAULT_PER_PAGE = 20
+"""The API's page size when a request names none."""
+MAX_REQUEST_BODY = 1 << 20
+"""The largest request body the sandbox reads."""

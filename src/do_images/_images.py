@@ -1,0 +1,342 @@
+"""``ImageOps``: one generator per operation of the Images API, for both clients.
+
+Each operation checks its arguments, builds its request through the ``Session``,
+yields it (``_effects``) and parses the answer. POST reconciliation (finding the
+action a POST with no answer may have started) and waiting live here too.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+import httpx
+from pydantic import TypeAdapter
+
+from ._checks import (
+    check_bool,
+    check_id,
+    check_id_or_slug,
+    check_region,
+    check_retries,
+    check_str,
+    check_tags,
+    check_url,
+    check_wait,
+    type_name,
+)
+from ._constants import MAX_PER_PAGE
+from ._effects import Op, Sleep
+from ._errors import ActionFailedError, ActionTimeoutError, DoImagesError, UnknownOutcomeError
+from ._models import ACTION_PAGE, IMAGE_ENVELOPE, IMAGE_PAGE, Action, ActionPage, Image, ImagePage
+from ._paging import Page, PageWalk, collect, page_of
+from ._retry import action_matches, backoff, matching_since
+from ._session import Session, parse, parse_action
+
+logger = logging.getLogger("do_images")
+
+ImageListType = Literal["distribution", "application"]
+OnUpdate = Callable[[Action], object]
+_List = builtins.list  # the operations are called ``list``; the builtin under another name
+
+
+def wait_step(action: Action, *, remaining: float, poll: float, timeout: float) -> float | None:
+    """What waiting does next: ``None`` when done, else the seconds to sleep before polling.
+
+    Raises ``ActionFailedError`` for an errored action and ``ActionTimeoutError``
+    once no time remains. Any status other than ``completed`` and ``errored``
+    (unknown ones included) keeps polling.
+    """
+    if action.status == "completed":
+        return None
+    if action.status == "errored":
+        raise ActionFailedError(action)
+    if remaining <= 0:
+        raise ActionTimeoutError(action, timeout=timeout)
+    return min(poll, remaining)
+
+
+def _optional_fields(**fields: str | None) -> dict[str, Any]:
+    """The optional text fields of an image that were given (``description`` may be empty)."""
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is not None:
+            body[name] = check_str(value, name, empty=name == "description")
+    return body
+
+
+class ImageOps:
+    """One generator per operation of the Images API.
+
+    ``max_retries`` overrides the client's setting for the operations of this
+    instance (see ``with_retries``).
+    """
+
+    def __init__(self, session: Session, max_retries: int | None = None) -> None:
+        self.session = session
+        self.max_retries = max_retries
+
+    def with_retries(self, max_retries: int | None) -> ImageOps:
+        """These operations with ``max_retries`` for one call (``None``: the client's)."""
+        if max_retries is None or max_retries == self.max_retries:
+            return self
+        return ImageOps(self.session, check_retries(max_retries))
+
+    def _call(self, request: httpx.Request) -> Op[httpx.Response]:
+        return self.session.call(request, max_retries=self.max_retries)
+
+    def _get(self, url: str | httpx.URL) -> Op[httpx.Response]:
+        return self.session.call(self.session.request("GET", url), max_retries=self.max_retries)
+
+    # -- lists
+
+    def images_url(
+        self,
+        type: ImageListType | None,
+        private: bool | None,
+        tag_name: str | None,
+        per_page: int = MAX_PER_PAGE,
+    ) -> str:
+        """The first page's URL of ``GET /v2/images`` with these filters."""
+        params: dict[str, str | int] = {}
+        if type is not None:
+            if type not in ("distribution", "application"):
+                raise ValueError(f"type must be 'distribution' or 'application', got {type!r}")
+            params["type"] = type
+        if private is not None:
+            if not isinstance(private, bool):
+                raise TypeError(f"private must be a bool, not {type_name(private)}")
+            params["private"] = "true" if private else "false"
+        if tag_name is not None:
+            params["tag_name"] = check_str(tag_name, "tag_name")
+        if isinstance(per_page, bool) or not isinstance(per_page, int):
+            raise TypeError(f"per_page must be an int, not {type_name(per_page)}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be 1 to {MAX_PER_PAGE}, got {per_page}")
+        params["per_page"] = per_page
+        return str(self.session.images_url.copy_with(params=params))
+
+    def actions_url(self, image_id: int) -> str:
+        """The first page's URL of ``GET /v2/images/{id}/actions``."""
+        url = httpx.URL(self.session.url(check_id(image_id), "actions"))
+        return str(url.copy_with(params={"per_page": MAX_PER_PAGE}))
+
+    def _page(self, url: str | httpx.URL, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
+        response = yield from self._get(url)
+        parsed: ImagePage | ActionPage = parse(adapter, response, self.session.secret)
+        return page_of(parsed)
+
+    def image_page(self, url: str | httpx.URL) -> Op[Page[Image]]:
+        """Fetch one page of ``GET /v2/images``."""
+        return self._page(url, IMAGE_PAGE)
+
+    def action_page(self, url: str | httpx.URL) -> Op[Page[Action]]:
+        """Fetch one page of ``GET /v2/images/{id}/actions``."""
+        return self._page(url, ACTION_PAGE)
+
+    def _rate_limit(self) -> Any:
+        return self.session.rate_limit
+
+    def list(
+        self,
+        type: ImageListType | None,
+        private: bool | None,
+        tag_name: str | None,
+        concurrency: int = 1,
+    ) -> Op[_List[Image]]:
+        """Every image, following every page (``concurrency`` pages at a time at most)."""
+        first = self.images_url(type, private, tag_name)
+        return (yield from collect(self.image_page, first, concurrency, self._rate_limit))
+
+    def action_list(self, image_id: int, concurrency: int = 1) -> Op[_List[Action]]:
+        """Every action of an image, following every page."""
+        first = self.actions_url(image_id)
+        return (yield from collect(self.action_page, first, concurrency, self._rate_limit))
+
+    # -- single objects
+
+    def info(self, id_slug: int | str) -> Op[Image]:
+        """``GET /v2/images/{id or slug}``."""
+        url = self.session.url(check_id_or_slug(id_slug))
+        response = yield from self._get(url)
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+
+    def update(
+        self,
+        image_id: int,
+        name: str | None,
+        distribution: str | None,
+        description: str | None,
+    ) -> Op[Image]:
+        """``PUT /v2/images/{id}`` with only the fields given."""
+        url = self.session.url(check_id(image_id))
+        body = _optional_fields(name=name, distribution=distribution, description=description)
+        if not body:
+            raise ValueError("update needs at least one of name, distribution, description")
+        response = yield from self._call(self.session.request("PUT", url, body))
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+
+    def destroy(self, image_id: int) -> Op[None]:
+        """``DELETE /v2/images/{id}``."""
+        url = self.session.url(check_id(image_id))
+        yield from self._call(self.session.request("DELETE", url))
+        return None
+
+    def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        distribution: str | None,
+        description: str | None,
+        tags: _List[str] | None,
+    ) -> Op[Image]:
+        """``POST /v2/images``: import a custom image."""
+        body: dict[str, Any] = {
+            "name": check_str(name, "name"),
+            "url": check_url(url),
+            "region": check_region(region),
+            **_optional_fields(distribution=distribution, description=description),
+        }
+        if tags is not None:
+            body["tags"] = check_tags(tags)
+        # No re-send here: a second POST could import a second image. An ambiguous
+        # failure raises UnknownOutcomeError from the session.
+        request = self.session.request("POST", str(self.session.images_url), body)
+        response = yield from self._call(request)
+        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+
+    # -- actions
+
+    def _post_action(
+        self,
+        image_id: int,
+        body: dict[str, Any],
+        wait: bool,
+        poll: float,
+        timeout: float,
+    ) -> Op[Action]:
+        url = self.session.url(check_id(image_id), "actions")
+        check_bool(wait, "wait")
+        poll, timeout = check_wait(poll, timeout)
+        action = yield from self._start_action(image_id, url, body)
+        if wait:
+            action = yield from self._wait(action, poll, timeout, None)
+        return action
+
+    def _start_action(self, image_id: int, url: str, body: dict[str, Any]) -> Op[Action]:
+        """POST an action; after an ambiguous failure, find it before sending again.
+
+        When the POST may have reached the API but no answer came back, the image's
+        actions are searched for one of the same type (and region, for a transfer)
+        started no earlier than this call; that one is returned. Only when there is
+        none is the POST sent once more (if retries are allowed), and after a second
+        ambiguous failure the search is the last word: one call never starts two
+        actions.
+        """
+        request = self.session.request("POST", url, body)
+        started = self.session.clock()
+        attempts = 0
+        sends_left = 1 if self._retries > 0 else 0
+        while True:
+            try:
+                response = yield from self._call(request)
+            except UnknownOutcomeError as unknown:
+                attempts += unknown.attempts
+                # Give a slow commit time to become visible before looking.
+                yield Sleep(backoff(0, self.session.jitter))
+                try:
+                    found = yield from self._find_action(image_id, body, started)
+                except DoImagesError as lookup_error:
+                    raise UnknownOutcomeError(
+                        f"{unknown.message}; looking for the action failed too: {lookup_error}",
+                        attempts=attempts,
+                    ) from unknown.__cause__
+                if found is not None:
+                    logger.info(
+                        "POST %s: found action %d it started; not sending again",
+                        request.url.path,
+                        found.id,
+                    )
+                    return found
+                if sends_left == 0:
+                    raise UnknownOutcomeError(
+                        f"{unknown.message}; no matching action found after {attempts} "
+                        "attempt(s), but one may still appear: look before sending again",
+                        attempts=attempts,
+                    ) from unknown.__cause__
+                sends_left -= 1
+                logger.info("POST %s: no action started; sending once more", request.url.path)
+                continue
+            return parse_action(response, self.session.secret)
+
+    @property
+    def _retries(self) -> int:
+        return self.session.max_retries if self.max_retries is None else self.max_retries
+
+    def _find_action(
+        self, image_id: int, body: dict[str, Any], started: float
+    ) -> Op[Action | None]:
+        """The earliest action matching ``body`` started since ``started`` (session clock)."""
+        first = self.actions_url(image_id)
+        walk = PageWalk.starting_at(first)
+        url: str | httpx.URL | None = first
+        since = None
+        matches: _List[Action] = []
+        while url is not None:
+            response = yield from self._get(url)
+            if since is None:
+                since = matching_since(response, self.session.clock() - started)
+            page = page_of(parse(ACTION_PAGE, response, self.session.secret))
+            matches.extend(action for action in page.items if action_matches(action, body, since))
+            url = walk.admit(page.next_url)
+        # Of several candidates, the one started first is the one closest to our POST.
+        return min(matches, key=lambda action: (action.started_at, action.id), default=None)
+
+    def transfer(
+        self, image_id: int, region: str, wait: bool, poll: float, timeout: float
+    ) -> Op[Action]:
+        """``POST /v2/images/{id}/actions`` ``{"type": "transfer", "region": ...}``."""
+        body = {"type": "transfer", "region": check_region(region)}
+        return (yield from self._post_action(image_id, body, wait, poll, timeout))
+
+    def convert(self, image_id: int, wait: bool, poll: float, timeout: float) -> Op[Action]:
+        """``POST /v2/images/{id}/actions`` ``{"type": "convert"}``."""
+        return (yield from self._post_action(image_id, {"type": "convert"}, wait, poll, timeout))
+
+    def action_info(self, image_id: int, action_id: int) -> Op[Action]:
+        """``GET /v2/images/{id}/actions/{action_id}``."""
+        url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
+        response = yield from self._get(url)
+        return parse_action(response, self.session.secret)
+
+    def wait(
+        self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
+    ) -> Op[Action]:
+        """Poll ``action`` until it is completed (or errored, or time runs out)."""
+        if not isinstance(action, Action):
+            raise TypeError(f"action must be an Action, not {type_name(action)}")
+        if action.resource_id is None:
+            raise ValueError(f"action {action.id} has no resource_id to poll")
+        check_id(action.resource_id, "action.resource_id")
+        if on_update is not None and not callable(on_update):
+            raise TypeError("on_update must be callable")
+        poll, timeout = check_wait(poll, timeout)
+        return (yield from self._wait(action, poll, timeout, on_update))
+
+    def _wait(
+        self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
+    ) -> Op[Action]:
+        clock = self.session.clock
+        deadline = clock() + timeout
+        image_id = check_id(action.resource_id, "action.resource_id")
+        while True:
+            delay = wait_step(action, remaining=deadline - clock(), poll=poll, timeout=timeout)
+            if delay is None:
+                return action
+            yield Sleep(delay)
+            action = yield from self.action_info(image_id, action.id)
+            if on_update is not None:
+                on_update(action)

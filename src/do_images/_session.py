@@ -1,0 +1,216 @@
+"""``Session``: a client's request policy, not a connection.
+
+It holds the settings every request needs (base URL, headers, timeouts, retries),
+the last rate limit seen, and the send-with-retries operation. It yields effects
+(``_effects``) and never does I/O itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ._checks import check_base_url, check_retries, timeout_extension
+from ._constants import MAX_SERVER_WAIT
+from ._effects import Op, Sleep
+from ._errors import (
+    DoImagesError,
+    ResponseValidationError,
+    UnknownOutcomeError,
+    cut_text,
+    error_from_response,
+    request_id_of,
+    transport_error,
+)
+from ._models import ACTION_ANY, Action, ActionEnvelope, RateLimit
+from ._retry import NOT_SENT, PERMANENT, backoff, parse_rate_limit, server_wait
+
+logger = logging.getLogger("do_images")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body(payload: Mapping[str, Any]) -> bytes:
+    """A request body: compact JSON, UTF-8."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse(adapter: TypeAdapter[M], response: httpx.Response, secret: str | None = None) -> M:
+    """Validate a success body straight from bytes into its model.
+
+    If it does not fit, the error carries the start of the body, with ``secret``
+    (the token) blanked out of it.
+    """
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)[:5]
+        )
+        raise ResponseValidationError(
+            f"unexpected response body for {response.request.method} "
+            f"{response.request.url.path}: {errors}",
+            body=cut_text(response.content, secret),
+            request_id=request_id_of(response),
+        ) from None
+
+
+def parse_action(response: httpx.Response, secret: str | None = None) -> Action:
+    """An action, wrapped in ``{"action": ...}`` or bare."""
+    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response, secret)
+    return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
+
+
+class Session:
+    """A client's settings, its last ``RateLimit``, and the send-with-retries operation."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str | httpx.URL,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        user_agent: str,
+        clock: Callable[[], float],
+        jitter: Callable[[], float],
+    ) -> None:
+        check_retries(max_retries)
+        self.base_url = check_base_url(base_url)
+        images_path = self.base_url.path.rstrip("/") + "/v2/images"
+        self.images_url = self.base_url.copy_with(path=images_path)
+        self._images = str(self.images_url)
+        self.max_retries = max_retries
+        self.clock = clock
+        self.jitter = jitter
+        self.rate_limit: RateLimit | None = None
+        self._extensions = {"timeout": timeout_extension(timeout)}
+        self._headers = httpx.Headers(
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            }
+        )
+        # Kept only to blank it out of error texts a server might echo it into.
+        self._secret = token
+        self._json_headers = self._headers.copy()
+        self._json_headers["Content-Type"] = "application/json"
+
+    def __repr__(self) -> str:
+        return f"<Session base_url={str(self.base_url)!r}>"
+
+    @property
+    def secret(self) -> str:
+        """The token, only to blank it out of error texts and bodies."""
+        return self._secret
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+    # -- building requests
+
+    def url(self, *segments: int | str) -> str:
+        """``{base}/v2/images/{segment}/...``, each segment percent-encoded into its own."""
+        return "/".join([self._images, *(quote(str(segment), safe="") for segment in segments)])
+
+    def request(
+        self, method: str, url: str | httpx.URL, body: dict[str, Any] | None = None
+    ) -> httpx.Request:
+        """An ``httpx.Request`` with this client's headers and timeouts."""
+        if body is None:
+            return httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
+        return httpx.Request(
+            method,
+            url,
+            headers=self._json_headers,
+            content=json_body(body),
+            extensions=self._extensions,
+        )
+
+    # -- sending
+
+    def call(self, request: httpx.Request, *, max_retries: int | None = None) -> Op[httpx.Response]:
+        """Send ``request``; retry what is safe to retry; return a success or raise.
+
+        GET, PUT and DELETE are retried after connection errors, timeouts, 429 and
+        5xx. POST is not idempotent here, so it is retried only when the request
+        provably never reached the server (connect error or timeout, no pooled
+        connection free) or the server refused it with 429; any other failure of a
+        POST raises ``UnknownOutcomeError`` (its cause is the failure itself).
+
+        The wait before a retry is the server's (``Retry-After``, else the budget's
+        reset when none is left), or the jittered back-off; a server-directed wait
+        above ``MAX_SERVER_WAIT`` is not slept but raised at once. A DELETE that
+        gets 404 after an attempt that may have reached the server has succeeded.
+        Errors carry the number of attempts made.
+        """
+        retries = self.max_retries if max_retries is None else max_retries
+        idempotent = request.method != "POST"
+        maybe_applied = False  # an earlier attempt may have reached the server
+        attempt = 0
+        while True:
+            attempt += 1
+            error: DoImagesError
+            delay: float | None = None
+            try:
+                response: httpx.Response = yield request
+            except httpx.RequestError as exc:
+                error = transport_error(request, exc, attempt, self._secret)
+                logger.debug("%s", error)
+                sent = not isinstance(exc, (*NOT_SENT, *PERMANENT))
+                retryable = isinstance(exc, NOT_SENT) or (
+                    idempotent and sent and isinstance(exc, httpx.TransportError)
+                )
+            else:
+                rate_limit = parse_rate_limit(response.headers)
+                if rate_limit is not None:
+                    # One reference assignment: concurrent requests never tear it.
+                    self.rate_limit = rate_limit
+                status = response.status_code
+                logger.debug("%s %s -> %d", request.method, request.url.path, status)
+                if status < 300:
+                    return response
+                if status == 404 and request.method == "DELETE" and maybe_applied:
+                    logger.info(
+                        "DELETE %s: 404 after an attempt that may have deleted it; done",
+                        request.url.path,
+                    )
+                    return response
+                sent = status >= 500
+                retryable = status == 429 or (sent and idempotent)
+                if retryable:
+                    delay = server_wait(response, rate_limit)
+                error = error_from_response(
+                    response, rate_limit, attempt, secret=self._secret, retry_after=delay
+                )
+                if delay is not None and delay > MAX_SERVER_WAIT:
+                    raise error
+            maybe_applied = maybe_applied or sent
+            if not retryable or attempt > retries:
+                if sent and not idempotent:
+                    raise UnknownOutcomeError(
+                        f"{request.method} {request.url.path} may or may not have taken effect: "
+                        f"{error}",
+                        attempts=attempt,
+                    ) from error
+                raise error
+            if delay is None:
+                delay = backoff(attempt - 1, self.jitter)
+            logger.info(
+                "%s %s: %s; retry %d of %d in %.2f s",
+                request.method,
+                request.url.path,
+                error,
+                attempt,
+                retries,
+                delay,
+            )
+            yield Sleep(delay)
