@@ -32,7 +32,7 @@ from ._effects import Op, Sleep
 from ._errors import ActionFailedError, ActionTimeoutError, DoImagesError, UnknownOutcomeError
 from ._models import ACTION_PAGE, IMAGE_ENVELOPE, IMAGE_PAGE, Action, ActionPage, Image, ImagePage
 from ._paging import Page, PageWalk, collect, page_of
-from ._retry import action_matches, backoff, matching_since
+from ._retry import action_matches, after_lookup, lookup_delay, matching_since
 from ._session import Session, parse, parse_action
 
 logger = logging.getLogger("do_images")
@@ -239,14 +239,13 @@ class ImageOps:
         request = self.session.request("POST", url, body)
         started = self.session.clock()
         attempts = 0
-        sends_left = 1 if self._retries > 0 else 0
+        resends_left = 1 if self._retries > 0 else 0
         while True:
             try:
                 response = yield from self._call(request)
             except UnknownOutcomeError as unknown:
                 attempts += unknown.attempts
-                # Give a slow commit time to become visible before looking.
-                yield Sleep(backoff(0, self.session.jitter))
+                yield Sleep(lookup_delay(self.session.jitter))
                 try:
                     found = yield from self._find_action(image_id, body, started)
                 except DoImagesError as lookup_error:
@@ -254,20 +253,21 @@ class ImageOps:
                         f"{unknown.message}; looking for the action failed too: {lookup_error}",
                         attempts=attempts,
                     ) from unknown.__cause__
-                if found is not None:
+                decision = after_lookup(found is not None, resends_left)
+                if found is not None:  # decision == "adopt"
                     logger.info(
                         "POST %s: found action %d it started; not sending again",
                         request.url.path,
                         found.id,
                     )
                     return found
-                if sends_left == 0:
+                if decision == "give up":
                     raise UnknownOutcomeError(
                         f"{unknown.message}; no matching action found after {attempts} "
                         "attempt(s), but one may still appear: look before sending again",
                         attempts=attempts,
                     ) from unknown.__cause__
-                sends_left -= 1
+                resends_left -= 1
                 logger.info("POST %s: no action started; sending once more", request.url.path)
                 continue
             return parse_action(response, self.session.secret)

@@ -12,13 +12,14 @@ import math
 import random
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from ._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_HEADER_WAIT
+from ._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_HEADER_WAIT, MAX_SERVER_WAIT
 from ._models import Action, RateLimit
 
 # Failures that prove the request never reached the server: safe to send again,
@@ -30,6 +31,117 @@ NOT_SENT: tuple[type[Exception], ...] = (
 )
 # Failures that the same request would hit again.
 PERMANENT: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def may_have_applied(outcome: httpx.Response | httpx.RequestError) -> bool:
+    """Whether this attempt may have changed something on the server.
+
+    A 5xx may have been answered after the change was made; a transport failure
+    other than one that proves the request never left (or never could) may have
+    reached the server. A 4xx was refused, and a success is known.
+    """
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code >= 500
+    return not isinstance(outcome, (*NOT_SENT, *PERMANENT))
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """Done: hand ``response`` to the operation."""
+
+    response: httpx.Response
+    already_done: bool = False
+    """A DELETE that found nothing after an earlier attempt that may have deleted it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Send again after ``delay`` seconds."""
+
+    delay: float
+    server_wait: float | None = None
+    """The wait the server directed, if it did (``delay`` is then that wait)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """Give up: raise the error for this outcome."""
+
+    unknown_outcome: bool = False
+    """Raise it as an ``UnknownOutcomeError``: a POST that may have taken effect."""
+    server_wait: float | None = None
+
+
+Decision = Return | Retry | Raise
+
+
+def decide(
+    method: str,
+    attempt: int,
+    outcome: httpx.Response | httpx.RequestError,
+    *,
+    retries: int,
+    maybe_applied: bool,
+    rate_limit: RateLimit | None,
+    jitter: Callable[[], float],
+) -> Decision:
+    """What to do after attempt number ``attempt`` (1-based) of a request ended in ``outcome``.
+
+    The rules, in order:
+
+    1. A status below 300 returns.
+    2. A DELETE answered 404 after an earlier attempt that ``maybe_applied`` returns:
+       the earlier attempt deleted it.
+    3. 429 is retried for every method: the server refused the request unread.
+    4. 5xx and transport failures that may have reached the server are retried
+       for GET, PUT and DELETE only. POST is not idempotent: such a POST raises
+       with ``unknown_outcome``.
+    5. Failures that prove the request never left (connect errors, connect and
+       pool timeouts) are retried for every method.
+    6. The wait is the server's (``Retry-After``, else the reset of an exhausted
+       budget); a server-directed wait over ``MAX_SERVER_WAIT`` raises at once.
+       Otherwise it is the jittered back-off.
+    7. Nothing is retried more than ``retries`` times.
+    """
+    idempotent = method != "POST"
+    applied_now = may_have_applied(outcome)
+    server: float | None = None
+    if isinstance(outcome, httpx.Response):
+        status = outcome.status_code
+        if status < 300:
+            return Return(outcome)
+        if status == 404 and method == "DELETE" and maybe_applied:
+            return Return(outcome, already_done=True)
+        retryable = status == 429 or (applied_now and idempotent)
+        if retryable:
+            server = server_wait(outcome, rate_limit)
+            if server is not None and server > MAX_SERVER_WAIT:
+                return Raise(server_wait=server)
+    else:
+        retryable = isinstance(outcome, NOT_SENT) or (
+            idempotent and applied_now and isinstance(outcome, httpx.TransportError)
+        )
+    if not retryable or attempt > retries:
+        return Raise(unknown_outcome=applied_now and not idempotent, server_wait=server)
+    delay = server if server is not None else backoff(attempt - 1, jitter)
+    return Retry(delay, server_wait=server)
+
+
+def after_lookup(found: bool, resends_left: int) -> Literal["adopt", "send again", "give up"]:
+    """POST reconciliation: what to do once the actions were searched after an unknown outcome.
+
+    A matching action ``found`` is adopted and the POST never sent again; with none
+    found it is sent once more while ``resends_left``; after that the outcome stays
+    unknown and ``UnknownOutcomeError`` is raised.
+    """
+    if found:
+        return "adopt"
+    return "send again" if resends_left > 0 else "give up"
+
+
+def lookup_delay(jitter: Callable[[], float]) -> float:
+    """How long to let a slow commit become visible before looking for the action."""
+    return backoff(0, jitter)
 
 
 # ------------------------------------------------------------------ back-off

@@ -17,7 +17,6 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._checks import check_base_url, check_retries, timeout_extension
-from ._constants import MAX_SERVER_WAIT
 from ._effects import Op, Sleep
 from ._errors import (
     DoImagesError,
@@ -29,7 +28,7 @@ from ._errors import (
     transport_error,
 )
 from ._models import ACTION_ANY, Action, ActionEnvelope, RateLimit
-from ._retry import NOT_SENT, PERMANENT, backoff, parse_rate_limit, server_wait
+from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit
 
 logger = logging.getLogger("do_images")
 
@@ -153,57 +152,49 @@ class Session:
         Errors carry the number of attempts made.
         """
         retries = self.max_retries if max_retries is None else max_retries
-        idempotent = request.method != "POST"
         maybe_applied = False  # an earlier attempt may have reached the server
         attempt = 0
         while True:
             attempt += 1
-            error: DoImagesError
-            delay: float | None = None
+            outcome: httpx.Response | httpx.RequestError
+            rate_limit: RateLimit | None = None
             try:
                 response: httpx.Response = yield request
             except httpx.RequestError as exc:
-                error = transport_error(request, exc, attempt, self._secret)
-                logger.debug("%s", error)
-                sent = not isinstance(exc, (*NOT_SENT, *PERMANENT))
-                retryable = isinstance(exc, NOT_SENT) or (
-                    idempotent and sent and isinstance(exc, httpx.TransportError)
-                )
+                outcome = exc
             else:
+                outcome = response
                 rate_limit = parse_rate_limit(response.headers)
                 if rate_limit is not None:
                     # One reference assignment: concurrent requests never tear it.
                     self.rate_limit = rate_limit
-                status = response.status_code
-                logger.debug("%s %s -> %d", request.method, request.url.path, status)
-                if status < 300:
-                    return response
-                if status == 404 and request.method == "DELETE" and maybe_applied:
+                logger.debug("%s %s -> %d", request.method, request.url.path, response.status_code)
+            decision = decide(
+                request.method,
+                attempt,
+                outcome,
+                retries=retries,
+                maybe_applied=maybe_applied,
+                rate_limit=rate_limit,
+                jitter=self.jitter,
+            )
+            if isinstance(decision, Return):
+                if decision.already_done:
                     logger.info(
                         "DELETE %s: 404 after an attempt that may have deleted it; done",
                         request.url.path,
                     )
-                    return response
-                sent = status >= 500
-                retryable = status == 429 or (sent and idempotent)
-                if retryable:
-                    delay = server_wait(response, rate_limit)
-                error = error_from_response(
-                    response, rate_limit, attempt, secret=self._secret, retry_after=delay
-                )
-                if delay is not None and delay > MAX_SERVER_WAIT:
-                    raise error
-            maybe_applied = maybe_applied or sent
-            if not retryable or attempt > retries:
-                if sent and not idempotent:
+                return decision.response
+            error = self._error(request, outcome, attempt, rate_limit, decision.server_wait)
+            if isinstance(decision, Raise):
+                if decision.unknown_outcome:
                     raise UnknownOutcomeError(
                         f"{request.method} {request.url.path} may or may not have taken effect: "
                         f"{error}",
                         attempts=attempt,
                     ) from error
                 raise error
-            if delay is None:
-                delay = backoff(attempt - 1, self.jitter)
+            maybe_applied = maybe_applied or may_have_applied(outcome)
             logger.info(
                 "%s %s: %s; retry %d of %d in %.2f s",
                 request.method,
@@ -211,6 +202,23 @@ class Session:
                 error,
                 attempt,
                 retries,
-                delay,
+                decision.delay,
             )
-            yield Sleep(delay)
+            yield Sleep(decision.delay)
+
+    def _error(
+        self,
+        request: httpx.Request,
+        outcome: httpx.Response | httpx.RequestError,
+        attempt: int,
+        rate_limit: RateLimit | None,
+        server_wait: float | None,
+    ) -> DoImagesError:
+        """The typed error for a failed attempt, with the token blanked out of it."""
+        if isinstance(outcome, httpx.Response):
+            return error_from_response(
+                outcome, rate_limit, attempt, secret=self._secret, retry_after=server_wait
+            )
+        error = transport_error(request, outcome, attempt, self._secret)
+        logger.debug("%s", error)
+        return error
