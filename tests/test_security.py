@@ -52,10 +52,15 @@ def test_client_refuses_pickling(kind: str, dump: Callable[[Any], Any]) -> None:
 
 
 def test_exceptions_pickle_without_token(kind: str) -> None:
-    """A raised API error pickles (for multiprocessing) and its pickle holds no token."""
+    """A raised API error survives a pickle round trip, and its pickle holds no token."""
     with api(kind, lambda request: error_json(404)) as do, pytest.raises(NotFoundError) as caught:
         do.call("info", 7)
-    assert TOKEN.encode() not in pickle.dumps(caught.value)
+    data = pickle.dumps(caught.value)
+    assert TOKEN.encode() not in data
+    copy_ = pickle.loads(data)
+    assert type(copy_) is NotFoundError
+    assert vars(copy_) == vars(caught.value)
+    assert str(copy_) == str(caught.value)
 
 
 # ----------------------------------------------------------------- token checks

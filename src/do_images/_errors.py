@@ -24,6 +24,7 @@ request is sent.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +56,19 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[DoImagesError], state: dict[str, Any]) -> DoImagesError:
+    """Unpickle an error: no ``__init__`` call, so every subclass comes back whole."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
 class DoImagesError(Exception):
     """Base of every error do_images raises."""
+
+    message: str
+    """What went wrong, in one line (never the token)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -65,9 +77,17 @@ class DoImagesError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickles as cls(*args), which subclasses with keyword-only or
+        # model arguments cannot take: rebuild from the attributes instead.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
 
 class APIConnectionError(DoImagesError):
     """No response arrived: the connection failed or was dropped."""
+
+    attempts: int
+    """How many times the request was sent."""
 
     def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
@@ -79,7 +99,28 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(DoImagesError):
-    """The API answered with an error status."""
+    """The API answered with an error status.
+
+    ``method`` and ``path`` say which request failed (the path without its query,
+    which may hold personal data); they are ``None`` for an error built without one.
+    """
+
+    status_code: int
+    """The HTTP status of the answer."""
+    error_id: str | None
+    """The API's error ``id``, such as ``"not_found"``."""
+    request_id: str | None
+    """The server's id of the request (body ``request_id`` or ``x-request-id``)."""
+    rate_limit: RateLimit | None
+    """The request budget the error response reported."""
+    body: str
+    """The start of the raw body (at most 1 KiB, the token blanked out)."""
+    attempts: int
+    """How many times the request was sent."""
+    method: str | None
+    """The HTTP method of the failed request."""
+    path: str | None
+    """The path of the failed request, without its query."""
 
     def __init__(
         self,
@@ -91,6 +132,8 @@ class APIStatusError(DoImagesError):
         rate_limit: RateLimit | None = None,
         body: str = "",
         attempts: int = 1,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -99,14 +142,23 @@ class APIStatusError(DoImagesError):
         self.rate_limit = rate_limit
         self.body = body
         self.attempts = attempts
+        self.method = method
+        self.path = path
 
     def __str__(self) -> str:
         text = f"{self.status_code} {self.error_id or 'error'}: {self.message}"
+        where = [f"{self.method} {self.path}"] if self.method and self.path else []
         if self.request_id:
-            text += f" (request id {self.request_id})"
+            where.append(f"request id {self.request_id}")
+        if where:
+            text += f" ({', '.join(where)})"
         if self.attempts > 1:
             text += f" after {self.attempts} attempts"
         return text
+
+    def __repr__(self) -> str:
+        where = f" {self.method} {self.path}" if self.method and self.path else ""
+        return f"<{type(self).__name__} {self.status_code}{where}: {self.message!r}>"
 
 
 class BadRequestError(APIStatusError):
@@ -130,34 +182,23 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: the request budget is spent.
+    """429: the request budget is spent."""
 
-    ``retry_after`` is the wait in seconds the server asked for (or ``None``);
-    ``reset_at`` is when the budget refills, if the server said.
-    """
+    retry_after: float | None
+    """The wait in seconds the server asked for, or ``None``."""
+    reset_at: datetime | None
+    """When the budget refills, if the server said."""
 
     def __init__(
         self,
         message: str,
         *,
-        status_code: int = 429,
-        error_id: str | None = None,
-        request_id: str | None = None,
-        rate_limit: RateLimit | None = None,
-        body: str = "",
-        attempts: int = 1,
         retry_after: float | None = None,
         reset_at: datetime | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            message,
-            status_code=status_code,
-            error_id=error_id,
-            request_id=request_id,
-            rate_limit=rate_limit,
-            body=body,
-            attempts=attempts,
-        )
+        kwargs.setdefault("status_code", 429)
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
         self.reset_at = reset_at
 
@@ -171,6 +212,11 @@ class ResponseValidationError(DoImagesError):
 
     ``body`` holds the raw body (cut to 1 KiB) and ``request_id`` the server's id.
     """
+
+    body: str
+    """The start of the raw body (at most 1 KiB, the token blanked out)."""
+    request_id: str | None
+    """The server's id of the request, if it gave one."""
 
     def __init__(self, message: str, *, body: str = "", request_id: str | None = None) -> None:
         super().__init__(message)
@@ -190,6 +236,9 @@ class UnknownOutcomeError(DoImagesError):
     again.
     """
 
+    attempts: int
+    """How many times the request was sent."""
+
     def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
         self.attempts = attempts
@@ -197,6 +246,9 @@ class UnknownOutcomeError(DoImagesError):
 
 class ActionFailedError(DoImagesError):
     """An awaited action ended with status ``errored``; ``action`` is that action."""
+
+    action: Action
+    """The action as last seen, ``errored``."""
 
     def __init__(self, action: Action) -> None:
         super().__init__(
@@ -207,6 +259,11 @@ class ActionFailedError(DoImagesError):
 
 class ActionTimeoutError(DoImagesError):
     """An awaited action was not done in time; ``action`` is the last state seen."""
+
+    action: Action
+    """The action as last seen."""
+    timeout: float
+    """How long was waited, in seconds."""
 
     def __init__(self, action: Action, timeout: float) -> None:
         super().__init__(
@@ -296,7 +353,13 @@ def error_from_response(
     if request_id is not None:
         request_id = cut_text(request_id, secret)
     cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    method: str | None = None
+    path: str | None = None
+    with contextlib.suppress(RuntimeError):  # a response built without its request
+        method, path = response.request.method, response.request.url.path
     kwargs: dict[str, Any] = {
+        "method": method,
+        "path": path,
         "status_code": status,
         "error_id": None if error_id is None else cut_text(error_id, secret),
         "request_id": request_id,

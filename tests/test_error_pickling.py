@@ -1,0 +1,100 @@
+"""Every exception survives ``pickle.loads(pickle.dumps(exc))`` with its attributes."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from datetime import datetime, timezone
+
+import pytest
+
+import do_images
+from do_images import (
+    Action,
+    ActionFailedError,
+    ActionTimeoutError,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    DoImagesError,
+    NotFoundError,
+    RateLimit,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    UnknownOutcomeError,
+)
+
+ACTION = Action.model_validate(
+    {"id": 3, "status": "errored", "type": "transfer", "resource_id": 7, "region_slug": "nyc3"}
+)
+BUDGET = RateLimit(limit=5000, remaining=0, reset_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+
+EXAMPLES: list[DoImagesError] = [
+    DoImagesError("plain"),
+    APIConnectionError("GET /v2/images failed", attempts=3),
+    APITimeoutError("GET /v2/images timed out", attempts=2),
+    APIStatusError("teapot", status_code=418, error_id="teapot", method="GET", path="/v2/x"),
+    NotFoundError(
+        "gone",
+        status_code=404,
+        error_id="not_found",
+        request_id="r-1",
+        rate_limit=BUDGET,
+        body='{"id":"not_found"}',
+        attempts=1,
+        method="GET",
+        path="/v2/images/7",
+    ),
+    ServerError("down", status_code=503, attempts=3),
+    RateLimitError("slow down", retry_after=4.0, reset_at=BUDGET.reset_at, rate_limit=BUDGET),
+    ResponseValidationError("bad body", body="<html>", request_id="r-2"),
+    UnknownOutcomeError("POST may have happened", attempts=2),
+    ActionFailedError(ACTION),
+    ActionTimeoutError(ACTION, timeout=300.0),
+]
+
+
+def test_every_exported_error_class_has_an_example() -> None:
+    """The table covers every exception class the package exports."""
+    exported = {
+        value
+        for name in do_images.__all__
+        if isinstance(value := getattr(do_images, name), type) and issubclass(value, Exception)
+    }
+    covered = {type(error) for error in EXAMPLES}
+    assert exported - covered == {
+        do_images.AuthenticationError,
+        do_images.BadRequestError,
+        do_images.PermissionDeniedError,
+        do_images.UnprocessableEntityError,
+    }  # plain APIStatusError subclasses, pickled like NotFoundError
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda error: type(error).__name__)
+@pytest.mark.parametrize("protocol", [0, pickle.HIGHEST_PROTOCOL])
+def test_round_trip_keeps_class_attributes_and_text(error: DoImagesError, protocol: int) -> None:
+    """The copy has the same class, attributes, ``str`` and ``args``."""
+    back = pickle.loads(pickle.dumps(error, protocol=protocol))
+    assert type(back) is type(error)
+    assert vars(back) == vars(error)
+    assert str(back) == str(error)
+    assert back.args == error.args
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda error: type(error).__name__)
+def test_deepcopy(error: DoImagesError) -> None:
+    """``copy.deepcopy`` (which uses the same protocol) works too."""
+    assert vars(copy.deepcopy(error)) == vars(error)
+
+
+def test_status_error_says_which_request_failed() -> None:
+    """``str`` and ``repr`` of a status error name the method and the path."""
+    error = EXAMPLES[4]
+    assert str(error) == "404 not_found: gone (GET /v2/images/7, request id r-1)"
+    assert repr(error) == "<NotFoundError 404 GET /v2/images/7: 'gone'>"
+
+
+def test_rate_limit_error_defaults_to_429() -> None:
+    """``RateLimitError`` needs no ``status_code``."""
+    assert RateLimitError("x").status_code == 429
