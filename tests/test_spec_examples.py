@@ -115,7 +115,9 @@ def test_every_named_example_is_used() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
 def test_example_round_trips_exactly(example: ResponseExample) -> None:
     """The SDK's parser accepts the example and ``model_dump()`` gives it back unchanged."""
-    parsed = parse(ADAPTERS[_stem(example.operation_id, example.status)], _response(example))
+    parsed = parse(
+        ADAPTERS[_stem(example.operation_id, example.status)], _response(example), secret=None
+    )
     assert parsed.model_dump(mode="json", exclude_unset=True) == example.payload
 
 
@@ -126,7 +128,9 @@ def test_example_round_trips_exactly(example: ResponseExample) -> None:
 )
 def test_example_objects_dump_as_sent(example: ResponseExample) -> None:
     """Each image or action inside an example dumps (plain ``model_dump()``) to what was sent."""
-    parsed = parse(ADAPTERS[_stem(example.operation_id, example.status)], _response(example))
+    parsed = parse(
+        ADAPTERS[_stem(example.operation_id, example.status)], _response(example), secret=None
+    )
     dumped = [obj.model_dump() for obj in _objects(parsed)]
     assert dumped == _raw_objects(example.payload) != []
 
@@ -170,8 +174,10 @@ def test_error_example_fills_the_exception(example: ResponseExample) -> None:
 )
 def test_single_action_parses_wrapped_and_bare(example: ResponseExample) -> None:
     """The spec's schema shows a bare action, its examples a wrapped one: both parse alike."""
-    wrapped = parse_action(_response(example))
-    bare = parse_action(_response(ResponseExample("", "200", "", None, example.payload["action"])))
+    wrapped = parse_action(_response(example), secret=None)
+    bare = parse_action(
+        _response(ResponseExample("", "200", "", None, example.payload["action"])), secret=None
+    )
     assert wrapped.model_dump() == bare.model_dump() == example.payload["action"]
 
 
@@ -189,6 +195,6 @@ def test_single_page_links_round_trip_in_every_form(links: dict[str, Any] | None
     if links is not None:
         payload["links"] = links
     example = ResponseExample("images_list", "200", "", None, payload)
-    parsed = parse(IMAGE_PAGE, _response(example))
+    parsed = parse(IMAGE_PAGE, _response(example), secret=None)
     dumped = parsed.model_dump(mode="json", exclude_unset=True)
     assert (dumped, page_of(parsed).next_url) == (payload, None)

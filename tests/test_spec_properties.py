@@ -167,18 +167,20 @@ def _response(body: object) -> httpx.Response:
 
 def parse_image(payload: object) -> Image:
     """An image as ``info``/``update``/``create`` parse it."""
-    return parse(IMAGE_ENVELOPE, _response({"image": payload})).image
+    return parse(IMAGE_ENVELOPE, _response({"image": payload}), secret=None).image
 
 
 def parse_listed_image(payload: object) -> Image:
     """An image as ``list``/``iter`` parse it."""
-    (image,) = parse(IMAGE_PAGE, _response({"images": [payload], "meta": {"total": 1}})).images
+    (image,) = parse(
+        IMAGE_PAGE, _response({"images": [payload], "meta": {"total": 1}}), secret=None
+    ).images
     return image
 
 
 def parse_single_action(payload: object) -> Action:
     """An action as ``transfer``/``convert``/``action_info`` parse it."""
-    return parse_action(_response({"action": payload}))
+    return parse_action(_response({"action": payload}), secret=None)
 
 
 IMAGE_MUST = required(Image)
@@ -236,7 +238,7 @@ def test_mistyped_action_is_a_response_validation_error(payload: dict[str, Any])
 
 def parse_image_list(images: object) -> list[Image]:
     """The images of a list page."""
-    return parse(IMAGE_PAGE, _response({"images": images})).images
+    return parse(IMAGE_PAGE, _response({"images": images}), secret=None).images
 
 
 @CONTRACT

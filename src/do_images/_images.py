@@ -33,7 +33,7 @@ from ._errors import ActionFailedError, ActionTimeoutError, DoImagesError, Unkno
 from ._models import ACTION_PAGE, IMAGE_ENVELOPE, IMAGE_PAGE, Action, ActionPage, Image, ImagePage
 from ._paging import Page, PageWalk, collect, page_of
 from ._retry import action_matches, after_lookup, lookup_delay, matching_since
-from ._session import Session, parse, parse_action
+from ._session import Session
 
 logger = logging.getLogger("do_images")
 
@@ -125,7 +125,7 @@ class ImageOps:
 
     def _page(self, url: str | httpx.URL, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
         response = yield from self._get(url)
-        parsed: ImagePage | ActionPage = parse(adapter, response, self.session.secret)
+        parsed: ImagePage | ActionPage = self.session.parse(adapter, response)
         return page_of(parsed)
 
     def image_page(self, url: str | httpx.URL) -> Op[Page[Image]]:
@@ -161,7 +161,7 @@ class ImageOps:
         """``GET /v2/images/{id or slug}``."""
         url = self.session.url(check_id_or_slug(id_slug))
         response = yield from self._get(url)
-        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+        return self.session.parse(IMAGE_ENVELOPE, response).image
 
     def update(
         self,
@@ -176,7 +176,7 @@ class ImageOps:
         if not body:
             raise ValueError("update needs at least one of name, distribution, description")
         response = yield from self._call(self.session.request("PUT", url, body))
-        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+        return self.session.parse(IMAGE_ENVELOPE, response).image
 
     def destroy(self, image_id: int) -> Op[None]:
         """``DELETE /v2/images/{id}``."""
@@ -206,7 +206,7 @@ class ImageOps:
         # failure raises UnknownOutcomeError from the session.
         request = self.session.request("POST", str(self.session.images_url), body)
         response = yield from self._call(request)
-        return parse(IMAGE_ENVELOPE, response, self.session.secret).image
+        return self.session.parse(IMAGE_ENVELOPE, response).image
 
     # -- actions
 
@@ -270,7 +270,7 @@ class ImageOps:
                 resends_left -= 1
                 logger.info("POST %s: no action started; sending once more", request.url.path)
                 continue
-            return parse_action(response, self.session.secret)
+            return self.session.parse_action(response)
 
     @property
     def _retries(self) -> int:
@@ -289,7 +289,7 @@ class ImageOps:
             response = yield from self._get(url)
             if since is None:
                 since = matching_since(response, self.session.clock() - started)
-            page = page_of(parse(ACTION_PAGE, response, self.session.secret))
+            page = page_of(self.session.parse(ACTION_PAGE, response))
             matches.extend(action for action in page.items if action_matches(action, body, since))
             url = walk.admit(page.next_url)
         # Of several candidates, the one started first is the one closest to our POST.
@@ -310,7 +310,7 @@ class ImageOps:
         """``GET /v2/images/{id}/actions/{action_id}``."""
         url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
         response = yield from self._get(url)
-        return parse_action(response, self.session.secret)
+        return self.session.parse_action(response)
 
     def wait(
         self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None

@@ -40,11 +40,12 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def parse(adapter: TypeAdapter[M], response: httpx.Response, secret: str | None = None) -> M:
+def parse(adapter: TypeAdapter[M], response: httpx.Response, *, secret: str | None) -> M:
     """Validate a success body straight from bytes into its model.
 
     If it does not fit, the error carries the start of the body, with ``secret``
-    (the token) blanked out of it.
+    (the token) blanked out of it. Operations call ``Session.parse``, which passes
+    the token itself; ``secret`` has no default so no other caller can forget it.
     """
     try:
         return adapter.validate_json(response.content)
@@ -61,9 +62,9 @@ def parse(adapter: TypeAdapter[M], response: httpx.Response, secret: str | None 
         ) from None
 
 
-def parse_action(response: httpx.Response, secret: str | None = None) -> Action:
+def parse_action(response: httpx.Response, *, secret: str | None) -> Action:
     """An action, wrapped in ``{"action": ...}`` or bare."""
-    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response, secret)
+    parsed: ActionEnvelope | Action = parse(ACTION_ANY, response, secret=secret)
     return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
 
 
@@ -106,11 +107,6 @@ class Session:
     def __repr__(self) -> str:
         return f"<Session base_url={str(self.base_url)!r}>"
 
-    @property
-    def secret(self) -> str:
-        """The token, only to blank it out of error texts and bodies."""
-        return self._secret
-
     def __reduce__(self) -> Any:
         raise TypeError("a do_images client cannot be pickled (it holds a token)")
 
@@ -133,6 +129,16 @@ class Session:
             content=json_body(body),
             extensions=self._extensions,
         )
+
+    # -- parsing: the one place that blanks the token out of what a server sent
+
+    def parse(self, adapter: TypeAdapter[M], response: httpx.Response) -> M:
+        """Validate a success body into its model; a misfit raises without the token."""
+        return parse(adapter, response, secret=self._secret)
+
+    def parse_action(self, response: httpx.Response) -> Action:
+        """An action, wrapped in ``{"action": ...}`` or bare."""
+        return parse_action(response, secret=self._secret)
 
     # -- sending
 
