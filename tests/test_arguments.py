@@ -135,3 +135,39 @@ def test_region_not_in_spec_enum_is_accepted(make_harness: MakeHarness) -> None:
     harness = make_harness(lambda r: json_response(201, {"action": action_payload(1, 7)}))
     harness.call("transfer", 7, "atl1")
     assert harness.requests[0].content == b'{"type":"transfer","region":"atl1"}'
+
+
+# One rule for every check: a wrong type is a TypeError, a wrong value a ValueError.
+CHECK_RULE: list[tuple[str, Any, type[Exception]]] = [
+    ("max_retries", 1.5, TypeError),
+    ("max_retries", "2", TypeError),
+    ("max_retries", True, TypeError),
+    ("max_retries", -1, ValueError),
+    ("timeout", "30", TypeError),
+    ("timeout", True, TypeError),
+    ("timeout", -1, ValueError),
+    ("timeout", float("nan"), ValueError),
+    ("page_concurrency", 2.0, TypeError),
+    ("page_concurrency", 0, ValueError),
+    ("page_concurrency", 33, ValueError),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "error"), CHECK_RULE)
+def test_client_options_follow_one_rule(name: str, value: Any, error: type[Exception]) -> None:
+    """Wrong types raise ``TypeError`` and wrong values ``ValueError``, naming the option."""
+    from do_images import AsyncClient
+
+    with pytest.raises(error, match=name):
+        AsyncClient("t", base_url="http://127.0.0.1:9", **{name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(1.5, TypeError), ("7", TypeError), (True, TypeError), (0, ValueError)]
+)
+def test_ids_follow_the_same_rule(value: Any, error: type[Exception]) -> None:
+    """An id of the wrong type is a ``TypeError``, a non-positive one a ``ValueError``."""
+    from do_images._checks import check_id
+
+    with pytest.raises(error, match="image id"):
+        check_id(value)

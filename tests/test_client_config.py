@@ -217,10 +217,13 @@ def test_http_client_of_the_wrong_kind_is_refused() -> None:
         asyncio.run(async_http.aclose())
 
 
-@pytest.mark.parametrize("max_retries", [-1, 1.5, True, "2"])
-def test_bad_max_retries_is_refused(max_retries: object) -> None:
-    """``max_retries`` must be an int of 0 or more."""
-    with pytest.raises(ValueError, match="max_retries"):
+@pytest.mark.parametrize(
+    ("max_retries", "error"),
+    [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)],
+)
+def test_bad_max_retries_is_refused(max_retries: object, error: type[Exception]) -> None:
+    """``max_retries`` must be an int (``TypeError``) of 0 or more (``ValueError``)."""
+    with pytest.raises(error, match="max_retries"):
         Client(TOKEN, max_retries=max_retries)  # type: ignore[arg-type]
 
 

@@ -206,11 +206,13 @@ def test_max_retries_per_call(kind: str, per_call: int, sent: int) -> None:
     assert len(script.requests) == sent + 3
 
 
-@pytest.mark.parametrize("bad", [-1, True, "2", 1.5])
-def test_bad_max_retries_per_call_is_refused(kind: str, bad: Any) -> None:
+@pytest.mark.parametrize(
+    ("bad", "error"), [(-1, ValueError), (True, TypeError), ("2", TypeError), (1.5, TypeError)]
+)
+def test_bad_max_retries_per_call_is_refused(kind: str, bad: Any, error: type[Exception]) -> None:
     """A bad per-call ``max_retries`` is refused before anything is sent."""
     script = Script()
-    with api(kind, script) as do, pytest.raises(ValueError, match="max_retries"):
+    with api(kind, script) as do, pytest.raises(error, match="max_retries"):
         do.call("info", 7, max_retries=bad)
     assert script.requests == []
 

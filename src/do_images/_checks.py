@@ -31,9 +31,7 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
-def check_int(
-    value: object, what: str, *, min: int | None = None, max: int | None = None
-) -> int:
+def check_int(value: object, what: str, *, min: int | None = None, max: int | None = None) -> int:
     """``value`` if it is an ``int`` (not a ``bool``) within ``min``..``max``.
 
     A value of another type raises ``TypeError``; one outside the range ``ValueError``.
@@ -63,6 +61,15 @@ def check_id(value: object, what: str = "image id") -> int:
     if value < 1:
         raise ValueError(f"{what} must be a positive int, got {value}")
     return value
+
+
+def check_positive_seconds(value: object, what: str, *, zero: bool = False) -> float:
+    """A finite number of seconds above 0 (or at least 0 with ``zero``)."""
+    seconds = check_seconds(value, what)
+    if seconds < 0 or (seconds == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise ValueError(f"{what} must be a finite number {bound}, got {value}")
+    return seconds
 
 
 def check_id_or_slug(value: object) -> int | str:
@@ -189,18 +196,12 @@ def check_base_url(base_url: object) -> httpx.URL:
 
 def check_retries(value: object) -> int:
     """``max_retries``: an ``int`` >= 0 (not a ``bool``)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
-    return value
+    return check_int(value, "max_retries", min=0)
 
 
 def check_page_concurrency(value: object) -> int:
     """``page_concurrency``: an ``int`` from 1 (one page at a time) to 32."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"page_concurrency must be an int, not {type_name(value)}")
-    if not 1 <= value <= MAX_PAGE_CONCURRENCY:
-        raise ValueError(f"page_concurrency must be 1 to {MAX_PAGE_CONCURRENCY}, got {value}")
-    return value
+    return check_int(value, "page_concurrency", min=1, max=MAX_PAGE_CONCURRENCY)
 
 
 def check_user_agent(user_agent: str | None) -> str:
@@ -217,6 +218,10 @@ def timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]
     """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     if isinstance(timeout, httpx.Timeout):
         return timeout.as_dict()
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be a number of seconds or an httpx.Timeout, not {type_name(timeout)}"
+        )
+    if not timeout > 0:  # NaN too
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return httpx.Timeout(float(timeout), connect=min(CONNECT_TIMEOUT_CAP, float(timeout))).as_dict()

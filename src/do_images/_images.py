@@ -19,6 +19,7 @@ from ._checks import (
     check_bool,
     check_id,
     check_id_or_slug,
+    check_int,
     check_region,
     check_retries,
     check_str,
@@ -106,16 +107,10 @@ class ImageOps:
                 raise ValueError(f"type must be 'distribution' or 'application', got {type!r}")
             params["type"] = type
         if private is not None:
-            if not isinstance(private, bool):
-                raise TypeError(f"private must be a bool, not {type_name(private)}")
-            params["private"] = "true" if private else "false"
+            params["private"] = "true" if check_bool(private, "private") else "false"
         if tag_name is not None:
             params["tag_name"] = check_str(tag_name, "tag_name")
-        if isinstance(per_page, bool) or not isinstance(per_page, int):
-            raise TypeError(f"per_page must be an int, not {type_name(per_page)}")
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError(f"per_page must be 1 to {MAX_PER_PAGE}, got {per_page}")
-        params["per_page"] = per_page
+        params["per_page"] = check_int(per_page, "per_page", min=1, max=MAX_PER_PAGE)
         return str(self.session.images_url.copy_with(params=params))
 
     def actions_url(self, image_id: int) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
 
+from .._checks import check_int, check_positive_seconds
 from .._client import AsyncClient, Client
 from .._models import Action, Image
 from ._seed import DISTRIBUTIONS, REGION_NAMES, RETIRED_REGIONS, region_object, seed_actions
@@ -213,8 +214,7 @@ class Sandbox:
             start = datetime.now(timezone.utc).replace(microsecond=0)
         elif start.tzinfo is None:
             raise ValueError("start must be a timezone-aware datetime")
-        if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1:
-            raise ValueError(f"rate_limit must be a positive int, got {rate_limit!r}")
+        check_int(rate_limit, "rate_limit", min=1)
         _check_seconds(action_seconds, "action_seconds")
         _check_seconds(import_seconds, "import_seconds")
         self._lock = threading.RLock()
@@ -374,8 +374,7 @@ class Sandbox:
         The body is the API's error body for that status; ``headers`` are added (for
         example ``{"retry-after": "3"}``). Nothing is changed by a failed request.
         """
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise ValueError(f"status must be an int from 400 to 599, got {status!r}")
+        check_int(status, "status", min=400, max=599)
         _check_times(times)
         with self._lock:
             self._faults.append(
@@ -440,8 +439,8 @@ class Sandbox:
         ``id`` picks its id (it must be free); by default the next free one is used.
         ``slug`` only applies to a ``public`` image, as on the API.
         """
-        if id is not None and (isinstance(id, bool) or not isinstance(id, int) or id < 1):
-            raise ValueError(f"id must be a positive int, got {id!r}")
+        if id is not None:
+            check_int(id, "id", min=1)
         for region in regions:
             if region not in REGION_NAMES:
                 raise ValueError(f"unknown region {region!r}")
@@ -491,8 +490,8 @@ class Sandbox:
             raise ValueError(f"type must be 'transfer' or 'convert', got {type!r}")
         if status not in ("in-progress", "completed", "errored"):
             raise ValueError(f"status must be in-progress, completed or errored, got {status!r}")
-        if id is not None and (isinstance(id, bool) or not isinstance(id, int) or id < 1):
-            raise ValueError(f"id must be a positive int, got {id!r}")
+        if id is not None:
+            check_int(id, "id", min=1)
         with self._lock:
             image = self._images.get(image_id)
             if image is None:
@@ -993,12 +992,8 @@ def _distribution(value: object) -> str:
 
 
 def _check_seconds(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    check_positive_seconds(value, name, zero=True)
 
 
 def _check_times(times: object) -> None:
-    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise ValueError(f"times must be a positive int, got {times!r}")
+    check_int(times, "times", min=1)
