@@ -11,7 +11,7 @@ import enum
 import re
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -41,7 +41,15 @@ __all__ = [
 ]
 
 
-class ImageType(str, enum.Enum):
+class _StrEnum(str, enum.Enum):
+    """A ``str`` enum that prints as its value (``str(ImageType.snapshot) == "snapshot"``)."""
+
+    def __str__(self) -> str:
+        value: str = self.value
+        return value
+
+
+class ImageType(_StrEnum):
     """The kind of an image (the ``type`` attribute, not the ``type`` list filter)."""
 
     base = "base"
@@ -50,11 +58,8 @@ class ImageType(str, enum.Enum):
     custom = "custom"
     admin = "admin"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class ImageStatus(str, enum.Enum):
+class ImageStatus(_StrEnum):
     """The state of an image; custom images start as ``NEW``."""
 
     NEW = "NEW"
@@ -63,29 +68,20 @@ class ImageStatus(str, enum.Enum):
     deleted = "deleted"
     retired = "retired"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class ActionStatus(str, enum.Enum):
+class ActionStatus(_StrEnum):
     """The state of an image action."""
 
     in_progress = "in-progress"
     completed = "completed"
     errored = "errored"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class ActionType(str, enum.Enum):
+class ActionType(_StrEnum):
     """The image actions this API offers."""
 
     transfer = "transfer"
     convert = "convert"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # Wire types are checked strictly: lax parsing would turn "123" into 123, "true" into
@@ -101,13 +97,13 @@ def _rfc3339_text(value: object) -> object:
     raise ValueError("expected an RFC 3339 date-time string such as '2014-11-04T22:23:02Z'")
 
 
-class _RFC3339InRust:
+class _JsonTimestamp:
     """From JSON, check the RFC 3339 shape and parse it without calling back into Python.
 
-    The ``BeforeValidator`` above is a Python call per timestamp; from JSON, the same
-    pattern checked by pydantic-core's own regex, followed by its datetime parser,
-    accepts and refuses exactly the same texts at a third of the cost of a whole
-    image's validation less. Python input (``model_validate``) keeps the validator
+    The ``BeforeValidator`` above costs a Python call per timestamp. From JSON, the
+    same pattern is checked by pydantic-core's own regex and then parsed by its
+    datetime parser: the same texts are accepted and refused, and an image validates
+    about a third faster. Python input (``model_validate``) keeps the validator
     above, which also lets ``datetime`` objects through.
     """
 
@@ -133,35 +129,41 @@ class _RFC3339InRust:
         return handler(schema["python_schema"])
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), _RFC3339InRust]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), _JsonTimestamp]
 
 
 # Unions are tried left to right so a known value becomes the enum member and an
 # unknown one stays a plain ``str`` instead of failing validation.
-def _open() -> Any:
+def _open_enum() -> Any:
     return Field(default=None, union_mode="left_to_right")
 
 
-class _APIModel(BaseModel):
-    """Base of the response models: immutable, open to new fields, dict-readable."""
+class _Wire(BaseModel):
+    """Base of everything parsed from the API: immutable, open to new fields.
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    Field docstrings become the fields' descriptions (and so ``schemas/``).
+    """
 
-    def model_dump(
-        self,
-        *,
-        mode: Literal["json", "python"] | str = "json",
-        exclude_unset: bool = True,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Return the documented dict: the keys the API sent, with JSON values."""
-        return super().model_dump(mode=mode, exclude_unset=exclude_unset, **kwargs)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, defer_build=True, use_attribute_docstrings=True
+    )
 
-    def model_dump_json(self, *, exclude_unset: bool = True, **kwargs: Any) -> str:
-        """Return the documented dict as JSON text."""
-        return super().model_dump_json(exclude_unset=exclude_unset, **kwargs)
 
-    # Read-only mapping interface for code written against plain dicts.
+class _DictView:
+    """Read-only dict access to a model, for code written against plain dicts (doboto's).
+
+    ``model["name"]``, ``get``, ``in``, ``keys``, ``values``, ``items``, ``len`` and
+    iteration all read the documented dict, ``model_dump()``: the keys the API sent,
+    with JSON values.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        __pydantic_fields_set__: set[str]
+        __pydantic_extra__: dict[str, Any] | None
+
+        def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def _has(self, key: str) -> bool:
         extra = self.__pydantic_extra__
@@ -191,134 +193,173 @@ class _APIModel(BaseModel):
         """The ``(key, JSON value)`` pairs the API sent."""
         return self.model_dump().items()
 
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.model_dump())
 
     def __len__(self) -> int:
         return len(self.model_dump())
 
 
+# Iterating yields the dict's keys, not BaseModel's (name, value) pairs: API.md
+# promises dict reading, and dict(image) must give the documented dict.
+class _APIModel(_DictView, _Wire):  # type: ignore[misc]
+    """Base of the response models: immutable, open to new fields, dict-readable."""
+
+    def model_dump(
+        self,
+        *,
+        mode: Literal["json", "python"] | str = "json",
+        exclude_unset: bool = True,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Return the documented dict: the keys the API sent, with JSON values."""
+        return super().model_dump(mode=mode, exclude_unset=exclude_unset, **kwargs)
+
+    def model_dump_json(self, *, exclude_unset: bool = True, **kwargs: Any) -> str:
+        """Return the documented dict as JSON text."""
+        return super().model_dump_json(exclude_unset=exclude_unset, **kwargs)
+
+
 class Image(_APIModel):
     """An image: a distribution, application, snapshot, backup or custom image."""
 
     id: StrictInt
+    """The image's unique id."""
     name: str | None = None
-    type: ImageType | str | None = _open()
+    """The display name; for public images, the distribution's release."""
+    type: ImageType | str | None = _open_enum()
+    """``base``, ``snapshot``, ``backup``, ``custom`` or ``admin`` (a new kind stays a str)."""
     distribution: str | None = None
+    """The image's base distribution, such as ``Ubuntu``; ``Unknown`` if not one the API knows."""
     slug: str | None = None
+    """The public image's name in requests (``ubuntu-24-04-x64``); ``None`` for your own."""
     public: StrictBool | None = None
+    """Whether every account can use it (DigitalOcean's images) or only yours."""
     regions: list[str] | None = None
+    """The region slugs the image is available in."""
     created_at: Timestamp | None = None
+    """When the image was created, timezone-aware."""
     min_disk_size: StrictInt | None = None
+    """The smallest disk, in GB, a Droplet needs to use the image."""
     size_gigabytes: StrictFloat | None = None
+    """The image's size in GB (billed for snapshots and custom images)."""
     description: str | None = None
+    """Free text about the image."""
     tags: list[str] | None = None
-    status: ImageStatus | str | None = _open()
+    """The tags on the image."""
+    status: ImageStatus | str | None = _open_enum()
+    """``NEW``, ``available``, ``pending``, ``deleted`` or ``retired`` (a new state stays a str)."""
     error_message: str | None = None
+    """Why importing a custom image failed; empty when it did not."""
 
 
 class Region(_APIModel):
     """The region object embedded in an action."""
 
     name: str
+    """The display name, such as ``New York 3``."""
     slug: str
+    """The region's name in requests, such as ``nyc3``."""
     features: list[str]
+    """The features the region offers."""
     available: StrictBool
+    """Whether new Droplets can be created there."""
     sizes: list[str]
+    """The Droplet size slugs offered there."""
 
 
 class Action(_APIModel):
     """An image action (transfer or convert) and its progress."""
 
     id: StrictInt
+    """The action's unique id."""
     status: ActionStatus | str = Field(union_mode="left_to_right")
+    """``in-progress``, ``completed`` or ``errored`` (a new state stays a str)."""
     type: ActionType | str = Field(union_mode="left_to_right")
+    """``transfer`` or ``convert`` (a new kind stays a str)."""
     started_at: Timestamp | None = None
+    """When the action started, timezone-aware."""
     completed_at: Timestamp | None = None
+    """When it finished, or ``None`` while in progress."""
     resource_id: StrictInt | None = None
+    """The id of the image it acts on."""
     resource_type: str | None = None
+    """What it acts on: ``image``."""
     region: Region | None = None
+    """The region it runs in (for a transfer, the target)."""
     region_slug: str | None = None
+    """The slug of that region."""
 
 
 class RateLimit(BaseModel):
     """The request budget the API reported on its last response."""
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    model_config = ConfigDict(frozen=True, defer_build=True, use_attribute_docstrings=True)
 
     limit: int
+    """Requests allowed per window."""
     remaining: int
+    """Requests left in this window."""
     reset_at: datetime
+    """When the window's budget refills."""
 
 
 # Envelopes the API wraps objects in; internal, but their shape is the wire contract.
 
 
-class _Pages(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
-
+class _Pages(_Wire):
     first: str | None = None
     prev: str | None = None
     next: str | None = None
     last: str | None = None
 
 
-class _Links(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
-
+class _Links(_Wire):
     pages: _Pages | None = None
 
 
-class _Meta(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
-
+class _Meta(_Wire):
     total: StrictInt | None = None
+    """How many items the whole list holds."""
 
 
-class ImagePage(BaseModel):
+class ImagePage(_Wire):
     """One page of ``GET /v2/images``."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     images: list[Image]
     links: _Links | None = None
     meta: _Meta | None = None
 
 
-class ActionPage(BaseModel):
+class ActionPage(_Wire):
     """One page of ``GET /v2/images/{id}/actions``."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     actions: list[Action]
     links: _Links | None = None
     meta: _Meta | None = None
 
 
-class ImageEnvelope(BaseModel):
+class ImageEnvelope(_Wire):
     """``{"image": {...}}``."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     image: Image
 
 
-class ActionEnvelope(BaseModel):
+class ActionEnvelope(_Wire):
     """``{"action": {...}}``, what the API sends for a single action."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     action: Action
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Wire):
     """The API's error body."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
-
     id: str
+    """A short error name, such as ``not_found``."""
     message: str
+    """What went wrong, for people."""
     request_id: str | None = None
+    """The server's id of the failed request."""
 
 
 # Validators straight from JSON bytes, one per envelope.
