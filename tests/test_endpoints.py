@@ -316,6 +316,20 @@ def test_sync_and_async_resources_have_the_same_signatures() -> None:
             assert sync.parameters[param].default == asyn.parameters[param].default, (name, param)
 
 
+def test_sync_and_async_twins_have_the_same_docstrings() -> None:
+    """Every public method of the two resources, and the pagers, is documented alike."""
+    from do_images import AsyncPager, Pager
+
+    pairs = [(ImageResource, AsyncImageResource), (Pager, AsyncPager)]
+    for sync_cls, async_cls in pairs:
+        assert inspect.getdoc(sync_cls) is not None
+        for name, member in vars(sync_cls).items():
+            if name.startswith("_") or not callable(member):
+                continue
+            assert inspect.getdoc(member), name
+            assert inspect.getdoc(member) == inspect.getdoc(getattr(async_cls, name)), name
+
+
 def test_rate_limit_is_recorded(make_harness: MakeHarness) -> None:
     """``do.rate_limit`` holds the ``ratelimit-*`` headers of the last response."""
     harness = make_harness(fake_api)

@@ -81,7 +81,10 @@ class ImageResource:
         """Every image, all pages: ``GET /v2/images``.
 
         ``type`` filters ``"distribution"`` or ``"application"`` images,
-        ``private=True`` lists your own images, ``tag_name`` those with a tag.
+        ``private=True`` lists your own images, ``tag_name`` those with a tag. The
+        images come back in the API's order; any page that fails fails the call.
+        Once the first page gives the total, the other pages may be fetched
+        concurrently (the client's ``page_concurrency``).
         """
         return self._run(self._ops.with_retries(max_retries).list(type, private, tag_name))
 
@@ -311,9 +314,11 @@ class AsyncImageResource:
     ) -> list[Image]:
         """Every image, all pages: ``GET /v2/images``.
 
-        Once the first page gives the total, the other pages are fetched
-        concurrently (the client's ``page_concurrency``); the images come back in
-        the API's order, and any page that fails fails the call.
+        ``type`` filters ``"distribution"`` or ``"application"`` images,
+        ``private=True`` lists your own images, ``tag_name`` those with a tag. The
+        images come back in the API's order; any page that fails fails the call.
+        Once the first page gives the total, the other pages may be fetched
+        concurrently (the client's ``page_concurrency``).
         """
         return await self._run(
             self._ops.with_retries(max_retries).list(
@@ -335,7 +340,10 @@ class AsyncImageResource:
         return AsyncPager(self._run, self._ops.with_retries(max_retries).image_page, first)
 
     async def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
-        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``."""
+        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
+
+        Raises ``NotFoundError`` when there is no such image.
+        """
         return await self._run(self._ops.with_retries(max_retries).info(id_slug))
 
     async def update(
@@ -347,7 +355,10 @@ class AsyncImageResource:
         description: str | None = None,
         max_retries: int | None = None,
     ) -> Image:
-        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``."""
+        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``.
+
+        Only the fields given are sent.
+        """
         return await self._run(
             self._ops.with_retries(max_retries).update(id, name, distribution, description)
         )
@@ -367,7 +378,11 @@ class AsyncImageResource:
         tags: builtins.list[str] | None = None,
         max_retries: int | None = None,
     ) -> Image:
-        """Import a custom image: ``POST /v2/images`` (see ``ImageResource.create``)."""
+        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
+
+        Raises ``UnknownOutcomeError`` when the request may have reached the API but
+        no answer came back: it is not sent again, so no second image is imported.
+        """
         return await self._run(
             self._ops.with_retries(max_retries).create(
                 name, url, region, distribution, description, tags
@@ -384,7 +399,13 @@ class AsyncImageResource:
         *,
         max_retries: int | None = None,
     ) -> Action:
-        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``."""
+        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
+
+        With ``wait=True``, returns once the action is completed; raises
+        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise. If the POST may have
+        reached the API but got no answer, the action it started is looked up before
+        the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
+        """
         return await self._run(
             self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
         )
@@ -424,7 +445,12 @@ class AsyncImageResource:
         on_update: OnUpdate | None = None,
         max_retries: int | None = None,
     ) -> Action:
-        """Poll ``action`` every ``poll`` seconds until it is completed; return it."""
+        """Poll ``action`` every ``poll`` seconds until it is completed; return it.
+
+        Raises ``ActionFailedError`` if it errored and ``ActionTimeoutError`` (with
+        the last state seen) after ``timeout`` seconds. ``on_update`` is called with
+        the action after every poll.
+        """
         return await self._run(
             self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
         )
