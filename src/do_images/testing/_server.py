@@ -15,7 +15,8 @@ import httpx
 if TYPE_CHECKING:
     from ._sandbox import Sandbox
 
-MAX_BODY = 1 << 20
+from .._constants import MAX_REQUEST_BODY as MAX_BODY
+
 _POLL = 0.05  # how often serve_forever looks for shutdown(); keeps stopping quick
 
 

@@ -1,4 +1,8 @@
-"""The httpx transports that answer from a ``Sandbox`` without any socket."""
+"""The httpx transport that answers from a ``Sandbox`` without any socket.
+
+One class serves both clients, as ``httpx.MockTransport`` does: it is a sync and
+an async transport at once.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from ._sandbox import Reply, Sandbox
+    from ._http import Reply
+    from ._sandbox import Sandbox
 
 _DROPPED = "Server disconnected without sending a response."
 
@@ -19,8 +24,8 @@ def _response(reply: Reply, request: httpx.Request) -> httpx.Response:
     return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
 
 
-class SandboxTransport(httpx.BaseTransport):
-    """``Client(transport=SandboxTransport(sandbox))``: requests are answered in-process."""
+class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """``Client(transport=SandboxTransport(sandbox))`` (or ``AsyncClient``): answered in-process."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
@@ -28,18 +33,17 @@ class SandboxTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` from the sandbox."""
         body = request.read()
-        reply = self._sandbox.handle(request.method, request.url, request.headers, body)
-        return _response(reply, request)
-
-
-class AsyncSandboxTransport(httpx.AsyncBaseTransport):
-    """``AsyncClient(transport=AsyncSandboxTransport(sandbox))``: answered in-process."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
+        return _response(
+            self._sandbox.handle(request.method, request.url, request.headers, body), request
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` from the sandbox."""
         body = await request.aread()
-        reply = self._sandbox.handle(request.method, request.url, request.headers, body)
-        return _response(reply, request)
+        return _response(
+            self._sandbox.handle(request.method, request.url, request.headers, body), request
+        )
+
+
+AsyncSandboxTransport = SandboxTransport
+"""The same class: kept as a name for code that imports it."""

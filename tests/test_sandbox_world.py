@@ -1,0 +1,181 @@
+"""The sandbox's parts on their own: the rules without HTTP, the route table, the log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from do_images.testing import AsyncSandboxTransport, Sandbox, SandboxTransport
+from do_images.testing._http import ROUTES, match
+from do_images.testing._world import Problem, World
+from spec_support import operations
+
+START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+SNAPSHOT = 180040001
+UBUNTU = 171020001
+
+
+def world(now: list[float] | None = None) -> World:
+    clock = now if now is not None else [0.0]
+    return World(
+        start=START, clock=lambda: clock[0], action_seconds=30, import_seconds=60, seed=True
+    )
+
+
+# --------------------------------------------------------------- the rules
+
+
+def test_a_transfer_finishes_on_the_clock_without_any_http() -> None:
+    """An action started on the ``World`` completes once its time has passed."""
+    now = [0.0]
+    w = world(now)
+    image = w.find_image(str(SNAPSHOT), slug_ok=False)
+    action = w.start_action(image, {"type": "transfer", "region": "lon1"})
+    assert action["status"] == "in-progress"
+    now[0] = 29.0
+    w.settle()
+    assert w.actions[action["id"]]["status"] == "in-progress"
+    now[0] = 30.0
+    w.settle()
+    assert w.actions[action["id"]]["status"] == "completed"
+    assert "lon1" in w.images[SNAPSHOT]["regions"]
+
+
+def test_an_import_becomes_available_on_the_clock() -> None:
+    """A created custom image is ``NEW`` until ``import_seconds`` have passed."""
+    now = [0.0]
+    w = world(now)
+    image = w.create_image({"name": "x", "url": "https://example.com/x.img", "region": "nyc3"})
+    assert image["status"] == "NEW"
+    now[0] = 60.0
+    w.settle()
+    assert w.images[image["id"]]["status"] == "available"
+    assert w.images[image["id"]]["regions"] == ["nyc3"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"type": "resize"}, 422),
+        ({"type": "transfer"}, 422),
+        ({"type": "transfer", "region": "nyc3"}, 422),  # already there
+        ({"type": "transfer", "region": "ams1"}, 422),  # retired
+        ({"type": "transfer", "region": "mars1"}, 422),
+        ({"type": "convert"}, 422),  # not a backup
+    ],
+)
+def test_refused_actions_raise_problems(body: dict[str, str], status: int) -> None:
+    """The API's action rules raise ``Problem`` with the status it would answer."""
+    w = world()
+    with pytest.raises(Problem) as caught:
+        w.start_action(w.find_image(str(SNAPSHOT), slug_ok=False), body)
+    assert caught.value.status == status
+
+
+def test_a_slug_finds_a_public_image_only_where_allowed() -> None:
+    """``slug_ok`` decides whether a slug may name the image."""
+    w = world()
+    assert w.find_image("ubuntu-24-04-x64", slug_ok=True)["id"] == UBUNTU
+    with pytest.raises(Problem):
+        w.find_image("ubuntu-24-04-x64", slug_ok=False)
+
+
+# ----------------------------------------------------------- the route table
+
+
+def test_the_route_table_holds_every_operation_of_the_spec() -> None:
+    """Each operationId of the spec is answered by exactly one route."""
+    assert sorted(route.operation_id for route in ROUTES.values()) == sorted(
+        op.operation_id for op in operations()
+    )
+
+
+def test_only_the_changing_routes_refuse_public_images() -> None:
+    """Public images are read-only: exactly PUT, DELETE and the action POST say 403."""
+    private_only = {key for key, route in ROUTES.items() if route.private_only}
+    assert private_only == {("image", "PUT"), ("image", "DELETE"), ("actions", "POST")}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", f"/v2/images/{UBUNTU}"),
+        ("DELETE", f"/v2/images/{UBUNTU}"),
+        ("POST", f"/v2/images/{UBUNTU}/actions"),
+    ],
+)
+def test_changing_a_public_image_is_403(method: str, path: str) -> None:
+    """The flag, not the position of a branch, gives the 403."""
+    sandbox = Sandbox()
+    with sandbox.client() as do:
+        request = httpx.Request(
+            method,
+            do.base_url + path,
+            json={"name": "x", "type": "convert"},
+            headers={"authorization": "Bearer t"},
+        )
+        response = httpx.Client(transport=sandbox.transport()).send(request)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        (b"/v2/images", "images"),
+        (b"/prefix/v2/images/7", "image"),
+        (b"/v2/images/7/actions?page=2", "actions"),
+        (b"/v2/images/7/actions/9", "action"),
+        (b"/v2/droplets", None),
+        (b"/v2/images/7/actions/9/x", None),
+    ],
+)
+def test_path_shapes(path: bytes, kind: str | None) -> None:
+    """Paths map to the four shapes of the Images API (with any prefix), or nothing."""
+    matched = match(path)
+    assert (matched.kind if matched else None) == kind
+
+
+# ------------------------------------------------------------------- the log
+
+
+def test_the_log_keeps_request_headers_without_the_token() -> None:
+    """Each logged request has its headers, the bearer token blanked, and its answer time."""
+    secret = "dop_v1_" + "ab" * 20
+    sandbox = Sandbox()
+    with sandbox.client(token=secret, user_agent="probe/1") as do:
+        do.image.info(SNAPSHOT)
+        sandbox.advance(12)
+        do.image.info(SNAPSHOT)
+    first, second = sandbox.requests
+    headers = dict(first.headers)
+    assert headers["authorization"] == "Bearer [redacted]"
+    assert headers["user-agent"].startswith("probe/1 ")
+    assert all(secret not in value for _, value in first.headers)
+    assert (first.answered_at, second.answered_at) == (0.0, 12.0)
+
+
+def test_the_token_is_blanked_from_every_header() -> None:
+    """A header that repeats the token (a debugging proxy, say) is blanked too."""
+    sandbox = Sandbox()
+    secret = "dop_v1_" + "cd" * 20
+    sandbox.handle(
+        "GET",
+        httpx.URL("https://x.invalid/v2/images/1"),
+        httpx.Headers({"authorization": f"Bearer {secret}", "x-echo": f"was {secret}"}),
+        b"",
+    )
+    (logged,) = sandbox.requests
+    assert dict(logged.headers)["x-echo"] == "was [redacted]"
+
+
+# ------------------------------------------------------------- the transport
+
+
+def test_one_transport_class_serves_both_clients() -> None:
+    """``SandboxTransport`` is both a sync and an async transport; the async name is an alias."""
+    assert AsyncSandboxTransport is SandboxTransport
+    transport = Sandbox().transport()
+    assert isinstance(transport, httpx.BaseTransport)
+    assert isinstance(transport, httpx.AsyncBaseTransport)
