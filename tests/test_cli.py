@@ -439,3 +439,35 @@ def test_create_with_unknown_outcome_exits_10_and_says_where_to_look(
     result = run("create", "--name", "x", "--url", "https://example.com/x.img", "--region", "nyc3")
     assert result.code == 10
     assert re.fullmatch(r"error: [^\n]+do-images list --private before trying again\n", result.err)
+
+
+def test_every_command_names_its_handler() -> None:
+    """Each command's parser sets ``run`` (and whether it needs a client): no dispatch table."""
+    import argparse
+
+    from do_images.cli import build_parser
+
+    parser = build_parser()
+    commands = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    for name, parent in commands.choices.items():
+        sub = parent
+        if name == "sandbox":
+            sub = next(
+                a for a in parent._actions if isinstance(a, argparse._SubParsersAction)
+            ).choices["serve"]
+        assert callable(sub.get_default("run")), name
+        assert isinstance(sub.get_default("needs_client"), bool), name
+
+
+def test_the_failure_table_puts_subclasses_before_their_bases() -> None:
+    """No row is shadowed by an earlier row for one of its base classes."""
+    from do_images.cli import _FAILURES
+
+    seen: list[type[BaseException]] = []
+    for kind, _, _ in _FAILURES:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        for cls in kinds:
+            assert not any(issubclass(cls, earlier) for earlier in seen), cls
+        seen.extend(kinds)

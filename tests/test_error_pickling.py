@@ -17,6 +17,7 @@ from do_images import (
     APIStatusError,
     APITimeoutError,
     DoImagesError,
+    MissingTokenError,
     NotFoundError,
     RateLimit,
     RateLimitError,
@@ -32,6 +33,7 @@ BUDGET = RateLimit(limit=5000, remaining=0, reset_at=datetime(2026, 12, 1, tzinf
 
 EXAMPLES: list[DoImagesError] = [
     DoImagesError("plain"),
+    MissingTokenError("no DigitalOcean token"),
     APIConnectionError("GET /v2/images failed", attempts=3),
     APITimeoutError("GET /v2/images timed out", attempts=2),
     APIStatusError("teapot", status_code=418, error_id="teapot", method="GET", path="/v2/x"),
@@ -90,7 +92,7 @@ def test_deepcopy(error: DoImagesError) -> None:
 
 def test_status_error_says_which_request_failed() -> None:
     """``str`` and ``repr`` of a status error name the method and the path."""
-    error = EXAMPLES[4]
+    (error,) = [e for e in EXAMPLES if type(e) is NotFoundError]
     assert str(error) == "404 not_found: gone (GET /v2/images/7, request id r-1)"
     assert repr(error) == "<NotFoundError 404 GET /v2/images/7: 'gone'>"
 

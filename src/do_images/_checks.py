@@ -20,6 +20,7 @@ from ._constants import (
     MIN_POLL,
     TOKEN_VARIABLES,
 )
+from ._errors import MissingTokenError
 from ._version import version
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
@@ -166,7 +167,7 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
                 token = value
                 break
         else:
-            raise ValueError(
+            raise MissingTokenError(
                 "no DigitalOcean token: pass token=... or set "
                 f"${TOKEN_VARIABLES[0]} or ${TOKEN_VARIABLES[1]}"
             )

@@ -264,6 +264,11 @@ class Client:
         """The API's base URL."""
         return str(self._session.base_url)
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
+        return self._session.clock
+
     def close(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
         if self._owns_http:
@@ -514,6 +519,11 @@ class AsyncClient:
     def base_url(self) -> str:
         """The API's base URL."""
         return str(self._session.base_url)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
+        return self._session.clock
 
     async def aclose(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""

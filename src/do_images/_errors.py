@@ -3,6 +3,7 @@
 ::
 
     DoImagesError
+    ├── MissingTokenError             no token passed or in the environment (a ValueError)
     ├── APIConnectionError            no response (connect failure, reset)
     │   └── APITimeoutError           the request timed out
     ├── APIStatusError                the API answered with an error status
@@ -46,6 +47,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DoImagesError",
+    "MissingTokenError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -81,6 +83,13 @@ class DoImagesError(Exception):
         # Exception pickles as cls(*args), which subclasses with keyword-only or
         # model arguments cannot take: rebuild from the attributes instead.
         return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+class MissingTokenError(DoImagesError, ValueError):
+    """No token was passed and neither environment variable holds one.
+
+    A ``ValueError`` too, since it is a missing argument, raised before any request.
+    """
 
 
 class APIConnectionError(DoImagesError):

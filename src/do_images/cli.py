@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import enum
-import json
 import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn, TextIO
 
+from ._cli_output import Output, Progress, describe, isatty
 from ._client import Client
-from ._constants import DEFAULT_BASE_URL, TOKEN_VARIABLES
+from ._constants import DEFAULT_BASE_URL, DEFAULT_POLL, DEFAULT_WAIT_TIMEOUT, TOKEN_VARIABLES
 from ._errors import (
     ActionFailedError,
     ActionTimeoutError,
@@ -28,13 +27,14 @@ from ._errors import (
     APIStatusError,
     AuthenticationError,
     DoImagesError,
+    MissingTokenError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
     UnknownOutcomeError,
 )
-from ._models import Action, Image
+from ._models import Action
 from ._version import __version__
 
 __all__ = ["ClientFactory", "ExitCode", "Target", "build_parser", "main"]
@@ -110,16 +110,20 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _image_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an image id (a positive integer)")
-    return int(text)
+def _positive_id(what: str) -> Callable[[str], int]:
+    """An argparse type for an id: ASCII digits, at least 1."""
+
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an {what} (a positive integer)")
+        return int(text)
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
 
 
-def _action_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an action id (a positive integer)")
-    return int(text)
+_image_id = _positive_id("image id")
+_action_id = _positive_id("action id")
 
 
 def _id_or_slug(text: str) -> int | str:
@@ -192,21 +196,42 @@ def _add_wait_options(parser: argparse.ArgumentParser, *, flag: bool) -> None:
     parser.add_argument(
         "--poll",
         type=_poll_seconds,
-        default=5.0,
+        default=DEFAULT_POLL,
         metavar="S",
-        help="seconds between polls while waiting (default 5, at least 1)",
+        help=f"seconds between polls while waiting (default {DEFAULT_POLL:g}, at least 1)",
     )
     parser.add_argument(
         "--timeout",
         type=_seconds,
-        default=300.0,
+        default=DEFAULT_WAIT_TIMEOUT,
         metavar="S",
-        help="give up waiting after S seconds (default 300); the action goes on",
+        help=f"give up waiting after S seconds (default {DEFAULT_WAIT_TIMEOUT:g}); "
+        "the action goes on",
     )
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every command handler gets: the client (``None`` for ``sandbox serve``), the
+    parsed arguments, the output and standard input."""
+
+    do: Client | None
+    args: argparse.Namespace
+    out: Output
+    stdin: TextIO
+
+    @property
+    def client(self) -> Client:
+        """The client, for the commands that talk to the API."""
+        assert self.do is not None
+        return self.do
+
+
+Handler = Callable[[_Context], int]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``do-images``."""
+    """The argument parser of ``do-images``; each command names its handler (``run``)."""
     epilog = "exit status:\n" + "\n".join(
         f"  {int(code):>3}  {meaning}" for code, meaning in _EXIT_MEANINGS.items()
     )
@@ -221,32 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, on_command=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
+    def command(name: str, help: str, run: Handler) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         _add_global_options(sub, on_command=True)
+        sub.set_defaults(run=run, needs_client=True)
         return sub
 
-    sub = command("list", "list images (all pages)")
+    sub = command("list", "list images (all pages)", _list)
     sub.add_argument("--type", choices=("distribution", "application"), help="only this kind")
     sub.add_argument("--private", action="store_true", help="only your own images")
     sub.add_argument("--tag", metavar="NAME", help="only images with this tag")
 
-    sub = command("info", "show one image")
+    sub = command("info", "show one image", _info)
     sub.add_argument("image", type=_id_or_slug, metavar="ID_OR_SLUG")
 
-    sub = command("update", "rename or describe an image")
+    sub = command("update", "rename or describe an image", _update)
     sub.add_argument("image", type=_image_id, metavar="ID")
     sub.add_argument("--name")
     sub.add_argument("--description")
     sub.add_argument("--distribution")
 
-    sub = command("delete", "delete a snapshot, backup or custom image")
+    sub = command("delete", "delete a snapshot, backup or custom image", _delete)
     sub.add_argument("image", type=_image_id, metavar="ID")
     sub.add_argument(
         "--yes", "-y", action="store_true", help="do not ask (required when stdin is no terminal)"
     )
 
-    sub = command("create", "import a custom image from a URL")
+    sub = command("create", "import a custom image from a URL", _create)
     sub.add_argument("--name", required=True)
     sub.add_argument("--url", required=True, help="http(s) address of the image file")
     sub.add_argument("--region", required=True, help="region slug, such as nyc3")
@@ -256,28 +282,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
     )
 
-    sub = command("transfer", "copy an image to another region")
+    sub = command("transfer", "copy an image to another region", _start_action)
     sub.add_argument("image", type=_image_id, metavar="ID")
     sub.add_argument("region", metavar="REGION")
     _add_wait_options(sub, flag=True)
 
-    sub = command("convert", "convert a backup into a snapshot")
+    sub = command("convert", "convert a backup into a snapshot", _start_action)
     sub.add_argument("image", type=_image_id, metavar="ID")
     _add_wait_options(sub, flag=True)
 
-    sub = command("actions", "list an image's actions")
+    sub = command("actions", "list an image's actions", _actions)
     sub.add_argument("image", type=_image_id, metavar="ID")
 
-    sub = command("action", "show one action of an image")
+    sub = command("action", "show one action of an image", _action)
     sub.add_argument("image", type=_image_id, metavar="ID")
     sub.add_argument("action", type=_action_id, metavar="ACTION_ID")
 
-    sub = command("wait", "wait until an action is done (progress on stderr)")
+    sub = command("wait", "wait until an action is done (progress on stderr)", _wait_command)
     sub.add_argument("image", type=_image_id, metavar="ID")
     sub.add_argument("action", type=_action_id, metavar="ACTION_ID")
     _add_wait_options(sub, flag=False)
 
-    sub = command("sandbox", "the offline sandbox API")
+    sub = commands.add_parser(
+        "sandbox", help="the offline sandbox API", description="the offline sandbox API"
+    )
+    _add_global_options(sub, on_command=True)
     sandbox_commands = sub.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
     serve = sandbox_commands.add_parser(
         "serve",
@@ -287,188 +316,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=0, help="port to listen on (default: any free port)"
     )
+    serve.set_defaults(run=_serve, needs_client=False)
     return parser
-
-
-# ----------------------------------------------------------------------- output
-
-
-class _Output:
-    """Where results (stdout) and messages (stderr) go, and in which form."""
-
-    def __init__(self, stdout: TextIO, stderr: TextIO, *, as_json: bool) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
-        self.as_json = as_json
-
-    def line(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
-
-    def note(self, text: str) -> None:
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
-
-    def json(self, value: object) -> None:
-        self.line(json.dumps(value, indent=2, ensure_ascii=False))
-
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> None:
-        widths = [len(header) for header in headers]
-        for row in rows:
-            widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
-
-        def render(cells: Sequence[str]) -> str:
-            parts = [
-                cell.rjust(width) if index in right else cell.ljust(width)
-                for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-            ]
-            return "  ".join(parts).rstrip()
-
-        self.line(render(headers))
-        for row in rows:
-            self.line(render(row))
-
-    def record(self, data: Mapping[str, Any]) -> None:
-        width = max((len(key) for key in data), default=0)
-        for key, value in data.items():
-            self.line(f"{key:<{width}}  {_value(value)}")
-
-    def images(self, images: Sequence[Image]) -> None:
-        if self.as_json:
-            self.json([image.model_dump() for image in images])
-        elif not images:
-            self.note("no images")
-        else:
-            self.table(
-                ("ID", "NAME", "TYPE", "DISTRIBUTION", "REGIONS", "SIZE", "CREATED"),
-                [_image_row(image) for image in images],
-                right={0, 5},
-            )
-
-    def actions(self, actions: Sequence[Action]) -> None:
-        if self.as_json:
-            self.json([action.model_dump() for action in actions])
-        elif not actions:
-            self.note("no actions")
-        else:
-            self.table(
-                ("ID", "TYPE", "STATUS", "REGION", "STARTED", "COMPLETED"),
-                [_action_row(action) for action in actions],
-                right={0},
-            )
-
-    def one(self, model: Image | Action) -> None:
-        if self.as_json:
-            self.json(model.model_dump())
-        else:
-            self.record(model.model_dump())
-
-
-def _value(value: object) -> str:
-    """A JSON value as a person reads it in a key/value view."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list):
-        return ", ".join(_value(item) for item in value) if value else "-"
-    if isinstance(value, dict):
-        if isinstance(value.get("slug"), str) and isinstance(value.get("name"), str):
-            return f"{value['slug']} ({value['name']})"  # an action's region object
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _text(value: object) -> str:
-    return "-" if value is None or value == "" else str(value)
-
-
-def _when(value: datetime | None, *, time: bool) -> str:
-    if value is None:
-        return "-"
-    return value.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
-
-
-def _regions(regions: Sequence[str] | None, shown: int = 3) -> str:
-    # Public images are in a dozen regions; the table shows a few and counts the rest.
-    if not regions:
-        return "-"
-    more = len(regions) - shown
-    return ",".join(regions[:shown]) + (f" +{more}" if more > 0 else "")
-
-
-def _image_row(image: Image) -> list[str]:
-    size = "-" if image.size_gigabytes is None else f"{image.size_gigabytes:g} GB"
-    return [
-        str(image.id),
-        _text(image.name),
-        _text(image.type),
-        _text(image.distribution),
-        _regions(image.regions),
-        size,
-        _when(image.created_at, time=False),
-    ]
-
-
-def _action_row(action: Action) -> list[str]:
-    region = action.region_slug or (action.region.slug if action.region else None)
-    return [
-        str(action.id),
-        _text(action.type),
-        _text(action.status),
-        _text(region),
-        _when(action.started_at, time=True),
-        _when(action.completed_at, time=True),
-    ]
 
 
 # ---------------------------------------------------------------------- waiting
 
 
-def _describe(action: Action) -> str:
-    return f"{action.type} {action.id} on image {action.resource_id}"
-
-
-class _Progress:
-    """Reports an awaited action on stderr: one live line on a terminal, else a line a poll."""
-
-    def __init__(self, stream: TextIO, clock: Callable[[], float]) -> None:
-        self.stream = stream
-        self.clock = clock
-        self.start = clock()
-        self.live = _isatty(stream)
-        self.width = 0
-        self.last: Action | None = None
-
-    def update(self, action: Action) -> None:
-        self.last = action
-        text = f"{_describe(action)}: {action.status}, {self.clock() - self.start:.0f} s"
-        if self.live:
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.live and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.width = 0
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # closed or not a real stream
-        return False
-
-
-def _wait(do: Client, action: Action, args: argparse.Namespace, out: _Output) -> Action:
+def _wait(ctx: _Context, action: Action) -> Action:
+    do, args = ctx.client, ctx.args
     # The client's own clock: the virtual one for a sandbox, so elapsed time is the
     # time the action took there, not the few milliseconds it took here.
-    progress = _Progress(out.stderr, do._session.clock)
+    progress = Progress(ctx.out.stderr, do.clock)
     progress.update(action)
     try:
         return do.image.wait(
@@ -479,7 +338,7 @@ def _wait(do: Client, action: Action, args: argparse.Namespace, out: _Output) ->
         last = progress.last or action
         raise _Stop(
             ExitCode.INTERRUPTED,
-            f"stopped waiting; {_describe(last)} goes on server-side "
+            f"stopped waiting; {describe(last)} goes on server-side "
             f"(check it with: do-images action {last.resource_id} {last.id})",
         ) from None
     finally:
@@ -489,35 +348,38 @@ def _wait(do: Client, action: Action, args: argparse.Namespace, out: _Output) ->
 # --------------------------------------------------------------------- commands
 
 
-def _list(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    images = do.image.list(
+def _list(ctx: _Context) -> int:
+    args = ctx.args
+    images = ctx.client.image.list(
         type=args.type, private=True if args.private else None, tag_name=args.tag
     )
-    out.images(images)
+    ctx.out.images(images)
     return ExitCode.OK
 
 
-def _info(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    out.one(do.image.info(args.image))
+def _info(ctx: _Context) -> int:
+    ctx.out.one(ctx.client.image.info(ctx.args.image))
     return ExitCode.OK
 
 
-def _update(do: Client, args: argparse.Namespace, out: _Output) -> int:
+def _update(ctx: _Context) -> int:
+    args = ctx.args
     if args.name is None and args.description is None and args.distribution is None:
         raise _UsageError(
             "update needs at least one of --name, --description, --distribution "
             "(see 'do-images update --help')"
         )
-    image = do.image.update(
+    image = ctx.client.image.update(
         args.image, args.name, distribution=args.distribution, description=args.description
     )
-    out.one(image)
+    ctx.out.one(image)
     return ExitCode.OK
 
 
-def _delete(do: Client, args: argparse.Namespace, out: _Output, stdin: TextIO) -> int:
+def _delete(ctx: _Context) -> int:
+    do, args, out = ctx.client, ctx.args, ctx.out
     if not args.yes:
-        if not _isatty(stdin):
+        if not isatty(ctx.stdin):
             raise _UsageError(
                 f"refusing to delete image {args.image} without --yes: stdin is not a terminal"
             )
@@ -526,7 +388,7 @@ def _delete(do: Client, args: argparse.Namespace, out: _Output, stdin: TextIO) -
         out.stderr.write(f"Delete image {image.id}{name}? This cannot be undone. [y/N] ")
         out.stderr.flush()
         try:
-            answer = stdin.readline()
+            answer = ctx.stdin.readline()
         except KeyboardInterrupt:
             out.stderr.write("\n")  # end the prompt's line before the error line
             raise
@@ -539,8 +401,9 @@ def _delete(do: Client, args: argparse.Namespace, out: _Output, stdin: TextIO) -
     return ExitCode.OK
 
 
-def _create(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    image = do.image.create(
+def _create(ctx: _Context) -> int:
+    args = ctx.args
+    image = ctx.client.image.create(
         args.name,
         args.url,
         args.region,
@@ -548,53 +411,65 @@ def _create(do: Client, args: argparse.Namespace, out: _Output) -> int:
         description=args.description,
         tags=args.tags,
     )
-    out.one(image)
+    ctx.out.one(image)
     return ExitCode.OK
 
 
-def _transfer(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    action = do.image.transfer(args.image, args.region)
+def _start_action(ctx: _Context) -> int:
+    """``transfer`` and ``convert``: start the action, wait for it if asked."""
+    args, image = ctx.args, ctx.client.image
+    if args.command == "transfer":
+        action = image.transfer(args.image, args.region)
+    else:
+        action = image.convert(args.image)
     if args.wait:
-        action = _wait(do, action, args, out)
-    out.one(action)
+        action = _wait(ctx, action)
+    ctx.out.one(action)
     return ExitCode.OK
 
 
-def _convert(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    action = do.image.convert(args.image)
-    if args.wait:
-        action = _wait(do, action, args, out)
-    out.one(action)
+def _actions(ctx: _Context) -> int:
+    ctx.out.actions(ctx.client.image.action_list(ctx.args.image))
     return ExitCode.OK
 
 
-def _actions(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    out.actions(do.image.action_list(args.image))
+def _action(ctx: _Context) -> int:
+    ctx.out.one(ctx.client.image.action_info(ctx.args.image, ctx.args.action))
     return ExitCode.OK
 
 
-def _action(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    out.one(do.image.action_info(args.image, args.action))
+def _wait_command(ctx: _Context) -> int:
+    action = ctx.client.image.action_info(ctx.args.image, ctx.args.action)
+    ctx.out.one(_wait(ctx, action))
     return ExitCode.OK
 
 
-def _wait_command(do: Client, args: argparse.Namespace, out: _Output) -> int:
-    action = do.image.action_info(args.image, args.action)
-    out.one(_wait(do, action, args, out))
+def _serve(ctx: _Context) -> int:
+    """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
+    from .testing import Sandbox
+
+    out, port = ctx.out, ctx.args.port
+
+    def ready(base_url: str) -> None:
+        # The URL alone on stdout, so a script can read it; the how-to on stderr.
+        out.line(base_url)
+        out.stdout.flush()
+        out.note(
+            f"sandbox API at {base_url}, any token accepted; try: "
+            f"DIGITALOCEAN_TOKEN=sandbox do-images --base-url {base_url} list "
+            "(Ctrl-C stops it)"
+        )
+
+    # Virtual time follows real time here, so actions finish while people watch.
+    sandbox = Sandbox(realtime=True)
+    try:
+        sandbox.serve_forever("127.0.0.1", port, ready=ready)
+    except OSError as exc:
+        raise _Stop(
+            ExitCode.FAILED, f"cannot serve on 127.0.0.1 port {port}: {exc.strerror or exc}"
+        ) from None
+    out.note("sandbox stopped")
     return ExitCode.OK
-
-
-_COMMANDS: dict[str, Callable[[Client, argparse.Namespace, _Output], int]] = {
-    "list": _list,
-    "info": _info,
-    "update": _update,
-    "create": _create,
-    "transfer": _transfer,
-    "convert": _convert,
-    "actions": _actions,
-    "action": _action,
-    "wait": _wait_command,
-}
 
 
 # ------------------------------------------------------------------------ clients
@@ -609,12 +484,6 @@ def default_client(target: Target) -> Client:
     token = target.token
     if token is not None and not token.strip():
         token = None  # an empty --token (say, from an unset shell variable) is no token
-    if token is None and not any(target.environ.get(name, "").strip() for name in TOKEN_VARIABLES):
-        raise _Stop(
-            ExitCode.AUTH,
-            f"no DigitalOcean token: set ${TOKEN_VARIABLES[0]} (or ${TOKEN_VARIABLES[1]}) "
-            "or pass --token; to try without an account: do-images --sandbox list",
-        )
     return Client(token, base_url=target.base_url, environ=target.environ)
 
 
@@ -622,7 +491,7 @@ def default_client(target: Target) -> Client:
 
 
 def _subject(args: argparse.Namespace) -> str:
-    if args.command in ("action", "wait"):
+    if getattr(args, "action", None) is not None:
         return f"action {args.action} of image {args.image}"
     if getattr(args, "image", None) is not None:
         return f"image {args.image}"
@@ -633,57 +502,92 @@ def _request_id(request_id: str | None) -> str:
     return f" (request id {request_id})" if request_id else ""
 
 
-def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:
-    """The exit code and the one-line message for an exception a command raised."""
-    if isinstance(exc, NotFoundError):
-        return ExitCode.NOT_FOUND, f"not found: {_subject(args)}{_request_id(exc.request_id)}"
-    if isinstance(exc, AuthenticationError):
-        return ExitCode.AUTH, (
+def _rate_limited(exc: RateLimitError, args: argparse.Namespace) -> str:
+    if exc.retry_after is not None:
+        hint = f"; retry in {math.ceil(exc.retry_after)} s"
+    elif exc.reset_at is not None:
+        hint = f"; the budget refills at {exc.reset_at:%H:%M:%S} UTC"
+    else:
+        hint = ""
+    return f"rate limited: {exc.message}{_request_id(exc.request_id)}{hint}"
+
+
+def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
+    if getattr(args, "image", None) is None:  # create
+        look = "look for it with: do-images list --private"
+    else:
+        look = f"look with: do-images actions {args.image}"
+    return f"{exc}; {look} before trying again"
+
+
+def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
+    action = exc.action
+    return (
+        f"{exc}; it goes on server-side "
+        f"(keep waiting with: do-images wait {action.resource_id} {action.id})"
+    )
+
+
+_Message = Callable[[Any, argparse.Namespace], str]
+
+_FAILURES: list[
+    tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode, _Message]
+] = [
+    # Walked in order, first match wins: subclasses before their bases.
+    (
+        MissingTokenError,
+        ExitCode.AUTH,
+        lambda exc, args: (
+            f"no DigitalOcean token: set ${TOKEN_VARIABLES[0]} (or ${TOKEN_VARIABLES[1]}) "
+            "or pass --token; to try without an account: do-images --sandbox list"
+        ),
+    ),
+    (
+        NotFoundError,
+        ExitCode.NOT_FOUND,
+        lambda exc, args: f"not found: {_subject(args)}{_request_id(exc.request_id)}",
+    ),
+    (
+        AuthenticationError,
+        ExitCode.AUTH,
+        lambda exc, args: (
             f"authentication failed: {exc.message}{_request_id(exc.request_id)}; "
             f"check the token (${TOKEN_VARIABLES[0]} or --token)"
-        )
-    if isinstance(exc, PermissionDeniedError):
-        return ExitCode.AUTH, (
+        ),
+    ),
+    (
+        PermissionDeniedError,
+        ExitCode.AUTH,
+        lambda exc, args: (
             f"permission denied: {exc.message}{_request_id(exc.request_id)}; "
             "the token may lack the scope for this"
-        )
-    if isinstance(exc, RateLimitError):
-        if exc.retry_after is not None:
-            hint = f"; retry in {math.ceil(exc.retry_after)} s"
-        elif exc.reset_at is not None:
-            hint = f"; the budget refills at {exc.reset_at:%H:%M:%S} UTC"
-        else:
-            hint = ""
-        return ExitCode.RATE_LIMITED, (
-            f"rate limited: {exc.message}{_request_id(exc.request_id)}{hint}"
-        )
-    if isinstance(exc, APIStatusError):
-        return ExitCode.API_ERROR, f"API error {exc}"
-    if isinstance(exc, ResponseValidationError):
-        return ExitCode.API_ERROR, (
+        ),
+    ),
+    (RateLimitError, ExitCode.RATE_LIMITED, _rate_limited),
+    (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error {exc}"),
+    (
+        ResponseValidationError,
+        ExitCode.API_ERROR,
+        lambda exc, args: (
             f"unexpected response from the API: {exc.message}{_request_id(exc.request_id)}"
-        )
-    if isinstance(exc, UnknownOutcomeError):
-        if args.command == "create":
-            look = "look for it with: do-images list --private"
-        else:
-            look = f"look with: do-images actions {args.image}"
-        return ExitCode.UNKNOWN_OUTCOME, f"{exc}; {look} before trying again"
-    if isinstance(exc, APIConnectionError):
-        return ExitCode.CONNECTION, f"could not reach the API: {exc}"
-    if isinstance(exc, ActionFailedError):
-        return ExitCode.ACTION_FAILED, str(exc)
-    if isinstance(exc, ActionTimeoutError):
-        action = exc.action
-        return ExitCode.WAIT_TIMED_OUT, (
-            f"{exc}; it goes on server-side "
-            f"(keep waiting with: do-images wait {action.resource_id} {action.id})"
-        )
-    if isinstance(exc, DoImagesError):
-        return ExitCode.API_ERROR, str(exc)
-    if isinstance(exc, (ValueError, TypeError)):
-        # The SDK refuses bad arguments with these before sending anything.
-        return ExitCode.USAGE, str(exc)
+        ),
+    ),
+    (UnknownOutcomeError, ExitCode.UNKNOWN_OUTCOME, _unknown_outcome),
+    (APIConnectionError, ExitCode.CONNECTION, lambda exc, args: f"could not reach the API: {exc}"),
+    (ActionFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (ActionTimeoutError, ExitCode.WAIT_TIMED_OUT, _wait_timed_out),
+    (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
+    # The SDK refuses bad arguments with these before sending anything.
+    ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
+]
+"""Exception class -> exit status and one-line message; reads like the exit-status table."""
+
+
+def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:
+    """The exit code and the one-line message for an exception a command raised."""
+    for kind, code, message in _FAILURES:
+        if isinstance(exc, kind):
+            return code, message(exc, args)
     return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
 
 
@@ -709,18 +613,17 @@ def main(
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    parser = build_parser()
     try:
         # argparse prints --help and --version on sys.stdout itself.
         with contextlib.redirect_stdout(stdout):
-            args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+            args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     except _UsageError as exc:
         stderr.write(f"error: {exc}\n")
         return ExitCode.USAGE
     except SystemExit as exc:  # --help and --version print, then "exit"
         return exc.code if isinstance(exc.code, int) else ExitCode.OK
 
-    out = _Output(stdout, stderr, as_json=args.json)
+    out = Output(stdout, stderr, as_json=args.json)
     target = Target(
         sandbox=args.sandbox,
         token=args.token,
@@ -728,12 +631,7 @@ def main(
         environ=os.environ if environ is None else environ,
     )
     try:
-        if args.command == "sandbox":
-            return _serve(args, out)
-        with (client_factory or default_client)(target) as do:
-            if args.command == "delete":
-                return _delete(do, args, out, stdin)
-            return _COMMANDS[args.command](do, args, out)
+        return _run(args, target, client_factory or default_client, out, stdin)
     except _UsageError as exc:
         code, message = ExitCode.USAGE, str(exc)
     except _Stop as exc:
@@ -755,6 +653,20 @@ def main(
     return code
 
 
+def _run(
+    args: argparse.Namespace,
+    target: Target,
+    client_factory: ClientFactory,
+    out: Output,
+    stdin: TextIO,
+) -> int:
+    run: Handler = args.run
+    if not args.needs_client:
+        return run(_Context(None, args, out, stdin))
+    with client_factory(target) as do:
+        return run(_Context(do, args, out, stdin))
+
+
 def _silence_stdout(stdout: TextIO) -> None:
     # Python flushes stdout again at exit; point the descriptor at /dev/null so that
     # flush cannot fail with a second BrokenPipeError and a traceback.
@@ -763,32 +675,6 @@ def _silence_stdout(stdout: TextIO) -> None:
         os.dup2(devnull, stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-
-
-def _serve(args: argparse.Namespace, out: _Output) -> int:
-    """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
-    from .testing import Sandbox
-
-    def ready(base_url: str) -> None:
-        # The URL alone on stdout, so a script can read it; the how-to on stderr.
-        out.line(base_url)
-        out.stdout.flush()
-        out.note(
-            f"sandbox API at {base_url}, any token accepted; try: "
-            f"DIGITALOCEAN_TOKEN=sandbox do-images --base-url {base_url} list "
-            "(Ctrl-C stops it)"
-        )
-
-    # Virtual time follows real time here, so actions finish while people watch.
-    sandbox = Sandbox(realtime=True)
-    try:
-        sandbox.serve_forever("127.0.0.1", args.port, ready=ready)
-    except OSError as exc:
-        raise _Stop(
-            ExitCode.FAILED, f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}"
-        ) from None
-    out.note("sandbox stopped")
-    return ExitCode.OK
 
 
 if __name__ == "__main__":  # pragma: no cover
