@@ -1,16 +1,15 @@
-"""Shared fixtures: both clients, fake time."""
+"""Shared fixtures: both kinds of client, one driver maker, one spec-checked sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from _harness import KINDS
-from helpers import Handler, Harness
-
-MakeHarness = Callable[..., Harness]
+from do_images.testing import Sandbox
+from sandbox_support import assert_spec_valid
+from support import KINDS, SANDBOX_START, Driver, Handler, MakeDriver
 
 
 @pytest.fixture(params=KINDS)
@@ -21,15 +20,23 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_harness(kind: str) -> Iterator[MakeHarness]:
-    """Build a ``Harness`` of the current kind around a request handler."""
-    made: list[Harness] = []
+def make_driver(kind: str) -> Iterator[MakeDriver]:
+    """Build a ``Driver`` of the current kind around a request handler; closed afterwards."""
+    made: list[Driver] = []
 
-    def make(handler: Handler, **kwargs: Any) -> Harness:
-        harness = Harness(kind, handler, **kwargs)
-        made.append(harness)
-        return harness
+    def make(handler: Handler, **kwargs: Any) -> Driver:
+        driver = Driver(kind, handler, **kwargs)
+        made.append(driver)
+        return driver
 
     yield make
-    for harness in made:
-        harness.close()
+    for driver in made:
+        driver.close()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox; every response it gave is checked against the spec afterwards."""
+    sandbox = Sandbox(start=SANDBOX_START)
+    yield sandbox
+    assert_spec_valid(sandbox)

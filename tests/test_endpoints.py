@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MakeHarness
 from do_images import (
     Action,
     ActionStatus,
@@ -27,7 +26,7 @@ from do_images import (
     ImageResource,
     ImageStatus,
 )
-from helpers import action_payload, image_payload, json_response
+from support import MakeDriver, action_payload, image_payload, json_response, materialize
 
 RATE_HEADERS = {
     "ratelimit-limit": "5000",
@@ -262,12 +261,12 @@ TABLE: dict[str, Row] = {
 
 @pytest.mark.parametrize("row_id", list(TABLE))
 def test_method_sends_exact_requests_and_returns_models(
-    make_harness: MakeHarness, row_id: str
+    make_driver: MakeDriver, row_id: str
 ) -> None:
     """Each method sends exactly the documented requests and returns typed models."""
     row = TABLE[row_id]
-    harness = make_harness(fake_api)
-    result = harness.call(row.method, *row.args, **row.kwargs)
+    harness = make_driver(fake_api)
+    result = materialize(getattr(harness.image, row.method)(*row.args, **row.kwargs))
     sent = [
         Sent(
             r.method,
@@ -282,13 +281,11 @@ def test_method_sends_exact_requests_and_returns_models(
 
 
 @pytest.mark.parametrize("row_id", list(TABLE))
-def test_every_request_carries_auth_and_json_headers(
-    make_harness: MakeHarness, row_id: str
-) -> None:
+def test_every_request_carries_auth_and_json_headers(make_driver: MakeDriver, row_id: str) -> None:
     """Every request is authenticated, asks for JSON and declares a JSON body when it has one."""
     row = TABLE[row_id]
-    harness = make_harness(fake_api)
-    harness.call(row.method, *row.args, **row.kwargs)
+    harness = make_driver(fake_api)
+    materialize(getattr(harness.image, row.method)(*row.args, **row.kwargs))
     for request in harness.requests:
         assert request.headers["authorization"].startswith("Bearer dop_v1_")
         assert request.headers["accept"] == "application/json"
@@ -330,11 +327,11 @@ def test_sync_and_async_twins_have_the_same_docstrings() -> None:
             assert inspect.getdoc(member) == inspect.getdoc(getattr(async_cls, name)), name
 
 
-def test_rate_limit_is_recorded(make_harness: MakeHarness) -> None:
+def test_rate_limit_is_recorded(make_driver: MakeDriver) -> None:
     """``do.rate_limit`` holds the ``ratelimit-*`` headers of the last response."""
-    harness = make_harness(fake_api)
+    harness = make_driver(fake_api)
     before = harness.rate_limit
-    harness.call("info", 1)
+    harness.image.info(1)
     assert before is None
     limit = harness.rate_limit
     assert limit is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import MakeHarness
 from do_images import (
     APIStatusError,
     AuthenticationError,
@@ -18,7 +17,7 @@ from do_images import (
     ServerError,
     UnprocessableEntityError,
 )
-from helpers import json_response
+from support import MakeDriver, json_response
 
 STATUS_ERRORS: list[tuple[int, type[APIStatusError]]] = [
     (400, BadRequestError),
@@ -35,7 +34,7 @@ STATUS_ERRORS: list[tuple[int, type[APIStatusError]]] = [
 
 @pytest.mark.parametrize(("status", "error_type"), STATUS_ERRORS)
 def test_status_maps_to_typed_error(
-    make_harness: MakeHarness, status: int, error_type: type[APIStatusError]
+    make_driver: MakeDriver, status: int, error_type: type[APIStatusError]
 ) -> None:
     """Each error status raises its class with the DO body's id, message and request id."""
     body = {"id": "some_error", "message": "it went wrong", "request_id": "req-123"}
@@ -44,9 +43,9 @@ def test_status_maps_to_typed_error(
         "ratelimit-remaining": "7",
         "ratelimit-reset": "1700000000",
     }
-    harness = make_harness(lambda r: json_response(status, body, headers), max_retries=0)
+    harness = make_driver(lambda r: json_response(status, body, headers), max_retries=0)
     with pytest.raises(error_type) as caught:
-        harness.call("info", 42)
+        harness.image.info(42)
     error = caught.value
     assert type(error) is error_type
     assert isinstance(error, DoImagesError)
@@ -61,12 +60,12 @@ def test_status_maps_to_typed_error(
     assert "req-123" in str(error)
 
 
-def test_request_id_header_used_when_body_has_none(make_harness: MakeHarness) -> None:
+def test_request_id_header_used_when_body_has_none(make_driver: MakeDriver) -> None:
     """Without a ``request_id`` in the body the ``x-request-id`` header identifies the request."""
     body = {"id": "not_found", "message": "The resource you requested could not be found."}
-    harness = make_harness(lambda r: json_response(404, body, {"x-request-id": "hdr-9"}))
+    harness = make_driver(lambda r: json_response(404, body, {"x-request-id": "hdr-9"}))
     with pytest.raises(NotFoundError) as caught:
-        harness.call("info", 42)
+        harness.image.info(42)
     assert caught.value.request_id == "hdr-9"
     assert caught.value.error_id == "not_found"
 
@@ -83,13 +82,13 @@ def test_request_id_header_used_when_body_has_none(make_harness: MakeHarness) ->
     ],
     ids=["html", "empty", "empty-object", "wrong-type", "invalid-utf8", "huge"],
 )
-def test_non_json_error_body_gives_typed_error(make_harness: MakeHarness, content: bytes) -> None:
+def test_non_json_error_body_gives_typed_error(make_driver: MakeDriver, content: bytes) -> None:
     """A body that is not the DO error shape gives a typed error with at most 1 KiB of text."""
-    harness = make_harness(
+    harness = make_driver(
         lambda r: httpx.Response(403, content=content, headers={"x-request-id": "rq"})
     )
     with pytest.raises(PermissionDeniedError) as caught:
-        harness.call("info", 42)
+        harness.image.info(42)
     error = caught.value
     assert error.error_id is None
     assert error.request_id == "rq"
@@ -99,7 +98,7 @@ def test_non_json_error_body_gives_typed_error(make_harness: MakeHarness, conten
         assert "502 Bad Gateway" in error.message
 
 
-def test_rate_limit_error_carries_retry_after(make_harness: MakeHarness) -> None:
+def test_rate_limit_error_carries_retry_after(make_driver: MakeDriver) -> None:
     """A 429 carries ``retry_after`` and ``reset_at`` from its headers."""
     headers = {
         "retry-after": "30",
@@ -108,9 +107,9 @@ def test_rate_limit_error_carries_retry_after(make_harness: MakeHarness) -> None
         "ratelimit-reset": "1700000060",
     }
     body = {"id": "too_many_requests", "message": "API rate limit exceeded."}
-    harness = make_harness(lambda r: json_response(429, body, headers), max_retries=0)
+    harness = make_driver(lambda r: json_response(429, body, headers), max_retries=0)
     with pytest.raises(RateLimitError) as caught:
-        harness.call("list")
+        harness.image.list()
     assert caught.value.retry_after == 30
     assert caught.value.reset_at is not None
     assert caught.value.reset_at.timestamp() == 1700000060
@@ -129,23 +128,23 @@ def test_rate_limit_error_carries_retry_after(make_harness: MakeHarness) -> None
     ids=["not-json", "string-id", "list-for-object", "wrong-envelope", "bad-date", "naive-date"],
 )
 def test_malformed_success_body_is_response_validation_error(
-    make_harness: MakeHarness, content: bytes
+    make_driver: MakeDriver, content: bytes
 ) -> None:
     """A 200 whose body does not fit raises ``ResponseValidationError`` with the raw body."""
-    harness = make_harness(
+    harness = make_driver(
         lambda r: httpx.Response(200, content=content, headers={"x-request-id": "rq-7"})
     )
     with pytest.raises(ResponseValidationError) as caught:
-        harness.call("info", 1)
+        harness.image.info(1)
     assert caught.value.body == content.decode()
     assert caught.value.request_id == "rq-7"
     assert caught.value.__cause__ is None
     assert "/v2/images/1" in str(caught.value)
 
 
-def test_malformed_list_body_is_response_validation_error(make_harness: MakeHarness) -> None:
+def test_malformed_list_body_is_response_validation_error(make_driver: MakeDriver) -> None:
     """A list page with an image that is not an object fails as ``ResponseValidationError``."""
     body = {"images": [{"id": 1}, "oops"], "meta": {"total": 2}}
-    harness = make_harness(lambda r: json_response(200, body))
+    harness = make_driver(lambda r: json_response(200, body))
     with pytest.raises(ResponseValidationError):
-        harness.call("list")
+        harness.image.list()

@@ -7,7 +7,7 @@ import pytest
 
 from do_images import ActionTimeoutError, Client, DoImagesError, NotFoundError
 from do_images.legacy import DO, DOBOTOException, DOBOTONotFoundException, DOBOTOPollingException
-from helpers import TOKEN, image_payload, json_response
+from support import TOKEN, image_payload, json_response
 
 
 def test_exception_names_are_aliases() -> None:

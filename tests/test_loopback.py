@@ -11,21 +11,21 @@ from typing import Any
 import httpx
 import pytest
 
-from _harness import (
+from do_images import APIConnectionError, APIStatusError, AuthenticationError, ServerError
+from support import (
     TOKEN,
-    Api,
+    Driver,
     Drop,
     LoopbackServer,
     Reply,
     Reset,
     Seen,
     Stall,
-    action_json,
-    api,
+    action_payload,
     assert_no_token,
-    image_json,
+    driver,
+    image_payload,
 )
-from do_images import APIConnectionError, APIStatusError, AuthenticationError, ServerError
 
 
 class ImageActions:
@@ -37,7 +37,7 @@ class ImageActions:
     def commit(self, seen: Seen) -> dict[str, Any]:
         body = json.loads(seen.body)
         started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        action = action_json(
+        action = action_payload(
             100 + len(self.actions),
             type=body["type"],
             region=body.get("region"),
@@ -60,8 +60,8 @@ def test_dropped_connection_after_committed_transfer(kind: str) -> None:
             return Drop()
         return state.listing()
 
-    with LoopbackServer(script) as server, api(kind, base_url=server.url) as do:
-        action = do.call("transfer", 7, "nyc3")
+    with LoopbackServer(script) as server, driver(kind, base_url=server.url) as do:
+        action = do.image.transfer(7, "nyc3")
     assert server.count("POST") == 1
     assert [a["id"] for a in state.actions] == [action.id]
 
@@ -76,8 +76,8 @@ def test_stalled_read_after_committed_transfer(kind: str) -> None:
             return Stall()
         return state.listing()
 
-    with LoopbackServer(script) as server, api(kind, base_url=server.url, timeout=0.2) as do:
-        action = do.call("transfer", 7, "nyc3")
+    with LoopbackServer(script) as server, driver(kind, base_url=server.url, timeout=0.2) as do:
+        action = do.image.transfer(7, "nyc3")
     assert server.count("POST") == 1
     assert [a["id"] for a in state.actions] == [action.id]
 
@@ -88,10 +88,10 @@ def test_stalled_get_is_retried(kind: str) -> None:
     def script(seen: Seen) -> Reply | Stall:
         if len(server.seen) == 1:
             return Stall()
-        return Reply(200, {"image": image_json()})
+        return Reply(200, {"image": image_payload()})
 
-    with LoopbackServer(script) as server, api(kind, base_url=server.url, timeout=0.2) as do:
-        image = do.call("info", 7)
+    with LoopbackServer(script) as server, driver(kind, base_url=server.url, timeout=0.2) as do:
+        image = do.image.info(7)
     assert image.id == 7
     assert server.count("GET") == 2
     assert do.sleeps == [0.5]
@@ -103,10 +103,10 @@ def test_reset_get_is_retried(kind: str) -> None:
     def script(seen: Seen) -> Reply | Reset:
         if len(server.seen) == 1:
             return Reset()
-        return Reply(200, {"image": image_json()})
+        return Reply(200, {"image": image_payload()})
 
-    with LoopbackServer(script) as server, api(kind, base_url=server.url) as do:
-        image = do.call("info", 7)
+    with LoopbackServer(script) as server, driver(kind, base_url=server.url) as do:
+        image = do.image.info(7)
     assert image.id == 7
     assert server.count("GET") == 2
 
@@ -122,8 +122,8 @@ def test_reset_before_commit_sends_once_more(kind: str) -> None:
             return Reply(201, {"action": state.commit(seen)})
         return state.listing()
 
-    with LoopbackServer(script) as server, api(kind, base_url=server.url) as do:
-        action = do.call("convert", 7)
+    with LoopbackServer(script) as server, driver(kind, base_url=server.url) as do:
+        action = do.image.convert(7)
     assert server.count("POST") == 2
     assert [a["id"] for a in state.actions] == [action.id]
 
@@ -131,10 +131,10 @@ def test_reset_before_commit_sends_once_more(kind: str) -> None:
 def test_token_travels_in_exactly_one_header(kind: str) -> None:
     """On the wire the token is exactly one ``Authorization: Bearer`` header."""
     with (
-        LoopbackServer(lambda seen: Reply(200, {"image": image_json()})) as server,
-        api(kind, base_url=server.url, token=f" {TOKEN} ") as do,
+        LoopbackServer(lambda seen: Reply(200, {"image": image_payload()})) as server,
+        driver(kind, base_url=server.url, token=f" {TOKEN} ") as do,
     ):
-        do.call("info", 7)
+        do.image.info(7)
     (seen,) = server.seen
     auth = [value for name, value in seen.headers if name.lower() == "authorization"]
     assert auth == [f"Bearer {TOKEN}"]
@@ -143,9 +143,9 @@ def test_token_travels_in_exactly_one_header(kind: str) -> None:
 
 def test_header_injection_never_reaches_the_socket(kind: str) -> None:
     """A token carrying ``\\r\\nX-Injected:`` is refused before anything is sent."""
-    with LoopbackServer(lambda seen: Reply(200, {"image": image_json()})) as server:
+    with LoopbackServer(lambda seen: Reply(200, {"image": image_payload()})) as server:
         with pytest.raises(ValueError, match="token") as caught:
-            Api(kind, base_url=server.url, token=f"{TOKEN}\r\nX-Injected: 1")
+            Driver(kind, base_url=server.url, token=f"{TOKEN}\r\nX-Injected: 1")
         assert_no_token(caught.value)
     assert server.seen == []
 
@@ -156,17 +156,17 @@ def test_refused_connection_error_hides_the_token(kind: str) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with (
-        api(kind, base_url=f"http://127.0.0.1:{port}") as do,
+        driver(kind, base_url=f"http://127.0.0.1:{port}") as do,
         pytest.raises(APIConnectionError) as caught,
     ):
-        do.call("info", 7)
+        do.image.info(7)
     assert caught.value.attempts == 3
     assert_no_token(caught.value)
 
 
 def test_redirect_to_another_host_is_not_followed(kind: str) -> None:
     """A redirect to another host is not followed, even by a caller's following client."""
-    with LoopbackServer(lambda seen: Reply(200, {"image": image_json()})) as elsewhere:
+    with LoopbackServer(lambda seen: Reply(200, {"image": image_payload()})) as elsewhere:
         target = elsewhere.url.replace("127.0.0.1", "localhost") + "/v2/images/7"
         with LoopbackServer(lambda seen: Reply(302, None, {"Location": target})) as server:
             http: httpx.Client | httpx.AsyncClient
@@ -174,9 +174,9 @@ def test_redirect_to_another_host_is_not_followed(kind: str) -> None:
                 http = httpx.Client(follow_redirects=True)
             else:
                 http = httpx.AsyncClient(follow_redirects=True)
-            with api(kind, base_url=server.url, http_client=http) as do:
+            with driver(kind, base_url=server.url, http_client=http) as do:
                 with pytest.raises(APIStatusError, match="localhost"):
-                    do.call("info", 7)
+                    do.image.info(7)
                 if isinstance(http, httpx.AsyncClient):
                     do.run(http.aclose())
                 else:
@@ -189,10 +189,10 @@ def test_exhausted_retries_leave_no_busy_connection(kind: str) -> None:
     """After the last retry fails, no connection of the pool is left in use."""
     with (
         LoopbackServer(lambda seen: Reply(503, {"id": "unavailable", "message": "down"})) as server,
-        api(kind, base_url=server.url) as do,
+        driver(kind, base_url=server.url) as do,
     ):
         with pytest.raises(ServerError) as caught:
-            do.call("info", 7)
+            do.image.info(7)
         pool: Any = getattr(do.client._http, "_transport")._pool  # noqa: B009
         connections = list(pool.connections)
         assert all(connection.is_idle() for connection in connections)
@@ -218,10 +218,10 @@ def test_real_socket_logs_hide_the_token(kind: str, caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.DEBUG):
         for name in ("do_images", "httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.DEBUG)
-        with LoopbackServer(script) as server, api(kind, base_url=server.url) as do:
+        with LoopbackServer(script) as server, driver(kind, base_url=server.url) as do:
             with pytest.raises(AuthenticationError):
-                do.call("info", 7)
-            do.call("transfer", 7, "nyc3")
+                do.image.info(7)
+            do.image.transfer(7, "nyc3")
     loggers = {record.name.split(".")[0] for record in caplog.records}
     assert {"do_images", "httpx", "httpcore"} <= loggers
     for record in caplog.records:

@@ -21,7 +21,7 @@ from do_images import (
     Region,
 )
 from do_images._models import ActionEnvelope, ActionPage, ImageEnvelope, ImagePage
-from helpers import action_payload, image_payload
+from support import action_payload, image_payload
 
 SPEC = yaml.safe_load(
     (Path(__file__).parent / "spec" / "digitalocean-images.openapi.yaml").read_text()

@@ -12,7 +12,7 @@ import pytest
 from do_images import AsyncClient, Client, NotFoundError, RateLimit, ServerError
 from do_images._checks import check_page_concurrency
 from do_images._paging import Page, PageWalk, page_concurrency, plan_pages
-from helpers import BASE, TOKEN, FakeTime, image_payload, json_response
+from support import BASE, TOKEN, FakeTime, image_payload, json_response
 
 FIRST = f"{BASE}/v2/images?per_page=2"
 PAGE_SIZE = 2

@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MakeHarness
 from do_images import Client, ResponseValidationError
-from helpers import BASE, action_payload, image_payload, json_response
+from support import BASE, MakeDriver, action_payload, image_payload, json_response, materialize
 
 
 def paged(pages: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
@@ -39,10 +38,10 @@ THREE_PAGES = [page([1, 2], 2, 5), page([3, 4], 3, 5), page([5], None, 5)]
 
 
 @pytest.mark.parametrize("method", ["list", "iter"])
-def test_every_page_is_fetched_in_order(make_harness: MakeHarness, method: str) -> None:
+def test_every_page_is_fetched_in_order(make_driver: MakeDriver, method: str) -> None:
     """``list`` and ``iter`` return the images of every page, in order."""
-    harness = make_harness(paged(THREE_PAGES))
-    assert [image.id for image in harness.call(method)] == [1, 2, 3, 4, 5]
+    harness = make_driver(paged(THREE_PAGES))
+    assert [image.id for image in materialize(getattr(harness.image, method)())] == [1, 2, 3, 4, 5]
     assert [str(r.url) for r in harness.requests] == [
         f"{BASE}/v2/images?per_page=200",
         f"{BASE}/v2/images?page=2&per_page=200",
@@ -50,13 +49,13 @@ def test_every_page_is_fetched_in_order(make_harness: MakeHarness, method: str) 
     ]
 
 
-def test_next_link_is_followed_exactly_as_given(make_harness: MakeHarness) -> None:
+def test_next_link_is_followed_exactly_as_given(make_driver: MakeDriver) -> None:
     """The next link's query is used verbatim, including parameters the SDK never sends."""
     first = page([1], None, 2)
     first["links"]["pages"]["next"] = f"{BASE}/v2/images?page=2&per_page=200&cursor=abc%3D"
     pages = [first, page([2], None, 2)]
-    harness = make_harness(paged(pages))
-    assert [image.id for image in harness.call("list")] == [1, 2]
+    harness = make_driver(paged(pages))
+    assert [image.id for image in harness.image.list()] == [1, 2]
     assert str(harness.requests[1].url) == f"{BASE}/v2/images?page=2&per_page=200&cursor=abc%3D"
 
 
@@ -77,22 +76,20 @@ def test_next_link_is_followed_exactly_as_given(make_harness: MakeHarness) -> No
     ],
     ids=["no-links", "empty-links", "empty-pages", "null-pages", "backward-only"],
 )
-def test_missing_next_link_ends_the_list(
-    make_harness: MakeHarness, envelope: dict[str, Any]
-) -> None:
+def test_missing_next_link_ends_the_list(make_driver: MakeDriver, envelope: dict[str, Any]) -> None:
     """A missing ``links``, ``pages`` or ``next`` means this was the last page."""
-    harness = make_harness(lambda r: json_response(200, envelope))
-    assert [image.id for image in harness.call("list")] == [1]
+    harness = make_driver(lambda r: json_response(200, envelope))
+    assert [image.id for image in harness.image.list()] == [1]
     assert len(harness.requests) == 1
 
 
 @pytest.mark.parametrize("method", ["list", "iter"])
-def test_repeated_next_link_stops_the_walk(make_harness: MakeHarness, method: str) -> None:
+def test_repeated_next_link_stops_the_walk(make_driver: MakeDriver, method: str) -> None:
     """A server that links back to a page already fetched cannot make the client loop."""
     # A total of 2 disagrees with the last link (page 3), so no client plans ahead.
     pages = [page([1], 2, 2), page([2], 2, 2)]
-    harness = make_harness(paged(pages))
-    assert [image.id for image in harness.call(method)] == [1, 2]
+    harness = make_driver(paged(pages))
+    assert [image.id for image in materialize(getattr(harness.image, method)())] == [1, 2]
     assert len(harness.requests) == 2
 
 
@@ -109,22 +106,22 @@ def test_repeated_next_link_stops_the_walk(make_harness: MakeHarness, method: st
 )
 @pytest.mark.parametrize("method", ["list", "iter"])
 def test_next_link_to_another_place_is_refused(
-    make_harness: MakeHarness, method: str, next_url: str
+    make_driver: MakeDriver, method: str, next_url: str
 ) -> None:
     """A next link off the API's origin or path raises instead of leaking the token."""
     first = page([1], None, 2)
     first["links"]["pages"]["next"] = next_url
-    harness = make_harness(lambda r: json_response(200, first))
+    harness = make_driver(lambda r: json_response(200, first))
     with pytest.raises(ResponseValidationError, match="not followed"):
-        harness.call(method)
+        materialize(getattr(harness.image, method)())
     assert len(harness.requests) == 1
 
 
 def test_iter_is_lazy() -> None:
     """``iter`` fetches a page only when iteration reaches it."""
-    from helpers import Harness
+    from support import Driver
 
-    harness = Harness("sync", paged(THREE_PAGES))
+    harness = Driver("sync", paged(THREE_PAGES))
     try:
         assert isinstance(harness.client, Client)
         pager = harness.client.image.iter()
@@ -143,9 +140,9 @@ def test_iter_is_lazy() -> None:
 
 def test_async_iter_is_lazy() -> None:
     """``AsyncClient``'s ``iter`` fetches a page only when iteration reaches it."""
-    from helpers import Harness
+    from support import Driver
 
-    harness = Harness("async", paged(THREE_PAGES))
+    harness = Driver("async", paged(THREE_PAGES))
 
     async def run() -> None:
         from do_images import AsyncClient
@@ -168,7 +165,7 @@ def test_async_iter_is_lazy() -> None:
         harness.close()
 
 
-def test_action_list_follows_pages(make_harness: MakeHarness) -> None:
+def test_action_list_follows_pages(make_driver: MakeDriver) -> None:
     """``action_list`` walks every page of an image's actions."""
     path = "/v2/images/7/actions"
     pages = [
@@ -179,6 +176,6 @@ def test_action_list_follows_pages(make_harness: MakeHarness) -> None:
         },
         {"actions": [action_payload(2, 7, "errored")], "meta": {"total": 2}},
     ]
-    harness = make_harness(paged(pages))
-    assert [action.id for action in harness.call("action_list", 7)] == [1, 2]
+    harness = make_driver(paged(pages))
+    assert [action.id for action in harness.image.action_list(7)] == [1, 2]
     assert [r.url.path for r in harness.requests] == [path, path]

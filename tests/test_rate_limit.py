@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 
 import httpx
 
-from _harness import TOKEN, error_json, image_json, json_response
 from do_images import AsyncClient, Client, NotFoundError, RateLimit
+from support import TOKEN, error_response, image_payload, json_response
 
 CONCURRENCY = 200
 RESET_BASE = 1_900_000_000
@@ -27,8 +27,8 @@ def numbered_response(number: int) -> httpx.Response:
         "ratelimit_reset": str(RESET_BASE + number),
     }
     if number % 2:  # errors update the rate limit too
-        return error_json(404, **headers)
-    return json_response(200, {"image": image_json()}, **headers)
+        return error_response(404, **headers)
+    return json_response(200, {"image": image_payload()}, **headers)
 
 
 def assert_consistent(rate_limit: RateLimit | None, sent: set[int]) -> None:

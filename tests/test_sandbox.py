@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from do_images import (
     AuthenticationError,
     Client,
     Image,
+    ImageResource,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -25,33 +25,23 @@ from do_images import (
     UnprocessableEntityError,
 )
 from do_images.testing import Sandbox
-from sandbox_support import assert_spec_valid
+from support import SANDBOX_START, call, sync_view
 
-START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+START = SANDBOX_START
 SNAPSHOT = 180040001  # private snapshot in nyc3
 BACKUP = 180040003  # private backup in fra1
 UBUNTU = 171020001  # public, slug ubuntu-24-04-x64
 
 
 class Api:
-    """Calls ``do.image.<method>`` on either client and always returns the result."""
+    """Either client, for ``await call(api.image.info, 7)`` (see ``support.call``)."""
 
     def __init__(self, do: Client | AsyncClient) -> None:
         self.do = do
 
-    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.do.image, method)(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    """A fresh sandbox; every response it gave is checked against the spec afterwards."""
-    sandbox = Sandbox(start=START)
-    yield sandbox
-    assert_spec_valid(sandbox)
+    @property
+    def image(self) -> ImageResource:
+        return sync_view(self.do)
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -69,34 +59,34 @@ async def api(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator
 
 async def test_list_returns_every_seeded_image(api: Api, sandbox: Sandbox) -> None:
     """``list()`` follows every page and returns all images."""
-    images = await api("list")
+    images = await call(api.image.list)
     assert [image.id for image in images] == [image.id for image in sandbox.images]
 
 
 async def test_list_private_returns_only_own_images(api: Api) -> None:
     """``private=True`` lists only non-public images."""
-    images = await api("list", private=True)
+    images = await call(api.image.list, private=True)
     assert images
     assert all(image.public is False for image in images)
 
 
 async def test_list_distribution_filter(api: Api) -> None:
     """``type="distribution"`` lists public base images."""
-    images = await api("list", type="distribution")
+    images = await call(api.image.list, type="distribution")
     assert images
     assert all(image.public and image.type == "base" for image in images)
 
 
 async def test_list_application_filter(api: Api) -> None:
     """``type="application"`` lists public one-click application images."""
-    images = await api("list", type="application")
+    images = await call(api.image.list, type="application")
     assert {image.slug for image in images} >= {"docker-20-04", "wordpress-20-04"}
     assert all(image.public and image.type != "base" for image in images)
 
 
 async def test_list_tag_filter(api: Api) -> None:
     """``tag_name`` lists the images carrying that tag."""
-    images = await api("list", tag_name="db")
+    images = await call(api.image.list, tag_name="db")
     assert {image.id for image in images} == {180040003, 180040004}
 
 
@@ -117,21 +107,21 @@ async def test_iter_pages_through_small_pages(api: Api, sandbox: Sandbox) -> Non
 
 async def test_info_by_id(api: Api) -> None:
     """``info(id)`` returns the image."""
-    image = await api("info", SNAPSHOT)
+    image = await call(api.image.info, SNAPSHOT)
     assert isinstance(image, Image)
     assert image.id == SNAPSHOT
 
 
 async def test_info_by_slug(api: Api) -> None:
     """``info(slug)`` finds a public image by its slug."""
-    image = await api("info", "ubuntu-24-04-x64")
+    image = await call(api.image.info, "ubuntu-24-04-x64")
     assert image.id == UBUNTU
 
 
 async def test_info_unknown_id_is_not_found(api: Api) -> None:
     """An unknown id gets a 404 ``not_found``."""
     with pytest.raises(NotFoundError) as caught:
-        await api("info", 999)
+        await call(api.image.info, 999)
     assert caught.value.error_id == "not_found"
     assert caught.value.request_id
 
@@ -139,39 +129,41 @@ async def test_info_unknown_id_is_not_found(api: Api) -> None:
 async def test_info_unknown_slug_is_not_found(api: Api) -> None:
     """A slug no public image has gets a 404."""
     with pytest.raises(NotFoundError):
-        await api("info", "no-such-image")
+        await call(api.image.info, "no-such-image")
 
 
 async def test_update_changes_the_fields_given(api: Api) -> None:
     """``update`` changes name, distribution and description, and later reads see it."""
-    updated = await api("update", SNAPSHOT, "renamed", distribution="Debian", description="d")
+    updated = await call(
+        api.image.update, SNAPSHOT, "renamed", distribution="Debian", description="d"
+    )
     assert (updated.name, updated.distribution, updated.description) == ("renamed", "Debian", "d")
-    assert (await api("info", SNAPSHOT)).name == "renamed"
+    assert (await call(api.image.info, SNAPSHOT)).name == "renamed"
 
 
 async def test_update_unknown_distribution_becomes_unknown(api: Api) -> None:
     """An unknown distribution is stored as ``Unknown``, as the API documents."""
-    updated = await api("update", SNAPSHOT, distribution="Plan 9")
+    updated = await call(api.image.update, SNAPSHOT, distribution="Plan 9")
     assert updated.distribution == "Unknown"
 
 
 async def test_update_public_image_is_forbidden(api: Api) -> None:
     """Public images cannot be changed: 403."""
     with pytest.raises(PermissionDeniedError):
-        await api("update", UBUNTU, "mine now")
+        await call(api.image.update, UBUNTU, "mine now")
 
 
 async def test_destroy_removes_the_image(api: Api) -> None:
     """``destroy`` deletes the image; it is then not found."""
-    assert await api("destroy", SNAPSHOT) is None
+    await call(api.image.destroy, SNAPSHOT)
     with pytest.raises(NotFoundError):
-        await api("info", SNAPSHOT)
+        await call(api.image.info, SNAPSHOT)
 
 
 async def test_destroy_unknown_image_is_not_found(api: Api) -> None:
     """Deleting an unknown id gets a 404."""
     with pytest.raises(NotFoundError):
-        await api("destroy", 12345)
+        await call(api.image.destroy, 12345)
 
 
 # ------------------------------------------------------------------ create
@@ -179,22 +171,22 @@ async def test_destroy_unknown_image_is_not_found(api: Api) -> None:
 
 async def test_create_starts_new(api: Api) -> None:
     """A custom image starts ``NEW`` with no regions and the given tags."""
-    image = await api("create", "img", "https://example.com/a.qcow2", "nyc3", tags=["t"])
+    image = await call(api.image.create, "img", "https://example.com/a.qcow2", "nyc3", tags=["t"])
     assert (image.status, image.regions, image.tags, image.type) == ("NEW", [], ["t"], "custom")
 
 
 async def test_create_becomes_available_after_virtual_time(api: Api, sandbox: Sandbox) -> None:
     """A new custom image is ``available`` in its region once the import time has passed."""
-    image = await api("create", "img", "https://example.com/a.qcow2", "sfo3")
+    image = await call(api.image.create, "img", "https://example.com/a.qcow2", "sfo3")
     sandbox.advance(60)
-    after = await api("info", image.id)
+    after = await call(api.image.info, image.id)
     assert (after.status, after.regions) == ("available", ["sfo3"])
 
 
 async def test_create_unknown_region_is_unprocessable(api: Api) -> None:
     """A region the API does not know gets a 422."""
     with pytest.raises(UnprocessableEntityError):
-        await api("create", "img", "https://example.com/a.qcow2", "atl9")
+        await call(api.image.create, "img", "https://example.com/a.qcow2", "atl9")
 
 
 # ----------------------------------------------------------------- actions
@@ -202,7 +194,7 @@ async def test_create_unknown_region_is_unprocessable(api: Api) -> None:
 
 async def test_transfer_returns_in_progress(api: Api) -> None:
     """``transfer`` without waiting returns the action in progress."""
-    action = await api("transfer", SNAPSHOT, "lon1")
+    action = await call(api.image.transfer, SNAPSHOT, "lon1")
     assert isinstance(action, Action)
     assert (action.status, action.type, action.region_slug) == ("in-progress", "transfer", "lon1")
     assert action.resource_id == SNAPSHOT
@@ -210,69 +202,69 @@ async def test_transfer_returns_in_progress(api: Api) -> None:
 
 async def test_transfer_wait_completes_on_virtual_time(api: Api, sandbox: Sandbox) -> None:
     """``transfer(wait=True)`` returns the completed action by advancing the virtual clock."""
-    action = await api("transfer", SNAPSHOT, "lon1", wait=True)
+    action = await call(api.image.transfer, SNAPSHOT, "lon1", wait=True)
     assert action.status == "completed"
     assert sandbox.now >= START + timedelta(seconds=30)
-    assert "lon1" in (await api("info", SNAPSHOT)).regions
+    assert "lon1" in ((await call(api.image.info, SNAPSHOT)).regions or [])
 
 
 async def test_transfer_to_a_region_the_image_is_in(api: Api) -> None:
     """Transferring to a region the image already has gets a DO-shaped 422."""
     with pytest.raises(UnprocessableEntityError) as caught:
-        await api("transfer", SNAPSHOT, "nyc3")
+        await call(api.image.transfer, SNAPSHOT, "nyc3")
     assert caught.value.error_id == "unprocessable_entity"
 
 
 async def test_transfer_to_an_unknown_region(api: Api) -> None:
     """Transferring to an unknown region gets a 422."""
     with pytest.raises(UnprocessableEntityError):
-        await api("transfer", SNAPSHOT, "zzz1")
+        await call(api.image.transfer, SNAPSHOT, "zzz1")
 
 
 async def test_convert_makes_a_backup_a_snapshot(api: Api) -> None:
     """``convert(wait=True)`` turns a backup into a snapshot."""
-    action = await api("convert", BACKUP, wait=True)
+    action = await call(api.image.convert, BACKUP, wait=True)
     assert (action.status, action.type) == ("completed", "convert")
-    assert (await api("info", BACKUP)).type == "snapshot"
+    assert (await call(api.image.info, BACKUP)).type == "snapshot"
 
 
 async def test_convert_a_snapshot_is_unprocessable(api: Api) -> None:
     """Only backups can be converted."""
     with pytest.raises(UnprocessableEntityError):
-        await api("convert", SNAPSHOT)
+        await call(api.image.convert, SNAPSHOT)
 
 
 async def test_action_list_includes_new_actions(api: Api) -> None:
     """``action_list`` returns the image's actions, the new one last."""
-    action = await api("transfer", SNAPSHOT, "tor1")
-    actions = await api("action_list", SNAPSHOT)
+    action = await call(api.image.transfer, SNAPSHOT, "tor1")
+    actions = await call(api.image.action_list, SNAPSHOT)
     assert actions[-1].id == action.id
     assert all(a.resource_id == SNAPSHOT for a in actions)
 
 
 async def test_action_info_follows_progress(api: Api, sandbox: Sandbox) -> None:
     """``action_info`` shows the action completed once its time has passed."""
-    action = await api("transfer", SNAPSHOT, "tor1")
+    action = await call(api.image.transfer, SNAPSHOT, "tor1")
     sandbox.advance(30)
-    done = await api("action_info", SNAPSHOT, action.id)
+    done = await call(api.image.action_info, SNAPSHOT, action.id)
     assert done.status == "completed"
     assert done.completed_at == START + timedelta(seconds=30)
 
 
 async def test_action_info_of_another_image_is_not_found(api: Api) -> None:
     """An action is only found under its own image."""
-    action = await api("transfer", SNAPSHOT, "tor1")
+    action = await call(api.image.transfer, SNAPSHOT, "tor1")
     with pytest.raises(NotFoundError):
-        await api("action_info", BACKUP, action.id)
+        await call(api.image.action_info, BACKUP, action.id)
 
 
 async def test_errored_action_fails_the_wait(api: Api, sandbox: Sandbox) -> None:
     """``error_next_action`` makes waiting raise ``ActionFailedError``."""
     sandbox.error_next_action()
     with pytest.raises(ActionFailedError) as caught:
-        await api("transfer", SNAPSHOT, "tor1", wait=True)
+        await call(api.image.transfer, SNAPSHOT, "tor1", wait=True)
     assert caught.value.action.status == "errored"
-    assert "tor1" not in (await api("info", SNAPSHOT)).regions
+    assert "tor1" not in ((await call(api.image.info, SNAPSHOT)).regions or [])
 
 
 # ------------------------------------------------------------------ faults
@@ -281,7 +273,7 @@ async def test_errored_action_fails_the_wait(api: Api, sandbox: Sandbox) -> None
 async def test_fail_next_is_retried_for_get(api: Api, sandbox: Sandbox) -> None:
     """A queued 503 on a GET is retried after a virtual back-off."""
     sandbox.fail_next(503)
-    image = await api("info", SNAPSHOT)
+    image = await call(api.image.info, SNAPSHOT)
     assert image.id == SNAPSHOT
     assert sandbox.count("GET", "images_get") == 2
     assert sandbox.now > START
@@ -291,13 +283,13 @@ async def test_fail_next_beyond_retries_raises(api: Api, sandbox: Sandbox) -> No
     """More queued 500s than retries give a ``ServerError``."""
     sandbox.fail_next(500, times=3)
     with pytest.raises(ServerError):
-        await api("info", SNAPSHOT)
+        await call(api.image.info, SNAPSHOT)
 
 
 async def test_failed_transfer_post_is_reconciled(api: Api, sandbox: Sandbox) -> None:
     """A 500 on a transfer starts nothing, so after looking it is sent once more: one transfer."""
     sandbox.fail_next(500, method="POST")
-    action = await api("transfer", SNAPSHOT, "tor1")
+    action = await call(api.image.transfer, SNAPSHOT, "tor1")
     assert action.type == "transfer"
     assert sandbox.count("POST") == 2
     transfers = [a for a in sandbox.actions if a.resource_id == SNAPSHOT and a.type == "transfer"]
@@ -307,7 +299,7 @@ async def test_failed_transfer_post_is_reconciled(api: Api, sandbox: Sandbox) ->
 async def test_exhausted_rate_limit_waits_for_reset(api: Api, sandbox: Sandbox) -> None:
     """With no budget left, the client waits out ``retry-after`` on the virtual clock."""
     sandbox.exhaust_rate_limit(reset_in=20)
-    image = await api("info", SNAPSHOT)
+    image = await call(api.image.info, SNAPSHOT)
     assert image.id == SNAPSHOT
     assert sandbox.now >= START + timedelta(seconds=20)
     assert api.do.rate_limit is not None
@@ -316,9 +308,9 @@ async def test_exhausted_rate_limit_waits_for_reset(api: Api, sandbox: Sandbox) 
 
 async def test_rate_limit_budget_decrements(api: Api) -> None:
     """Every response reports one request less remaining."""
-    await api("info", SNAPSHOT)
+    await call(api.image.info, SNAPSHOT)
     first = api.do.rate_limit
-    await api("info", SNAPSHOT)
+    await call(api.image.info, SNAPSHOT)
     second = api.do.rate_limit
     assert first is not None
     assert second is not None
@@ -339,7 +331,7 @@ async def test_long_rate_limit_raises_at_once() -> None:
 async def test_dropped_post_is_committed_once(api: Api, sandbox: Sandbox) -> None:
     """A response dropped after the transfer was made is found, not re-sent: one POST."""
     sandbox.drop_next(method="POST")
-    action = await api("transfer", SNAPSHOT, "tor1")
+    action = await call(api.image.transfer, SNAPSHOT, "tor1")
     assert sandbox.count("POST", "imageActions_post") == 1
     transfers = [a for a in sandbox.actions if a.resource_id == SNAPSHOT and a.type == "transfer"]
     assert [a.id for a in transfers] == [action.id]
@@ -521,7 +513,7 @@ def test_virtual_clock_ignores_real_time(monkeypatch: pytest.MonkeyPatch) -> Non
 async def test_fail_next_headers_reach_the_client(api: Api, sandbox: Sandbox) -> None:
     """A queued 429 with ``retry-after: 7`` makes the client wait seven virtual seconds."""
     sandbox.fail_next(429, headers={"retry-after": "7"})
-    await api("info", SNAPSHOT)
+    await call(api.image.info, SNAPSHOT)
     assert sandbox.now == START + timedelta(seconds=7)
 
 

@@ -9,7 +9,6 @@ against the sandbox's state. Every response must fit the spec.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ import pytest
 from do_images import AsyncClient, Client
 from do_images.testing import Sandbox
 from sandbox_support import assert_spec_valid
+from support import driver, materialize
 from test_endpoints import TABLE, Sent
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -64,20 +64,9 @@ SANDBOX_CHECKS: dict[str, Callable[[Sandbox], Callable[[Any], bool]]] = {
 
 
 def call(do: Client | AsyncClient, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``do.image.<method>`` on either client, then close it; ``iter`` gives a list."""
-    bound = getattr(do.image, method)
-    if isinstance(do, Client):
-        with do:
-            result = bound(*args, **kwargs)
-            return list(result) if method == "iter" else result
-
-    async def run() -> Any:
-        async with do:
-            if method == "iter":
-                return [item async for item in bound(*args, **kwargs)]
-            return await bound(*args, **kwargs)
-
-    return asyncio.run(run())
+    """Call ``do.image.<method>`` (a table row names it) on either client, then close it."""
+    with driver("sync" if isinstance(do, Client) else "async", client=do) as d:
+        return materialize(getattr(d.image, method)(*args, **kwargs))
 
 
 def sent(sandbox: Sandbox) -> list[Sent]:

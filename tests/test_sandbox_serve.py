@@ -6,27 +6,17 @@ import _thread
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from do_images import APIConnectionError, AsyncClient, Client, DoImagesError
 from do_images.testing import Sandbox
-from sandbox_support import assert_spec_valid
+from support import SANDBOX_START
 
-START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+START = SANDBOX_START
 SNAPSHOT = 180040001
 TOKEN = "dop_v1_served"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    """A fresh sandbox; every response it gave is checked against the spec afterwards."""
-    sandbox = Sandbox(start=START)
-    yield sandbox
-    assert_spec_valid(sandbox)
 
 
 def served_client(sandbox: Sandbox, base_url: str) -> Client:

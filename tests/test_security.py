@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _harness import TOKEN, Api, api, assert_no_token, error_json, image_json, json_response
 from do_images import (
     APIStatusError,
     AsyncClient,
@@ -26,13 +25,22 @@ from do_images import (
     ServerError,
     UnprocessableEntityError,
 )
+from support import (
+    TOKEN,
+    Driver,
+    assert_no_token,
+    driver,
+    error_response,
+    image_payload,
+    json_response,
+)
 
 # ------------------------------------------------------------------- repr, pickle
 
 
 def test_repr_and_str_hide_the_token(kind: str) -> None:
     """No ``repr``/``str`` of the client or its parts shows the token."""
-    with api(kind, lambda request: httpx.Response(204)) as do:
+    with driver(kind, lambda request: httpx.Response(204)) as do:
         client = do.client
         for thing in (client, client.image, client._session, client._session._headers):
             assert TOKEN not in repr(thing)
@@ -44,7 +52,7 @@ def test_repr_and_str_hide_the_token(kind: str) -> None:
 )
 def test_client_refuses_pickling(kind: str, dump: Callable[[Any], Any]) -> None:
     """A client (or its ``image`` resource) cannot be pickled, so the token stays in memory."""
-    with api(kind, lambda request: httpx.Response(204)) as do:
+    with driver(kind, lambda request: httpx.Response(204)) as do:
         for thing in (do.client, do.client.image):
             with pytest.raises(TypeError, match="cannot be pickled") as caught:
                 dump(thing)
@@ -53,8 +61,11 @@ def test_client_refuses_pickling(kind: str, dump: Callable[[Any], Any]) -> None:
 
 def test_exceptions_pickle_without_token(kind: str) -> None:
     """A raised API error survives a pickle round trip, and its pickle holds no token."""
-    with api(kind, lambda request: error_json(404)) as do, pytest.raises(NotFoundError) as caught:
-        do.call("info", 7)
+    with (
+        driver(kind, lambda request: error_response(404)) as do,
+        pytest.raises(NotFoundError) as caught,
+    ):
+        do.image.info(7)
     data = pickle.dumps(caught.value)
     assert TOKEN.encode() not in data
     copy_ = pickle.loads(data)
@@ -75,6 +86,8 @@ BAD_TOKENS = [
     TOKEN[:10] + "\t" + TOKEN[10:],
     TOKEN + "é",
     TOKEN[:10] + "\u2028" + TOKEN[10:],
+    "",
+    "   ",
 ]
 
 
@@ -85,9 +98,10 @@ def test_token_with_control_characters_is_refused_silently(
 ) -> None:
     """A token that could break or inject a header is refused without echoing it."""
     with pytest.raises(ValueError, match="token") as caught:
-        client_class(bad)
+        client_class(bad, environ={})
     assert_no_token(caught.value)
-    assert bad not in str(caught.value)
+    if bad.strip():
+        assert bad.strip() not in str(caught.value)
 
 
 @pytest.mark.parametrize("bad", BAD_TOKENS[:2])
@@ -96,19 +110,6 @@ def test_token_from_environment_is_checked_too(bad: str) -> None:
     with pytest.raises(ValueError, match="token") as caught:
         Client(environ={"DIGITALOCEAN_TOKEN": bad})
     assert_no_token(caught.value)
-
-
-def test_token_whitespace_is_stripped(kind: str) -> None:
-    """Surrounding whitespace is stripped before the token is sent."""
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers["authorization"])
-        return json_response(200, {"image": image_json()})
-
-    with api(kind, handler, token=f"  {TOKEN}\n\t") as do:
-        do.call("info", 7)
-    assert seen == [f"Bearer {TOKEN}"]
 
 
 # --------------------------------------------------------------- errors and logs
@@ -132,15 +133,15 @@ def _raise_chained(request: httpx.Request) -> httpx.Response:
 
 
 FAILURES: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
-    "401": (lambda request: error_json(401, "Unable to authenticate you"), "info"),
-    "500 exhausted": (lambda request: error_json(500), "info"),
+    "401": (lambda request: error_response(401, "Unable to authenticate you"), "info"),
+    "500 exhausted": (lambda request: error_response(500), "info"),
     "connect error": (lambda request: _raise(httpx.ConnectError("refused")), "info"),
     "read timeout": (lambda request: _raise(httpx.ReadTimeout("slow")), "info"),
     "invalid body": (lambda request: json_response(200, {"image": {"id": "x"}}), "info"),
     "unknown outcome": (lambda request: _raise(httpx.ReadTimeout("slow")), "create"),
     "echoed token": (echo_token, "info"),
     "echoed token json": (
-        lambda request: error_json(400, f"bad header {request.headers['authorization']}"),
+        lambda request: error_response(400, f"bad header {request.headers['authorization']}"),
         "info",
     ),
     "echoed in context": (_raise_chained, "info"),
@@ -170,20 +171,20 @@ FAILURES: dict[str, tuple[Callable[[httpx.Request], httpx.Response], str]] = {
 }
 
 
-def _call(do: Api, method: str) -> None:
+def _call(do: Driver, method: str) -> None:
     if method == "create":
-        do.call("create", "img", "https://example.com/i.img", "nyc3")
+        do.image.create("img", "https://example.com/i.img", "nyc3")
     elif method == "list":
-        do.call("list")
+        do.image.list()
     else:
-        do.call(method, 7)
+        getattr(do.image, method)(7)
 
 
 @pytest.mark.parametrize("failure", FAILURES)
 def test_errors_and_their_chains_hide_the_token(kind: str, failure: str) -> None:
     """No exception, cause, context or rendered traceback shows the token."""
     handler, method = FAILURES[failure]
-    with api(kind, handler) as do, pytest.raises(DoImagesError) as caught:
+    with driver(kind, handler) as do, pytest.raises(DoImagesError) as caught:
         _call(do, method)
     assert_no_token(caught.value)
 
@@ -197,7 +198,7 @@ def test_log_records_hide_the_token(
     with caplog.at_level(logging.DEBUG):
         for name in ("do_images", "httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.DEBUG)
-        with api(kind, handler) as do, pytest.raises(DoImagesError):
+        with driver(kind, handler) as do, pytest.raises(DoImagesError):
             _call(do, method)
     assert caplog.records, "the retries should have been logged"
     for record in caplog.records:
@@ -223,9 +224,9 @@ def test_redirect_is_not_followed_even_by_a_following_http_client(kind: str, sta
         http = httpx.Client(transport=transport, follow_redirects=True)
     else:
         http = httpx.AsyncClient(transport=transport, follow_redirects=True)
-    with api(kind, http_client=http) as do:
+    with driver(kind, http_client=http) as do:
         with pytest.raises(APIStatusError, match=r"evil\.example") as caught:
-            do.call("info", 7)
+            do.image.info(7)
         if isinstance(http, httpx.AsyncClient):
             do.run(http.aclose())
         else:
@@ -269,7 +270,7 @@ def answer(request: httpx.Request) -> httpx.Response:
         return json_response(200, {"action": action})
     if request.method == "DELETE":
         return httpx.Response(204)
-    return json_response(200, {"image": image_json()})
+    return json_response(200, {"image": image_payload()})
 
 
 @pytest.mark.parametrize(("method", "arguments"), CALLS)
@@ -283,14 +284,14 @@ def test_arguments_never_escape_their_path_segment(
         sent.append(request)
         return answer(request)
 
-    with api(kind, handler) as do:
+    with driver(kind, handler) as do:
 
         @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(first=ANY_ARGUMENT, second=ANY_ARGUMENT)
         def check(first: Any, second: Any) -> None:
             sent.clear()
             try:
-                do.call(method, *arguments(first, second))
+                getattr(do.image, method)(*arguments(first, second))
             except (ValueError, TypeError):
                 assert sent == [], "a refused call must send nothing"
                 return
@@ -337,10 +338,10 @@ def test_hostile_error_bodies_give_typed_errors(
     """Any error body gives the status's typed error with a message of at most 1 KiB."""
     content = HOSTILE_BODIES[body]
     with (
-        api(kind, lambda request: httpx.Response(status, content=content), max_retries=0) as do,
+        driver(kind, lambda request: httpx.Response(status, content=content), max_retries=0) as do,
         pytest.raises(error) as caught,
     ):
-        do.call("info", 7)
+        do.image.info(7)
     assert caught.value.status_code == status
     assert len(caught.value.message.encode()) <= 1024
     assert len(caught.value.body.encode()) <= 1024
@@ -357,20 +358,22 @@ def test_region_format_only_is_checked(kind: str, region: str) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         bodies.append(json.loads(request.content))
-        return error_json(422, "region not available")
+        return error_response(422, "region not available")
 
-    with api(kind, handler) as do, pytest.raises(UnprocessableEntityError):
-        do.call("transfer", 7, region)
+    with driver(kind, handler) as do, pytest.raises(UnprocessableEntityError):
+        do.image.transfer(7, region)
     assert bodies == [{"type": "transfer", "region": region}]
 
 
 def test_unknown_region_404_is_typed(kind: str) -> None:
     """The server's 404 for a region is a ``NotFoundError``."""
-    with api(kind, lambda request: error_json(404)) as do, pytest.raises(NotFoundError):
-        do.call("transfer", 7, "atl1")
+    with driver(kind, lambda request: error_response(404)) as do, pytest.raises(NotFoundError):
+        do.image.transfer(7, "atl1")
 
 
-@pytest.mark.parametrize("region", ["NYC3", "nyc-3", "", "n", "nyc3/../x", "nyc3 ", "ny c3", 3])
+@pytest.mark.parametrize(
+    "region", ["NYC3", "nyc-3", "", "n", "nyc3/../x", "nyc3 ", "ny c3", 3, None]
+)
 def test_malformed_region_is_refused_before_sending(kind: str, region: Any) -> None:
     """A region that is not lowercase letters and digits is refused before sending."""
     sent: list[httpx.Request] = []
@@ -379,6 +382,6 @@ def test_malformed_region_is_refused_before_sending(kind: str, region: Any) -> N
         sent.append(request)
         return httpx.Response(500)
 
-    with api(kind, handler) as do, pytest.raises((ValueError, TypeError)):
-        do.call("transfer", 7, region)
+    with driver(kind, handler) as do, pytest.raises((ValueError, TypeError)):
+        do.image.transfer(7, region)
     assert sent == []

@@ -8,7 +8,6 @@ parameters, query parameters and JSON body are validated against that operation.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import re
@@ -22,14 +21,12 @@ import pytest
 
 from do_images import (
     Action,
-    AsyncClient,
     AsyncImageResource,
-    AsyncPager,
     Client,
     ImageResource,
-    Pager,
 )
 from spec_support import Operation, deref, json_schema, operations, spec, validator
+from support import driver, materialize
 
 IMAGE_ID = 7938269
 ACTION_ID = 36805527
@@ -51,7 +48,7 @@ class Row:
 
     id: str
     method: str
-    call: Callable[[Any], Any]
+    call: Callable[[ImageResource], Any]
     operations: tuple[str, ...]
 
 
@@ -274,26 +271,8 @@ def _run(kind: str, row: Row) -> list[tuple[str, list[str]]]:
             seen.append(("", ["no bearer token"]))
         return _answer(operation)
 
-    transport = httpx.MockTransport(handler)
-    if kind == "sync":
-        with Client("token", transport=transport, sleep=lambda _: None) as do:
-            result = row.call(do.image)
-            if isinstance(result, Pager):
-                list(result)
-        return seen
-
-    async def nap(_: float) -> None:
-        return None
-
-    async def main() -> None:
-        async with AsyncClient("token", transport=transport, sleep=nap) as do:
-            result = row.call(do.image)
-            if isinstance(result, AsyncPager):
-                [item async for item in result]
-            else:
-                await result
-
-    asyncio.run(main())
+    with driver(kind, handler, token="token") as do:
+        materialize(row.call(do.image))
     return seen
 
 

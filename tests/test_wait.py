@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from conftest import MakeHarness
 from do_images import Action, ActionFailedError, ActionTimeoutError
-from helpers import action_payload, json_response
+from support import MakeDriver, action_payload, json_response
 
 
 def statuses(*sequence: str) -> Callable[[httpx.Request], httpx.Response]:
@@ -30,12 +29,12 @@ def pending() -> Action:
     return Action.model_validate(action_payload(99, 7, "in-progress"))
 
 
-def test_wait_returns_once_completed(make_harness: MakeHarness) -> None:
+def test_wait_returns_once_completed(make_driver: MakeDriver) -> None:
     """Polling stops at ``completed`` and returns that action; each poll sleeps ``poll`` s."""
-    harness = make_harness(statuses("in-progress", "in-progress", "completed"))
+    harness = make_driver(statuses("in-progress", "in-progress", "completed"))
     seen: list[str] = []
-    result = harness.call(
-        "wait", pending(), poll=2, timeout=60, on_update=lambda a: seen.append(a.status)
+    result = harness.image.wait(
+        pending(), poll=2, timeout=60, on_update=lambda a: seen.append(a.status)
     )
     assert result.status == "completed"
     assert seen == ["in-progress", "in-progress", "completed"]
@@ -43,61 +42,61 @@ def test_wait_returns_once_completed(make_harness: MakeHarness) -> None:
     assert len(harness.requests) == 3
 
 
-def test_wait_raises_once_errored(make_harness: MakeHarness) -> None:
+def test_wait_raises_once_errored(make_driver: MakeDriver) -> None:
     """An ``errored`` action raises ``ActionFailedError`` carrying that action."""
-    harness = make_harness(statuses("in-progress", "errored"))
+    harness = make_driver(statuses("in-progress", "errored"))
     with pytest.raises(ActionFailedError) as caught:
-        harness.call("wait", pending(), poll=1)
+        harness.image.wait(pending(), poll=1)
     assert caught.value.action.status == "errored"
     assert caught.value.action.id == 99
 
 
-def test_unknown_status_keeps_polling(make_harness: MakeHarness) -> None:
+def test_unknown_status_keeps_polling(make_driver: MakeDriver) -> None:
     """A status the SDK does not know is neither success nor failure: polling goes on."""
-    harness = make_harness(statuses("queued", "pending-approval", "completed"))
+    harness = make_driver(statuses("queued", "pending-approval", "completed"))
     seen: list[object] = []
-    result = harness.call("wait", pending(), poll=1, on_update=lambda a: seen.append(a.status))
+    result = harness.image.wait(pending(), poll=1, on_update=lambda a: seen.append(a.status))
     assert result.status == "completed"
     assert seen[:2] == ["queued", "pending-approval"]
     assert type(seen[0]) is str
 
 
-def test_wait_times_out_with_last_action(make_harness: MakeHarness) -> None:
+def test_wait_times_out_with_last_action(make_driver: MakeDriver) -> None:
     """After ``timeout`` seconds ``ActionTimeoutError`` carries the last action seen."""
-    harness = make_harness(statuses("in-progress"))
+    harness = make_driver(statuses("in-progress"))
     with pytest.raises(ActionTimeoutError) as caught:
-        harness.call("wait", pending(), poll=5, timeout=12)
+        harness.image.wait(pending(), poll=5, timeout=12)
     assert caught.value.action.status == "in-progress"
     assert harness.sleeps == [5, 5, 2]
     assert sum(harness.sleeps) == 12
     assert len(harness.requests) == 3
 
 
-def test_completed_action_returns_without_polling(make_harness: MakeHarness) -> None:
+def test_completed_action_returns_without_polling(make_driver: MakeDriver) -> None:
     """Waiting on an action that is already completed sends nothing."""
-    harness = make_harness(statuses("completed"))
+    harness = make_driver(statuses("completed"))
     done = Action.model_validate(action_payload(99, 7, "completed"))
-    assert harness.call("wait", done) == done
+    assert harness.image.wait(done) == done
     assert harness.requests == []
 
 
 @pytest.mark.parametrize("method", ["transfer", "convert"])
-def test_action_with_wait_true_polls_to_completion(make_harness: MakeHarness, method: str) -> None:
+def test_action_with_wait_true_polls_to_completion(make_driver: MakeDriver, method: str) -> None:
     """``wait=True`` on an action returns the completed action."""
-    harness = make_harness(statuses("in-progress", "completed"))
+    harness = make_driver(statuses("in-progress", "completed"))
     args = (7, "nyc3") if method == "transfer" else (7,)
-    result = harness.call(method, *args, wait=True, poll=1)
+    result = getattr(harness.image, method)(*args, wait=True, poll=1)
     assert result.status == "completed"
     assert [r.method for r in harness.requests] == ["POST", "GET", "GET"]
 
 
 @pytest.mark.parametrize("method", ["transfer", "convert"])
-def test_action_with_wait_true_raises_on_timeout(make_harness: MakeHarness, method: str) -> None:
+def test_action_with_wait_true_raises_on_timeout(make_driver: MakeDriver, method: str) -> None:
     """``wait=True`` gives up after ``timeout`` with ``ActionTimeoutError``."""
-    harness = make_harness(statuses("in-progress"))
+    harness = make_driver(statuses("in-progress"))
     args = (7, "nyc3") if method == "transfer" else (7,)
     with pytest.raises(ActionTimeoutError):
-        harness.call(method, *args, wait=True, poll=10, timeout=30)
+        getattr(harness.image, method)(*args, wait=True, poll=10, timeout=30)
     assert sum(harness.sleeps) == 30
 
 
@@ -116,21 +115,21 @@ def test_action_with_wait_true_raises_on_timeout(make_harness: MakeHarness, meth
     ],
 )
 def test_bad_wait_arguments_are_refused(
-    make_harness: MakeHarness, kwargs: dict[str, object], error: type[Exception]
+    make_driver: MakeDriver, kwargs: dict[str, object], error: type[Exception]
 ) -> None:
     """``poll`` under 1 s, a non-positive or non-finite ``timeout`` are refused before polling."""
-    harness = make_harness(statuses("completed"))
+    harness = make_driver(statuses("completed"))
     with pytest.raises(error):
-        harness.call("wait", pending(), **kwargs)
+        harness.image.wait(pending(), **kwargs)  # type: ignore[arg-type]
     assert harness.requests == []
 
 
-def test_wait_refuses_what_is_not_an_action(make_harness: MakeHarness) -> None:
+def test_wait_refuses_what_is_not_an_action(make_driver: MakeDriver) -> None:
     """Passing a dict or an action without a resource id fails before any request."""
-    harness = make_harness(statuses("completed"))
+    harness = make_driver(statuses("completed"))
     with pytest.raises(TypeError):
-        harness.call("wait", action_payload(99, 7))
+        harness.image.wait(action_payload(99, 7))  # type: ignore[arg-type]
     orphan = Action.model_validate(action_payload(99, 7) | {"resource_id": None})
     with pytest.raises(ValueError, match="resource_id"):
-        harness.call("wait", orphan)
+        harness.image.wait(orphan)
     assert harness.requests == []
