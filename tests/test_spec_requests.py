@@ -236,15 +236,17 @@ def request_errors(request: httpx.Request, operation: Operation, path: dict[str,
         if parameter.get("required") and name not in (path if kind == "path" else query)
     )
 
+    return errors + body_errors(request, operation)
+
+
+def body_errors(request: httpx.Request, operation: Operation) -> list[str]:
+    """Every way ``request``'s body departs from ``operation``'s request body."""
     body = operation.definition.get("requestBody")
     if body is None:
-        if request.content:
-            errors.append("a body was sent to an operation that takes none")
-        return errors
+        return ["a body was sent to an operation that takes none"] if request.content else []
     if not request.content:
-        if deref(body).get("required"):
-            errors.append("the required request body is missing")
-        return errors
+        return ["the required request body is missing"] if deref(body).get("required") else []
+    errors: list[str] = []
     if request.headers.get("content-type") != "application/json":
         errors.append(f"content-type {request.headers.get('content-type')!r} is not JSON")
     media = deref(body)["content"]["application/json"]
