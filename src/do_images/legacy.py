@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 
 from ._client import Client
+from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._effects import SyncSleep
 from ._errors import ActionTimeoutError, DoImagesError, NotFoundError
 
@@ -39,8 +40,8 @@ class DO(Client):
         url: str = "https://api.digitalocean.com/v2/",
         agent: str = "DOBOTO",
         *,
-        timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 2,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         sleep: SyncSleep | None = None,
         clock: Callable[[], float] | None = None,
         transport: httpx.BaseTransport | None = None,

@@ -1,0 +1,237 @@
+"""The ``do-images`` commands: one handler each, all with one signature.
+
+A handler takes a ``Context`` (the client, the parsed arguments, the output, stdin)
+and returns an exit status; ``_cli_parser`` names each command's handler beside
+its arguments. The exit statuses and the two exceptions a handler may raise to end
+a command live here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from ._cli_output import Output, Progress, describe, isatty
+from ._client import Client
+from ._models import Action
+
+
+class ExitCode(enum.IntEnum):
+    """What the exit status of ``do-images`` means; one value per class of failure."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    API_ERROR = 3
+    NOT_FOUND = 4
+    AUTH = 5
+    RATE_LIMITED = 6
+    ACTION_FAILED = 7
+    WAIT_TIMED_OUT = 8
+    CONNECTION = 9
+    UNKNOWN_OUTCOME = 10
+    INTERRUPTED = 130
+
+
+EXIT_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
+    ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
+    ExitCode.API_ERROR: "API error: any other error status, or a response that made no sense",
+    ExitCode.NOT_FOUND: "not found: no such image or action",
+    ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
+    ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
+    ExitCode.ACTION_FAILED: "action failed: the awaited action ended errored",
+    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action goes on, it was not done in time",
+    ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
+    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
+}
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given (exit status 2)."""
+
+
+class Stop(Exception):
+    """Ends the command with ``code`` after printing ``message`` as the error line."""
+
+    def __init__(self, code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command handler gets: the client (``None`` for ``sandbox serve``), the
+    parsed arguments, the output and standard input."""
+
+    do: Client | None
+    args: argparse.Namespace
+    out: Output
+    stdin: TextIO
+
+    @property
+    def client(self) -> Client:
+        """The client, for the commands that talk to the API."""
+        assert self.do is not None
+        return self.do
+
+
+Handler = Callable[[Context], int]
+
+
+# ---------------------------------------------------------------------- waiting
+
+
+def _wait(ctx: Context, action: Action) -> Action:
+    do, args = ctx.client, ctx.args
+    # The client's own clock: the virtual one for a sandbox, so elapsed time is the
+    # time the action took there, not the few milliseconds it took here.
+    progress = Progress(ctx.out.stderr, do.clock)
+    progress.update(action)
+    try:
+        return do.image.wait(
+            action, poll=args.poll, timeout=args.timeout, on_update=progress.update
+        )
+    except KeyboardInterrupt:
+        progress.end()
+        last = progress.last or action
+        raise Stop(
+            ExitCode.INTERRUPTED,
+            f"stopped waiting; {describe(last)} goes on server-side "
+            f"(check it with: do-images action {last.resource_id} {last.id})",
+        ) from None
+    finally:
+        progress.end()
+
+
+# --------------------------------------------------------------------- commands
+
+
+def run_list(ctx: Context) -> int:
+    args = ctx.args
+    images = ctx.client.image.list(
+        type=args.type, private=True if args.private else None, tag_name=args.tag
+    )
+    ctx.out.images(images)
+    return ExitCode.OK
+
+
+def run_info(ctx: Context) -> int:
+    ctx.out.one(ctx.client.image.info(ctx.args.image))
+    return ExitCode.OK
+
+
+def run_update(ctx: Context) -> int:
+    args = ctx.args
+    if args.name is None and args.description is None and args.distribution is None:
+        raise UsageError(
+            "update needs at least one of --name, --description, --distribution "
+            "(see 'do-images update --help')"
+        )
+    image = ctx.client.image.update(
+        args.image, args.name, distribution=args.distribution, description=args.description
+    )
+    ctx.out.one(image)
+    return ExitCode.OK
+
+
+def run_delete(ctx: Context) -> int:
+    do, args, out = ctx.client, ctx.args, ctx.out
+    if not args.yes:
+        if not isatty(ctx.stdin):
+            raise UsageError(
+                f"refusing to delete image {args.image} without --yes: stdin is not a terminal"
+            )
+        image = do.image.info(args.image)
+        name = f" ({image.name})" if image.name else ""
+        out.stderr.write(f"Delete image {image.id}{name}? This cannot be undone. [y/N] ")
+        out.stderr.flush()
+        try:
+            answer = ctx.stdin.readline()
+        except KeyboardInterrupt:
+            out.stderr.write("\n")  # end the prompt's line before the error line
+            raise
+        if answer.strip().lower() not in ("y", "yes"):
+            out.note(f"not deleted: image {args.image}")
+            return ExitCode.FAILED
+    do.image.destroy(args.image)
+    if not out.as_json:
+        out.line(f"deleted image {args.image}")
+    return ExitCode.OK
+
+
+def run_create(ctx: Context) -> int:
+    args = ctx.args
+    image = ctx.client.image.create(
+        args.name,
+        args.url,
+        args.region,
+        distribution=args.distribution,
+        description=args.description,
+        tags=args.tags,
+    )
+    ctx.out.one(image)
+    return ExitCode.OK
+
+
+def run_action_start(ctx: Context) -> int:
+    """``transfer`` and ``convert``: start the action, wait for it if asked."""
+    args, image = ctx.args, ctx.client.image
+    if args.command == "transfer":
+        action = image.transfer(args.image, args.region)
+    else:
+        action = image.convert(args.image)
+    if args.wait:
+        action = _wait(ctx, action)
+    ctx.out.one(action)
+    return ExitCode.OK
+
+
+def run_actions(ctx: Context) -> int:
+    ctx.out.actions(ctx.client.image.action_list(ctx.args.image))
+    return ExitCode.OK
+
+
+def run_action(ctx: Context) -> int:
+    ctx.out.one(ctx.client.image.action_info(ctx.args.image, ctx.args.action))
+    return ExitCode.OK
+
+
+def run_wait(ctx: Context) -> int:
+    action = ctx.client.image.action_info(ctx.args.image, ctx.args.action)
+    ctx.out.one(_wait(ctx, action))
+    return ExitCode.OK
+
+
+def run_serve(ctx: Context) -> int:
+    """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
+    from .testing import Sandbox
+
+    out, port = ctx.out, ctx.args.port
+
+    def ready(base_url: str) -> None:
+        # The URL alone on stdout, so a script can read it; the how-to on stderr.
+        out.line(base_url)
+        out.stdout.flush()
+        out.note(
+            f"sandbox API at {base_url}, any token accepted; try: "
+            f"DIGITALOCEAN_TOKEN=sandbox do-images --base-url {base_url} list "
+            "(Ctrl-C stops it)"
+        )
+
+    # Virtual time follows real time here, so actions finish while people watch.
+    sandbox = Sandbox(realtime=True)
+    try:
+        sandbox.serve_forever("127.0.0.1", port, ready=ready)
+    except OSError as exc:
+        raise Stop(
+            ExitCode.FAILED, f"cannot serve on 127.0.0.1 port {port}: {exc.strerror or exc}"
+        ) from None
+    out.note("sandbox stopped")
+    return ExitCode.OK
