@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import TypeAdapter
 
 from do_images import Action, Image, ImageType, ResponseValidationError
+from do_images._models import JsonValidator
 from do_images._session import parse
 
 IMAGE: dict[str, Any] = {"id": 7555620, "name": "Nifty New Snapshot"}
@@ -56,7 +56,7 @@ def test_mistyped_field_is_a_response_validation_error(
 ) -> None:
     """A field of the wrong JSON type is refused instead of being coerced."""
     with pytest.raises(ResponseValidationError):
-        parse(TypeAdapter(model), _response(payload), secret=None)
+        parse(JsonValidator(model), _response(payload), secret=None)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_mistyped_field_is_a_response_validation_error(
 )
 def test_well_typed_field_round_trips(model: type[Image | Action], payload: dict[str, Any]) -> None:
     """Values of the right JSON type parse and dump back unchanged."""
-    assert parse(TypeAdapter(model), _response(payload), secret=None).model_dump() == payload
+    assert parse(JsonValidator(model), _response(payload), secret=None).model_dump() == payload
 
 
 def test_python_input_still_parses_timestamps_and_enums() -> None:

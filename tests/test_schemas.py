@@ -61,3 +61,17 @@ def test_check_mode_reports_a_stale_directory(tmp_path: Path) -> None:
     stale = main([str(tmp_path), "--check"])
     main([str(tmp_path)])
     assert (stale, main([str(tmp_path), "--check"])) == (1, 0)
+
+
+@pytest.mark.parametrize("model", ["Image", "Action", "Region", "RateLimit", "ErrorBody"])
+def test_every_public_field_is_documented(model: str) -> None:
+    """Each field of the public models has a docstring, and it is the schema's description."""
+    import do_images._models as models
+    from do_images._schemas import _attribute_docs
+
+    cls = getattr(models, model)
+    docs = _attribute_docs(cls)
+    assert set(docs) == set(cls.model_fields)
+    properties = schema_of(cls)["properties"]
+    for name, doc in docs.items():
+        assert properties[name]["description"] == doc

@@ -7,20 +7,21 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from do_images import Action, Image
 from do_images._errors import error_from_response
 from do_images._models import (
     ACTION_ANY,
     ACTION_PAGE,
+    ERROR_BODY,
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
     ActionEnvelope,
     ActionPage,
-    ErrorBody,
     ImageEnvelope,
     ImagePage,
+    JsonValidator,
 )
 from do_images._paging import page_of
 from do_images._session import parse, parse_action
@@ -46,12 +47,12 @@ SUCCESS_BODIES = {
     ("imageActions_get", "200"): "action_envelope",
 }
 
-ADAPTERS: dict[str, TypeAdapter[Any]] = {
+ADAPTERS: dict[str, JsonValidator[Any]] = {
     "image_list": IMAGE_PAGE,
     "action_list": ACTION_PAGE,
     "image_envelope": IMAGE_ENVELOPE,
     "action_envelope": ACTION_ANY,
-    "error": TypeAdapter(ErrorBody),
+    "error": ERROR_BODY,
 }
 
 EXAMPLES = list(response_examples())

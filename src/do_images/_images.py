@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
-from pydantic import TypeAdapter
 
 from ._checks import (
     check_bool,
@@ -31,7 +30,16 @@ from ._checks import (
 from ._constants import MAX_PER_PAGE
 from ._effects import Op, Sleep
 from ._errors import ActionFailedError, ActionTimeoutError, DoImagesError, UnknownOutcomeError
-from ._models import ACTION_PAGE, IMAGE_ENVELOPE, IMAGE_PAGE, Action, ActionPage, Image, ImagePage
+from ._models import (
+    ACTION_PAGE,
+    IMAGE_ENVELOPE,
+    IMAGE_PAGE,
+    Action,
+    ActionPage,
+    Image,
+    ImagePage,
+    JsonValidator,
+)
 from ._paging import Page, PageWalk, collect, page_of
 from ._retry import action_matches, after_lookup, lookup_delay, matching_since
 from ._session import Session
@@ -118,7 +126,7 @@ class ImageOps:
         url = httpx.URL(self.session.url(check_id(image_id), "actions"))
         return str(url.copy_with(params={"per_page": MAX_PER_PAGE}))
 
-    def _page(self, url: str | httpx.URL, adapter: TypeAdapter[Any]) -> Op[Page[Any]]:
+    def _page(self, url: str | httpx.URL, adapter: JsonValidator[Any]) -> Op[Page[Any]]:
         response = yield from self._get(url)
         parsed: ImagePage | ActionPage = self.session.parse(adapter, response)
         return page_of(parsed)

@@ -11,8 +11,13 @@ them from the repository root with::
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
+import inspect
+import itertools
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from . import _models
 from ._models import (
     Action,
     ActionEnvelope,
@@ -52,7 +58,54 @@ class _DumpSchema(GenerateJsonSchema):
 
     def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
         generated = super().generate(schema, mode=mode)
-        return {"$schema": DRAFT, **_without_defaults(generated)}
+        return {"$schema": DRAFT, **_described(_without_defaults(generated))}
+
+
+@functools.cache
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """The docstrings written under ``cls``'s annotated attributes, by field name."""
+    source = textwrap.dedent(inspect.getsource(cls))
+    body = next(node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)).body
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+_MODEL_CLASSES = {
+    name: value
+    for name, value in vars(_models).items()
+    if isinstance(value, type)
+    and issubclass(value, BaseModel)
+    and value.__module__ == _models.__name__
+}
+
+
+def _described(node: Any) -> Any:
+    """Every model's properties with their attribute docstrings as ``description``."""
+    if isinstance(node, list):
+        return [_described(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    described = {key: _described(value) for key, value in node.items()}
+    cls = _MODEL_CLASSES.get(node.get("title", ""))
+    properties = described.get("properties")
+    if cls is not None and isinstance(properties, dict):
+        docs = _attribute_docs(cls)
+        described["properties"] = {
+            name: dict(sorted({**schema, "description": docs[name]}.items()))
+            if name in docs and "description" not in schema
+            else schema
+            for name, schema in properties.items()
+        }
+    return described
 
 
 def _without_defaults(node: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._checks import check_base_url, check_retries, timeout_extension
 from ._effects import Op, Sleep
@@ -27,7 +27,7 @@ from ._errors import (
     request_id_of,
     transport_error,
 )
-from ._models import ACTION_ANY, Action, ActionEnvelope, RateLimit
+from ._models import ACTION_ANY, Action, ActionEnvelope, JsonValidator, RateLimit
 from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit
 
 logger = logging.getLogger("do_images")
@@ -40,7 +40,7 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def parse(adapter: TypeAdapter[M], response: httpx.Response, *, secret: str | None) -> M:
+def parse(adapter: JsonValidator[M], response: httpx.Response, *, secret: str | None) -> M:
     """Validate a success body straight from bytes into its model.
 
     If it does not fit, the error carries the start of the body, with ``secret``
@@ -132,7 +132,7 @@ class Session:
 
     # -- parsing: the one place that blanks the token out of what a server sent
 
-    def parse(self, adapter: TypeAdapter[M], response: httpx.Response) -> M:
+    def parse(self, adapter: JsonValidator[M], response: httpx.Response) -> M:
         """Validate a success body into its model; a misfit raises without the token."""
         return parse(adapter, response, secret=self._secret)
 
