@@ -94,8 +94,48 @@ def test_non_json_error_body_gives_typed_error(make_driver: MakeDriver, content:
     assert error.request_id == "rq"
     assert len(error.message) <= 1024
     assert len(error.body) <= 1024
+    assert "\n" not in error.message
+    assert error.message.startswith("HTTP 403 Forbidden")
     if content.startswith(b"<html>"):
-        assert "502 Bad Gateway" in error.message
+        # The page itself is never the message: one line says what came back.
+        assert "Bad Gateway" not in error.message
+        assert "41 bytes" in error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "message", "request_id"),
+    [
+        ({"message": "Slow down."}, {"x-request-id": "h1"}, "Slow down.", "h1"),
+        ({"message": "Gone.", "request_id": "b2"}, {"x-request-id": "h2"}, "Gone.", "b2"),
+        ({"error": "teapot"}, {"x-request-id": "h3"}, "HTTP 403 Forbidden", "h3"),
+        ({"id": "forbidden", "message": "two\nlines"}, {}, "two lines", None),
+    ],
+)
+def test_error_body_without_id_still_gives_message_and_request_id(
+    make_driver: MakeDriver,
+    body: dict[str, str],
+    headers: dict[str, str],
+    message: str,
+    request_id: str | None,
+) -> None:
+    """``message`` and ``request_id`` come from the body or the header, with or without ``id``."""
+    harness = make_driver(lambda r: json_response(403, body, headers))
+    with pytest.raises(PermissionDeniedError) as caught:
+        harness.image.info(42)
+    assert (caught.value.message, caught.value.request_id) == (message, request_id)
+
+
+def test_an_html_error_page_gives_one_short_line(make_driver: MakeDriver) -> None:
+    """A proxy's HTML page becomes status, content type and size, never the page."""
+    page = b"<html><head><title>502</title></head><body>" + b"<p>x</p>\n" * 500 + b"</body></html>"
+    harness = make_driver(
+        lambda r: httpx.Response(
+            502, content=page, headers={"content-type": "text/html; charset=utf-8"}
+        )
+    )
+    with pytest.raises(ServerError) as caught:
+        harness.image.info(42, max_retries=0)
+    assert caught.value.message == f"HTTP 502 Bad Gateway (text/html body of {len(page)} bytes)"
 
 
 def test_rate_limit_error_carries_retry_after(make_driver: MakeDriver) -> None:

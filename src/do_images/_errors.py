@@ -26,6 +26,7 @@ request is sent.
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     # after a request, so importing an error class alone stays cheap.
     import httpx
 
-    from ._models import Action, RateLimit
+    from ._models import Action, Image, RateLimit
 
 __all__ = [
     "APIConnectionError",
@@ -71,6 +72,10 @@ class DoImagesError(Exception):
 
     message: str
     """What went wrong, in one line (never the token)."""
+    action: Action | None = None
+    """The action this call had started, when the error came after starting it."""
+    image: Image | None = None
+    """The image this call had created or was waiting for, when the error came after that."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -333,23 +338,12 @@ def error_from_response(
     ``APIStatusError`` whose message is at most 1 KiB.
     """
     import httpx
-    from pydantic import ValidationError
 
-    from ._models import ERROR_BODY
     from ._retry import retry_after_seconds
 
     status = response.status_code
-    request_id = request_id_of(response)
     content = response.content
-    error_id: str | None = None
-    try:
-        body = ERROR_BODY.validate_json(content)
-    except ValidationError:
-        message = cut_text(content, secret).strip() or response.reason_phrase or f"HTTP {status}"
-    else:
-        error_id = body.id
-        message = cut_text(body.message, secret)
-        request_id = body.request_id or request_id
+    message, error_id, request_id = _error_fields(response, secret)
     if 300 <= status < 400:
         try:
             host = httpx.URL(response.headers.get("location", "")).host
@@ -359,8 +353,6 @@ def error_from_response(
             f"unexpected redirect to {cut_text(host)[:255] or 'the same host'}; "
             "redirects are not followed (they could carry the token elsewhere)"
         )
-    if request_id is not None:
-        request_id = cut_text(request_id, secret)
     cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
     method: str | None = None
     path: str | None = None
@@ -370,7 +362,7 @@ def error_from_response(
         "method": method,
         "path": path,
         "status_code": status,
-        "error_id": None if error_id is None else cut_text(error_id, secret),
+        "error_id": error_id,
         "request_id": request_id,
         "rate_limit": rate_limit,
         "body": cut_text(content, secret),
@@ -384,6 +376,48 @@ def error_from_response(
             **kwargs,
         )
     return cls(message, **kwargs)
+
+
+def _error_fields(
+    response: httpx.Response, secret: str | None
+) -> tuple[str, str | None, str | None]:
+    """The message, error id and request id of an error response, whatever its body.
+
+    The API's body is ``{"id": ..., "message": ..., "request_id": ...}``; any of these
+    may be missing, and a proxy may answer with no JSON at all. A body that is not
+    a JSON object is never shown: the message is one line naming the status, the
+    content type and the size, so an HTML page cannot flood a log or a terminal.
+    """
+    status = response.status_code
+    reason = response.reason_phrase or "error"
+    request_id = response.headers.get("x-request-id")
+    content = response.content
+    try:
+        body = json.loads(content) if content.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    message: str | None = None
+    error_id: str | None = None
+    if isinstance(body, dict):
+        message = _text(body.get("message"), secret)
+        error_id = _text(body.get("id"), secret)
+        request_id = (
+            body.get("request_id") if isinstance(body.get("request_id"), str) else request_id
+        )
+        message = message or f"HTTP {status} {reason}"
+    elif not content:
+        message = f"HTTP {status} {reason} (empty body)"
+    else:
+        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        message = f"HTTP {status} {reason} ({cut_text(kind)[:80]} body of {len(content)} bytes)"
+    return message, error_id, None if request_id is None else cut_text(request_id, secret)[:200]
+
+
+def _text(value: object, secret: str | None) -> str | None:
+    """A string field of an error body, cut and redacted; ``None`` if absent or not text."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(cut_text(value, secret).split())
 
 
 def transport_error(
