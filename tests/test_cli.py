@@ -471,3 +471,36 @@ def test_the_failure_table_puts_subclasses_before_their_bases() -> None:
         for cls in kinds:
             assert not any(issubclass(cls, earlier) for earlier in seen), cls
         seen.extend(kinds)
+
+
+def test_transfer_wait_rides_out_a_short_loss_of_the_server(run: Run, sandbox: Sandbox) -> None:
+    """Three failed attempts of one poll no longer end ``transfer --wait`` with exit 9."""
+    snapshot = named(sandbox, SNAPSHOT)
+    sandbox.fail_next(503, times=3, method="GET")
+    result = run("transfer", str(snapshot.id), "lon1", "--wait", "--json")
+    assert result.code == ExitCode.OK, result.err
+    assert result.json()["status"] == "completed"
+
+
+def test_a_permanent_failure_while_waiting_names_the_started_action(
+    run: Run, sandbox: Sandbox
+) -> None:
+    """An error after the action started says which action it was and how to look at it."""
+    snapshot = named(sandbox, SNAPSHOT)
+    sandbox.fail_next(403, method="GET")
+    result = run("transfer", str(snapshot.id), "lon1", "--wait")
+    assert result.code == ExitCode.AUTH
+    (action,) = [a for a in sandbox.actions if a.region_slug == "lon1"]
+    assert f"check it with: do-images action {snapshot.id} {action.id}" in result.err
+    assert result.err.splitlines()[-1].startswith("error: permission denied")
+
+
+def test_resume_hints_keep_the_base_url_in_use(run: Run, sandbox: Sandbox) -> None:
+    """A hint pasted as printed goes to the same API, not the default one."""
+    snapshot = named(sandbox, SNAPSHOT)
+    url = "http://127.0.0.1:8123"
+    result = run(
+        "--base-url", url, "transfer", str(snapshot.id), "lon1", "--wait", "--timeout", "5"
+    )
+    assert result.code == ExitCode.WAIT_TIMED_OUT
+    assert f"keep waiting with: do-images --base-url {url} wait {snapshot.id} " in result.err

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._cli_output import Output, Progress, describe, isatty
+from ._cli_output import Output, Progress, again, describe, isatty
 from ._client import Client
 from ._models import Action
 
@@ -104,7 +104,7 @@ def _wait(ctx: Context, action: Action) -> Action:
         raise Stop(
             ExitCode.INTERRUPTED,
             f"stopped waiting; {describe(last)} goes on server-side "
-            f"(check it with: do-images action {last.resource_id} {last.id})",
+            f"(check it with: {again(args, f'action {last.resource_id} {last.id}')})",
         ) from None
     finally:
         progress.end()

@@ -5,11 +5,13 @@ Results go to stdout, messages and progress to stderr. Nothing here talks to the
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from ._constants import DEFAULT_BASE_URL
 from ._models import Action, Image
 
 
@@ -183,3 +185,11 @@ def isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed or not a real stream
         return False
+
+
+def again(args: argparse.Namespace, command: str) -> str:
+    """``do-images [--base-url URL] COMMAND``: a command to paste that reaches the same API."""
+    where = ""
+    if not getattr(args, "sandbox", False) and args.base_url != DEFAULT_BASE_URL:
+        where = f" --base-url {args.base_url}"
+    return f"do-images{where} {command}"

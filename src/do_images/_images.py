@@ -29,7 +29,15 @@ from ._checks import (
 )
 from ._constants import MAX_PER_PAGE
 from ._effects import Op, Sleep
-from ._errors import ActionFailedError, ActionTimeoutError, DoImagesError, UnknownOutcomeError
+from ._errors import (
+    ActionFailedError,
+    ActionTimeoutError,
+    APIConnectionError,
+    DoImagesError,
+    RateLimitError,
+    ServerError,
+    UnknownOutcomeError,
+)
 from ._models import (
     ACTION_PAGE,
     IMAGE_ENVELOPE,
@@ -65,6 +73,24 @@ def wait_step(action: Action, *, remaining: float, poll: float, timeout: float) 
     if remaining <= 0:
         raise ActionTimeoutError(action, timeout=timeout)
     return min(poll, remaining)
+
+
+def transient(error: DoImagesError) -> bool:
+    """Whether a poll that failed this way (after its own retries) should not end a wait.
+
+    No connection, a timeout, 429 and 5xx pass; the next poll may well succeed, and
+    ending the wait would drop the work it waits for. Anything else (401, 403, 404,
+    a body that makes no sense) would fail the same way again.
+    """
+    return isinstance(error, (APIConnectionError, RateLimitError, ServerError))
+
+
+def next_poll(error: DoImagesError, poll: float) -> float:
+    """The pause before polling again after a transient failure: ``poll``, or longer if a
+    429 asked for longer."""
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        return max(poll, error.retry_after)
+    return poll
 
 
 def _optional_fields(**fields: str | None) -> dict[str, Any]:
@@ -332,14 +358,33 @@ class ImageOps:
     def _wait(
         self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
     ) -> Op[Action]:
+        """Poll until done; a transient poll failure waits for the next poll, not the end.
+
+        Every error raised carries the action as last seen (``.action``); the timeout
+        carries the last poll failure, if the last poll failed, as its ``__cause__``.
+        """
         clock = self.session.clock
         deadline = clock() + timeout
         image_id = check_id(action.resource_id, "action.resource_id")
+        pause = poll
+        failure: DoImagesError | None = None
         while True:
-            delay = wait_step(action, remaining=deadline - clock(), poll=poll, timeout=timeout)
+            try:
+                delay = wait_step(action, remaining=deadline - clock(), poll=pause, timeout=timeout)
+            except ActionTimeoutError as timed_out:
+                raise timed_out from failure
             if delay is None:
                 return action
             yield Sleep(delay)
-            action = yield from self.action_info(image_id, action.id)
+            try:
+                action = yield from self.action_info(image_id, action.id)
+            except DoImagesError as error:
+                error.action = action
+                if not transient(error):
+                    raise
+                logger.info("polling action %d failed (%s); polling on", action.id, error)
+                failure, pause = error, next_poll(error, poll)
+                continue
+            failure, pause = None, poll
             if on_update is not None:
                 on_update(action)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ._cli_commands import Context, ExitCode, Handler, Stop, UsageError
-from ._cli_output import Output
+from ._cli_output import Output, again
 from ._cli_parser import build_parser
 from ._client import Client
 from ._constants import TOKEN_VARIABLES
@@ -39,6 +39,7 @@ from ._errors import (
     ResponseValidationError,
     UnknownOutcomeError,
 )
+from ._models import Action
 
 __all__ = ["ClientFactory", "ExitCode", "Target", "build_parser", "main"]
 
@@ -99,9 +100,9 @@ def _rate_limited(exc: RateLimitError, args: argparse.Namespace) -> str:
 
 def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
     if getattr(args, "image", None) is None:  # create
-        look = "look for it with: do-images list --private"
+        look = f"look for it with: {again(args, 'list --private')}"
     else:
-        look = f"look with: do-images actions {args.image}"
+        look = f"look with: {again(args, f'actions {args.image}')}"
     return f"{exc}; {look} before trying again"
 
 
@@ -109,7 +110,18 @@ def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
     action = exc.action
     return (
         f"{exc}; it goes on server-side "
-        f"(keep waiting with: do-images wait {action.resource_id} {action.id})"
+        f"(keep waiting with: {again(args, f'wait {action.resource_id} {action.id}')})"
+    )
+
+
+def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
+    """For an error that came after an action started: where to find that action."""
+    action = getattr(exc, "action", None)
+    if not isinstance(action, Action) or isinstance(exc, (ActionTimeoutError, ActionFailedError)):
+        return ""
+    return (
+        f"; {action.type} {action.id} on image {action.resource_id} was started and may go on "
+        f"(check it with: {again(args, f'action {action.resource_id} {action.id}')})"
     )
 
 
@@ -172,7 +184,7 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, st
     """The exit code and the one-line message for an exception a command raised."""
     for kind, code, message in _FAILURES:
         if isinstance(exc, kind):
-            return code, message(exc, args)
+            return code, message(exc, args) + _resume_hint(exc, args)
     return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
 
 
