@@ -231,8 +231,8 @@ async def test_a_list_that_grows_while_listing_is_followed_to_its_end() -> None:
     assert sorted(server.pages) == [1, 2, 3, 4, 5]
 
 
-async def test_sync_client_keeps_walking_the_links() -> None:
-    """``Client.list()`` fetches one page after another, following ``next``."""
+async def test_sync_client_with_page_concurrency_one_walks_the_links() -> None:
+    """``Client(page_concurrency=1).list()`` fetches one page after another, following ``next``."""
     respond = listing(4)
     seen: list[int] = []
 
@@ -240,7 +240,8 @@ async def test_sync_client_keeps_walking_the_links() -> None:
         seen.append(int(request.url.params.get("page", "1")))
         return respond(seen[-1])
 
-    with Client(TOKEN, base_url=BASE, transport=httpx.MockTransport(handler)) as do:
+    transport = httpx.MockTransport(handler)
+    with Client(TOKEN, base_url=BASE, transport=transport, page_concurrency=1) as do:
         assert [image.id for image in do.image.list()] == list(range(1, 9))
     assert seen == [1, 2, 3, 4]
 

@@ -275,9 +275,18 @@ def test_exhausted_budget_waits_for_reset_by_server_clock(kind: str) -> None:
     assert do.sleeps == [42.0]
 
 
-def test_retry_after_beats_the_reset(kind: str) -> None:
-    """``Retry-After`` wins over ``ratelimit-reset``."""
+def test_an_exhausted_budget_holds_the_retry_until_the_reset(kind: str) -> None:
+    """With ``ratelimit-remaining: 0``, no request starts before the reset, whatever
+    ``Retry-After`` says: the retry waits 3 s for it, then the other 39 s."""
     script = Script(error_response(429, **limit_headers(0, 42, retry_after="3")), ok_image())
+    with driver(kind, script) as do:
+        do.image.info(7)
+    assert do.sleeps == [3.0, 39.0]
+
+
+def test_retry_after_is_the_wait_while_budget_is_left(kind: str) -> None:
+    """With requests left, ``Retry-After`` alone decides the wait before the retry."""
+    script = Script(error_response(429, **limit_headers(5, 42, retry_after="3")), ok_image())
     with driver(kind, script) as do:
         do.image.info(7)
     assert do.sleeps == [3.0]

@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 
-from ._checks import check_page_concurrency, check_user_agent, resolve_token
+from ._checks import check_int, check_page_concurrency, check_user_agent, resolve_token
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_PAGE_CONCURRENCY,
     DEFAULT_POLL,
+    DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT,
     MAX_PER_PAGE,
@@ -44,7 +45,10 @@ def _session(
     clock: Callable[[], float] | None,
     jitter: Callable[[], float] | None,
     environ: Mapping[str, str] | None,
+    requests_per_minute: int | None,
 ) -> Session:
+    if requests_per_minute is not None:
+        check_int(requests_per_minute, "requests_per_minute", min=1)
     return Session(
         token=resolve_token(token, os.environ if environ is None else environ),
         base_url=base_url,
@@ -53,6 +57,7 @@ def _session(
         user_agent=check_user_agent(user_agent),
         clock=clock or time.monotonic,
         jitter=jitter or default_jitter,
+        requests_per_minute=requests_per_minute,
     )
 
 
@@ -66,9 +71,12 @@ class ImageResource:
     client's for that one call (``None``: the client's).
     """
 
-    def __init__(self, ops: ImageOps, run: SyncRunner) -> None:
+    def __init__(
+        self, ops: ImageOps, run: SyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    ) -> None:
         self._ops = ops
         self._run = run
+        self._page_concurrency = page_concurrency
 
     def list(
         self,
@@ -86,7 +94,11 @@ class ImageResource:
         Once the first page gives the total, the other pages may be fetched
         concurrently (the client's ``page_concurrency``).
         """
-        return self._run(self._ops.with_retries(max_retries).list(type, private, tag_name))
+        return self._run(
+            self._ops.with_retries(max_retries).list(
+                type, private, tag_name, self._page_concurrency
+            )
+        )
 
     def iter(
         self,
@@ -186,7 +198,9 @@ class ImageResource:
 
     def action_list(self, id: int, *, max_retries: int | None = None) -> builtins.list[Action]:
         """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
-        return self._run(self._ops.with_retries(max_retries).action_list(id))
+        return self._run(
+            self._ops.with_retries(max_retries).action_list(id, self._page_concurrency)
+        )
 
     def action_info(self, id: int, action_id: int, *, max_retries: int | None = None) -> Action:
         """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
@@ -217,6 +231,13 @@ class Client:
     ``$DIGITALOCEAN_ACCESS_TOKEN``. ``sleep`` and ``clock`` replace ``time.sleep``
     and ``time.monotonic`` (tests, sandboxes); ``jitter`` returns the back-off
     factor in [0.75, 1] (random by default).
+
+    ``page_concurrency`` (1 to 32, default 4) is how many pages ``list()`` and
+    ``action_list()`` fetch at once, on threads, once the first page has given the
+    total; it drops towards 1 as the rate-limit budget runs low, and 1 walks the
+    pages one by one. ``requests_per_minute`` (default 250, the API's limit; ``None``
+    turns it off) caps the requests this client starts in any 60 s, across all the
+    threads that share it: a request waits for a free slot instead of drawing a 429.
     """
 
     def __init__(
@@ -233,9 +254,12 @@ class Client:
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
+        page_concurrency = check_page_concurrency(page_concurrency)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
         self._session = _session(
@@ -247,11 +271,12 @@ class Client:
             clock=clock,
             jitter=jitter,
             environ=environ,
+            requests_per_minute=requests_per_minute,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
         self.image = ImageResource(
-            ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep)
+            ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep), page_concurrency
         )
 
     @property
@@ -464,11 +489,8 @@ class AsyncImageResource:
 class AsyncClient:
     """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
 
-    Takes the arguments of ``Client``; ``sleep`` is an async callable.
-    ``page_concurrency`` (1 to 32, default 4) is how many pages ``list()`` and
-    ``action_list()`` fetch at once once the first page has given the total; it
-    drops towards 1 as the rate-limit budget runs low, and 1 walks the pages one
-    by one.
+    Takes the arguments of ``Client``; ``sleep`` is an async callable, and the
+    pages of ``list()`` are fetched concurrently as tasks rather than threads.
     """
 
     def __init__(
@@ -486,6 +508,7 @@ class AsyncClient:
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
         page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -501,6 +524,7 @@ class AsyncClient:
             clock=clock,
             jitter=jitter,
             environ=environ,
+            requests_per_minute=requests_per_minute,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)

@@ -31,6 +31,11 @@ MAX_SERVER_WAIT = 120.0
 MAX_HEADER_WAIT = 86_400.0
 """A header asking for a longer wait than a day is taken as malformed, not obeyed."""
 
+# -- the request budget
+DEFAULT_REQUESTS_PER_MINUTE = 250
+"""The API's limit per token; clients keep under it unless told otherwise."""
+MINUTE = 60.0
+
 # -- waiting for actions
 DEFAULT_POLL = 5.0
 DEFAULT_WAIT_TIMEOUT = 300.0

@@ -18,11 +18,13 @@ The rules that keep this honest:
    and ``AsyncRunner`` are the two places where I/O happens.
 2. An ``Op`` decides everything else (retrying, parsing, paging, waiting), so the
    sync and async clients cannot drift apart: they share every decision.
-3. The two runners differ only in how they send, sleep and gather.
+3. The two runners differ only in how they send, sleep and gather (threads for
+   ``SyncRunner``, tasks for ``AsyncRunner``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
@@ -69,8 +71,16 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+class _Cancelled(Exception):
+    """Raised inside a gathered operation whose siblings already failed."""
+
+
 class SyncRunner:
-    """Runs an operation: sends what it yields, sleeps when it asks."""
+    """Runs an operation: sends what it yields, sleeps when it asks, gathers on threads.
+
+    ``httpx.Client`` is safe to share between threads, so the operations of a
+    ``Gather`` run on a small pool of worker threads, each with this same runner.
+    """
 
     __slots__ = ("http", "sleep")
 
@@ -78,7 +88,7 @@ class SyncRunner:
         self.http = http
         self.sleep = sleep
 
-    def __call__(self, op: Op[T]) -> T:
+    def __call__(self, op: Op[T], cancelled: threading.Event | None = None) -> T:
         value: Any = None
         error: Exception | None = None
         while True:
@@ -88,13 +98,15 @@ class SyncRunner:
                 result: T = stop.value
                 return result
             value = error = None
+            if cancelled is not None and cancelled.is_set():
+                op.close()
+                raise _Cancelled
             if isinstance(effect, Sleep):
                 self.sleep(effect.seconds)
                 continue
             if isinstance(effect, Gather):
-                # Without threads, one after another is what a Gather means.
                 try:
-                    value = [self(sub) for sub in effect.ops]
+                    value = self._gather(effect)
                 except Exception as exc:
                     error = exc
                 continue
@@ -102,6 +114,40 @@ class SyncRunner:
                 value = self.http.send(effect, follow_redirects=False)
             except httpx.RequestError as exc:
                 error = exc
+
+    def _gather(self, gather: Gather) -> list[Any]:
+        """Run ``gather.ops`` on threads, at most ``gather.width()`` at once; results in order.
+
+        The first failure is raised once the operations in flight have stopped: they
+        stop at their next effect, and the ones not started yet never start.
+        """
+        ops = gather.ops
+        if len(ops) < 2 or gather.width() < 2:
+            return [self(op) for op in ops]
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        results: list[Any] = [None] * len(ops)
+        waiting = iter(enumerate(ops))
+        running: dict[Future[Any], int] = {}
+        cancelled = threading.Event()
+        with ThreadPoolExecutor(max_workers=len(ops), thread_name_prefix="do-images") as pool:
+            try:
+                while True:
+                    while len(running) < gather.width():
+                        started = next(waiting, None)
+                        if started is None:
+                            break
+                        index, op = started
+                        running[pool.submit(self, op, cancelled)] = index
+                    if not running:
+                        return results
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results[running.pop(future)] = future.result()
+            finally:
+                cancelled.set()
+                for future in running:
+                    future.cancel()
 
 
 class AsyncRunner:

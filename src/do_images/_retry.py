@@ -228,6 +228,17 @@ def server_wait(response: httpx.Response, rate_limit: RateLimit | None) -> float
     return None
 
 
+def reset_wait(response: httpx.Response, rate_limit: RateLimit | None) -> float | None:
+    """Seconds until an exhausted budget refills (on the server's clock), else ``None``."""
+    if rate_limit is None or rate_limit.remaining > 0:
+        return None
+    try:
+        wait = (rate_limit.reset_at - _now_for(response)).total_seconds()
+    except OverflowError:
+        return None
+    return _sane_wait(wait)
+
+
 def _int_header(raw: str | None) -> int | None:
     if raw is None:
         return None

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ._budget import RequestBudget
 from ._checks import check_base_url, check_retries, timeout_extension
 from ._effects import Op, Sleep
 from ._errors import (
@@ -28,7 +29,7 @@ from ._errors import (
     transport_error,
 )
 from ._models import ACTION_ANY, Action, ActionEnvelope, JsonValidator, RateLimit
-from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit
+from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit, reset_wait
 
 logger = logging.getLogger("do_images")
 
@@ -81,8 +82,10 @@ class Session:
         user_agent: str,
         clock: Callable[[], float],
         jitter: Callable[[], float],
+        requests_per_minute: int | None = None,
     ) -> None:
         check_retries(max_retries)
+        self.budget = RequestBudget(requests_per_minute, clock)
         self.base_url = check_base_url(base_url)
         images_path = self.base_url.path.rstrip("/") + "/v2/images"
         self.images_url = self.base_url.copy_with(path=images_path)
@@ -164,6 +167,15 @@ class Session:
             attempt += 1
             outcome: httpx.Response | httpx.RequestError
             rate_limit: RateLimit | None = None
+            wait = self.budget.reserve()  # may raise: spent for longer than we would wait
+            if wait > 0:
+                logger.debug(
+                    "%s %s: waiting %.2f s for the request budget",
+                    request.method,
+                    request.url.path,
+                    wait,
+                )
+                yield Sleep(wait)
             try:
                 response: httpx.Response = yield request
             except httpx.RequestError as exc:
@@ -174,6 +186,7 @@ class Session:
                 if rate_limit is not None:
                     # One reference assignment: concurrent requests never tear it.
                     self.rate_limit = rate_limit
+                    self.budget.spent_until(reset_wait(response, rate_limit), rate_limit.reset_at)
                 logger.debug("%s %s -> %d", request.method, request.url.path, response.status_code)
             decision = decide(
                 request.method,
