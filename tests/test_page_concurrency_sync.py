@@ -206,6 +206,8 @@ def test_a_failure_stops_the_running_operations_and_starts_no_more() -> None:
 
     with httpx.Client() as http, pytest.raises(ValueError, match="page 3"):
         SyncRunner(http, sleep)(parent())
-    assert sorted(started) == ["a", "b", "c"]
+    # d and e were never started; b or c may not have started either, if the
+    # failure came before a worker thread picked it up.
+    assert {"a"} <= set(started) <= {"a", "b", "c"}
     assert steps["b"] < 1_000_000
     assert steps["c"] < 1_000_000

@@ -179,3 +179,50 @@ def test_one_transport_class_serves_both_clients() -> None:
     transport = Sandbox().transport()
     assert isinstance(transport, httpx.BaseTransport)
     assert isinstance(transport, httpx.AsyncBaseTransport)
+
+
+# -------------------------------------------------------- the per-minute limit
+
+
+def _get(sandbox: Sandbox) -> httpx.Response:
+    reply = sandbox.handle(
+        "GET",
+        httpx.URL(f"https://x.invalid/v2/images/{SNAPSHOT}"),
+        httpx.Headers({"authorization": "Bearer t"}),
+        b"",
+    )
+    return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def test_past_the_minute_limit_the_sandbox_answers_429_with_retry_after() -> None:
+    """Like the API: the request over the limit in 60 s of its clock is a 429."""
+    sandbox = Sandbox(requests_per_minute=3)
+    assert [_get(sandbox).status_code for _ in range(3)] == [200, 200, 200]
+    sandbox.advance(20)
+    refused = _get(sandbox)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "40"
+    assert refused.json()["id"] == "too_many_requests"
+    sandbox.advance(40)
+    assert _get(sandbox).status_code == 200
+
+
+def test_the_default_is_the_apis_250_a_minute() -> None:
+    """250 requests pass at once, the 251st does not; ``None`` turns the limit off."""
+    sandbox = Sandbox()
+    assert {_get(sandbox).status_code for _ in range(250)} == {200}
+    assert _get(sandbox).status_code == 429
+    unlimited = Sandbox(requests_per_minute=None)
+    assert {_get(unlimited).status_code for _ in range(400)} == {200}
+
+
+def test_a_client_keeping_the_same_limit_never_draws_a_429() -> None:
+    """600 calls through one client: all succeed, none is refused, in 120 s of sandbox time."""
+    sandbox = Sandbox()
+    with sandbox.client() as do:
+        for _ in range(600):
+            do.image.info(SNAPSHOT)
+    statuses = [request.status for request in sandbox.requests]
+    assert statuses.count(429) == 0
+    assert sandbox.count("GET") == 600
+    assert sandbox.clock() == 120.0

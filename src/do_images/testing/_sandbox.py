@@ -18,7 +18,12 @@ import httpx
 
 from .._checks import check_int, check_positive_seconds
 from .._client import AsyncClient, Client
-from .._constants import DEFAULT_MAX_RETRIES, DEFAULT_PAGE_CONCURRENCY, DEFAULT_TIMEOUT
+from .._constants import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PAGE_CONCURRENCY,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TIMEOUT,
+)
 from .._models import Action, Image
 from ._http import Drop, Fault, Front, Reply, SandboxRequest
 from ._seed import DISTRIBUTIONS
@@ -59,7 +64,7 @@ class Sandbox:
         realtime: bool = False,
         seed: bool = True,
         log_size: int = 1000,
-        requests_per_minute: int | None = None,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         """Create a sandbox.
 
@@ -70,8 +75,8 @@ class Sandbox:
         time. ``realtime``: the virtual clock also moves with real time (for a server
         people use by hand). ``seed``: start with the seeded images (else empty).
         ``log_size``: how many requests ``requests`` keeps. ``requests_per_minute``:
-        answer 429 once more requests than this arrive in 60 s of the sandbox clock
-        (``None``: no such limit).
+        like the API, answer 429 (with ``retry-after``) once more requests than this
+        arrive in 60 s of the sandbox clock (default 250; ``None``: no such limit).
         """
         if token is not None and (not isinstance(token, str) or not token.strip()):
             raise ValueError("token must be a non-empty str or None")
@@ -154,6 +159,8 @@ class Sandbox:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         user_agent: str | None = None,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> Client:
         """A ``Client`` wired to this sandbox in-process; its waits advance the virtual clock."""
         return Client(
@@ -162,6 +169,8 @@ class Sandbox:
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
+            page_concurrency=page_concurrency,
+            requests_per_minute=requests_per_minute,
             transport=self.transport(),
             sleep=self.advance,
             clock=self.clock,
@@ -176,6 +185,7 @@ class Sandbox:
         max_retries: int = DEFAULT_MAX_RETRIES,
         user_agent: str | None = None,
         page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
         return AsyncClient(
@@ -185,6 +195,7 @@ class Sandbox:
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
+            requests_per_minute=requests_per_minute,
             transport=self.async_transport(),
             sleep=self._async_advance,
             clock=self.clock,
