@@ -127,6 +127,9 @@ def _serve(conn: Connection, totals: list[int], delays: list[int]) -> None:
     server.shutdown()
 
 
+_REASONS = {200: "OK", 204: "No Content", 404: "Not Found"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in one write; without this, Nagle's algorithm and
@@ -157,10 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay / 1000)
         self._send(200, body)
 
+    def do_DELETE(self) -> None:
+        # /d{delay}/n{total}/v2/images/{id}: 204 after the delay, as the API answers.
+        delay = int(self.path.strip("/").split("/")[0][1:])
+        if delay:
+            time.sleep(delay / 1000)
+        self._send(204, b"")
+
     def _send(self, status: int, body: bytes) -> None:
         # One write per response: status line, headers and body together.
         head = (
-            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
+            f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
             "Content-Type: application/json; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\n"
             "ratelimit-limit: 5000\r\n"
@@ -218,10 +228,15 @@ def bare_list(base: str) -> int:
     return len(items)
 
 
-def sdk_list(base: str) -> int:
+# The SDK cases turn the client-side request budget off: the bare loops keep no
+# budget either, and 1,000 info() calls at the API's 250 a minute take four minutes.
+UNLIMITED: dict[str, Any] = {"requests_per_minute": None}
+
+
+def sdk_list(base: str, **kwargs: Any) -> int:
     from do_images import Client
 
-    with Client(TOKEN, base_url=base) as do, timed():
+    with Client(TOKEN, base_url=base, **UNLIMITED, **kwargs) as do, timed():
         images = do.image.list()
     # Freed after the clock stops, as the bare loop's list is.
     return len(images)
@@ -288,10 +303,47 @@ def bare_info(base: str, ids: range) -> int:
 def sdk_info(base: str, ids: range) -> int:
     from do_images import Client
 
-    with Client(TOKEN, base_url=base) as do, timed():
+    with Client(TOKEN, base_url=base, **UNLIMITED) as do, timed():
         for image_id in ids:
             do.image.info(image_id)
     return len(ids)
+
+
+def sdk_destroy(base: str, ids: range, threads: int) -> int:
+    """``destroy()`` of every id through one client, from ``threads`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from do_images import Client
+
+    with Client(TOKEN, base_url=base, **UNLIMITED) as do, timed():
+        if threads == 1:
+            for image_id in ids:
+                do.image.destroy(image_id)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(do.image.destroy, ids))
+    return len(ids)
+
+
+def burst(calls: int, threads: int) -> tuple[int, int, float]:
+    """``calls`` info() calls from ``threads`` threads on one client, against a sandbox
+    served over HTTP that enforces 250 requests a minute in real time.
+
+    Returns (calls that succeeded, 429 answers the sandbox gave, seconds taken).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from do_images import Client
+    from do_images.testing import Sandbox
+
+    sandbox = Sandbox(realtime=True, log_size=calls * 2)
+    with sandbox.serve() as base_url, Client(TOKEN, base_url=base_url) as do:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            images = list(pool.map(lambda _: do.image.info(180040001), range(calls)))
+        took = time.perf_counter() - start
+    refused = sum(1 for request in sandbox.requests if request.status == 429)
+    return len(images), refused, took
 
 
 async def abare_list(base: str) -> int:
@@ -333,7 +385,7 @@ async def abare_list_concurrent(base: str, width: int = 4) -> int:
 async def asdk_list(base: str, **kwargs: Any) -> int:
     from do_images import AsyncClient
 
-    async with AsyncClient(TOKEN, base_url=base, **kwargs) as do:
+    async with AsyncClient(TOKEN, base_url=base, **UNLIMITED, **kwargs) as do:
         with timed():
             images = await do.image.list()
     return len(images)
@@ -353,7 +405,7 @@ async def abare_info(base: str, ids: range) -> int:
 async def asdk_info(base: str, ids: range) -> int:
     from do_images import AsyncClient
 
-    async with AsyncClient(TOKEN, base_url=base) as do:
+    async with AsyncClient(TOKEN, base_url=base, **UNLIMITED) as do:
         with timed():
             for image_id in ids:
                 await do.image.info(image_id)
@@ -383,30 +435,30 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
     lst = f"list {n:,}"
     info = f"info x{calls:,}"
     dl = f"list {n:,}, {delay} ms/request"
+    deletes = args.deletes
+    del_ids = range(1, 1 + deletes)
     plain = _plain_page_adapter()
+    plain_name = f"{lst}: httpx + plain pydantic models"
     cases = [
         Case(f"{lst}: httpx + json.loads", lambda: bare_list(base), n),
-        Case(f"{lst}: Client", lambda: sdk_list(base), n, f"{lst}: httpx + json.loads", 1.10),
+        Case(plain_name, lambda: plain_model_list(base, plain), n, f"{lst}: httpx + json.loads"),
         Case(
-            f"{lst}: httpx + plain pydantic models (reference)",
-            lambda: plain_model_list(base, plain),
+            f"{lst}: Client, page_concurrency=1",
+            lambda: sdk_list(base, page_concurrency=1),
             n,
-            f"{lst}: httpx + json.loads",
+            plain_name,
+            1.05,
         ),
+        Case(
+            f"{lst}: Client", lambda: sdk_list(base), n, f"{lst}: Client, page_concurrency=1", 1.05
+        ),
+        Case(f"{lst}: AsyncClient", _sync(lambda: asdk_list(base)), n, plain_name, 1.05),
         Case(f"{info}: httpx + json.loads", lambda: bare_info(base, ids), calls),
         Case(
             f"{info}: Client",
             lambda: sdk_info(base, ids),
             calls,
             f"{info}: httpx + json.loads",
-            1.10,
-        ),
-        Case(f"{lst}: async httpx + json.loads", _sync(lambda: abare_list(base)), n),
-        Case(
-            f"{lst}: AsyncClient",
-            _sync(lambda: asdk_list(base)),
-            n,
-            f"{lst}: async httpx + json.loads",
             1.10,
         ),
         Case(f"{info}: async httpx + json.loads", _sync(lambda: abare_info(base, ids)), calls),
@@ -419,22 +471,42 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
         ),
     ]
     if delay:
-        sequential = f"{dl}: AsyncClient, page_concurrency=1"
+        sequential = f"{dl}: httpx + json.loads, one page at a time"
         cases += [
-            Case(f"{dl}: async httpx + json.loads", _sync(lambda: abare_list(slow)), n),
-            Case(sequential, _sync(lambda: asdk_list(slow, page_concurrency=1)), n),
+            Case(sequential, lambda: bare_list(slow), n),
             Case(
-                f"{dl}: async httpx + json.loads, 4 at a time",
+                f"{dl}: httpx + json.loads, 4 at a time (asyncio)",
                 _sync(lambda: abare_list_concurrent(slow)),
                 n,
                 sequential,
             ),
+            Case(f"{dl}: Client", lambda: sdk_list(slow), n, sequential, 0.33),
             Case(
-                f"{dl}: AsyncClient (page_concurrency=4)",
-                _sync(lambda: asdk_list(slow)),
+                f"{dl}: Client, page_concurrency=8",
+                lambda: sdk_list(slow, page_concurrency=8),
                 n,
                 sequential,
-                1 / 3,
+                0.20,
+            ),
+            Case(f"{dl}: AsyncClient", _sync(lambda: asdk_list(slow)), n, sequential, 0.33),
+            Case(
+                f"destroy x{deletes}, {delay} ms/request: one by one",
+                lambda: sdk_destroy(slow, del_ids, 1),
+                deletes,
+            ),
+            Case(
+                f"destroy x{deletes}, {delay} ms/request: 8 threads, one Client",
+                lambda: sdk_destroy(slow, del_ids, 8),
+                deletes,
+                f"destroy x{deletes}, {delay} ms/request: one by one",
+                0.30,
+            ),
+            Case(
+                f"{dl}: AsyncClient, page_concurrency=8",
+                _sync(lambda: asdk_list(slow, page_concurrency=8)),
+                n,
+                sequential,
+                0.20,
             ),
         ]
     return cases
@@ -581,6 +653,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=int, default=20, help="server delay for the slow list")
     parser.add_argument("--memory-images", type=int, default=100_000, help="0 to skip")
     parser.add_argument("--import-runs", type=int, default=21, help="0 to skip")
+    parser.add_argument("--deletes", type=int, default=200, help="destroy() calls per round")
+    parser.add_argument(
+        "--burst", type=int, default=600, help="info() calls from 8 threads at 250/min (0 skips)"
+    )
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -599,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.close()
     imports = import_times(args.import_runs) if args.import_runs else None
+    bursted = burst(args.burst, 8) if args.burst else None
 
     print(
         f"do_images {do_images.__version__}, httpx {httpx.__version__}, "
@@ -616,6 +693,14 @@ def main(argv: list[str] | None = None) -> int:
             f"models); iter() {mem['iter'] / 2**20:.1f} MiB "
             f"(= {mem['iter'] / per_page:.1f} pages' worth of models); "
             f"bare httpx + json.loads page loop {mem['bare'] / 2**20:.1f} MiB"
+        )
+    if bursted is not None:
+        done, refused, took = bursted
+        needed = 60.0 * ((args.burst - 1) // 250)
+        print(
+            f"\nBurst: {args.burst} info() calls from 8 threads on one Client against a sandbox "
+            f"served over HTTP enforcing 250/minute in real time: {done} succeeded, "
+            f"{refused} answers were 429, {took:.1f} s (the limit requires {needed:.0f} s)"
         )
     if imports is not None:
         base_t = imports["import httpx, pydantic"]

@@ -35,21 +35,32 @@ def test_bench_prints_every_case_with_its_ratio() -> None:
     out = run(
         "bench.py",
         *("--rounds", "1", "--images", "450", "--calls", "3", "--delay-ms", "1"),
-        *("--memory-images", "0", "--import-runs", "0"),
+        *("--memory-images", "0", "--import-runs", "0", "--deletes", "4", "--burst", "0"),
     )
     table = rows(out)
     ratio = re.compile(r"\d+\.\d\dx")
-    floors = [name for name in table if name.endswith(("json.loads", "page_concurrency=1"))]
-    assert len(floors) == 6
+    floors = [
+        "list 450: httpx + json.loads",
+        "info x3: httpx + json.loads",
+        "info x3: async httpx + json.loads",
+        "list 450, 1 ms/request: httpx + json.loads, one page at a time",
+        "destroy x4, 1 ms/request: one by one",
+    ]
+    assert all(table[name][1] == "" for name in floors), floors
     compared = {name: cells for name, cells in table.items() if name not in floors}
     assert set(compared) == {
+        "list 450: httpx + plain pydantic models",
+        "list 450: Client, page_concurrency=1",
         "list 450: Client",
-        "list 450: httpx + plain pydantic models (reference)",
-        "info x3: Client",
         "list 450: AsyncClient",
+        "info x3: Client",
         "info x3: AsyncClient",
-        "list 450, 1 ms/request: async httpx + json.loads, 4 at a time",
-        "list 450, 1 ms/request: AsyncClient (page_concurrency=4)",
+        "list 450, 1 ms/request: httpx + json.loads, 4 at a time (asyncio)",
+        "list 450, 1 ms/request: Client",
+        "list 450, 1 ms/request: Client, page_concurrency=8",
+        "list 450, 1 ms/request: AsyncClient",
+        "list 450, 1 ms/request: AsyncClient, page_concurrency=8",
+        "destroy x4, 1 ms/request: 8 threads, one Client",
     }
     for name, (median, ratio_cell, target, met) in compared.items():
         assert median.endswith(" ms"), name
