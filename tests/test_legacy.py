@@ -38,7 +38,7 @@ def test_do_takes_doboto_arguments(url: str, expected: str) -> None:
     images = do.image.list()
     assert images[0]["name"] == "image-1"
     assert str(seen[0].url).split("?")[0] == expected
-    assert seen[0].headers["user-agent"].startswith("my-agent do_images/")
+    assert seen[0].headers["user-agent"] == "my-agent"  # the whole User-Agent, as doboto sent it
     do.close()
 
 

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -36,6 +36,7 @@ from ._session import Session
 
 
 def _session(
+    cls: type[Session] = Session,
     *,
     token: str | None,
     base_url: str,
@@ -49,7 +50,7 @@ def _session(
 ) -> Session:
     if requests_per_minute is not None:
         check_int(requests_per_minute, "requests_per_minute", min=1)
-    return Session(
+    return cls(
         token=resolve_token(token, os.environ if environ is None else environ),
         base_url=base_url,
         timeout=timeout,
@@ -240,6 +241,9 @@ class Client:
     threads that share it: a request waits for a free slot instead of drawing a 429.
     """
 
+    _session_type: ClassVar[type[Session]] = Session
+    """The request policy class (``legacy.DO`` uses one that keeps the JSON as sent)."""
+
     def __init__(
         self,
         token: str | None = None,
@@ -263,6 +267,7 @@ class Client:
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
         self._session = _session(
+            self._session_type,
             token=token,
             base_url=base_url,
             timeout=timeout,
@@ -493,6 +498,8 @@ class AsyncClient:
     pages of ``list()`` are fetched concurrently as tasks rather than threads.
     """
 
+    _session_type: ClassVar[type[Session]] = Session
+
     def __init__(
         self,
         token: str | None = None,
@@ -516,6 +523,7 @@ class AsyncClient:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
         self._session = _session(
+            self._session_type,
             token=token,
             base_url=base_url,
             timeout=timeout,

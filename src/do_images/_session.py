@@ -113,6 +113,13 @@ class Session:
     def __reduce__(self) -> Any:
         raise TypeError("a do_images client cannot be pickled (it holds a token)")
 
+    def replace_user_agent(self, user_agent: str) -> None:
+        """Send ``user_agent`` as the whole ``User-Agent`` (``legacy.DO``'s ``agent``)."""
+        if not isinstance(user_agent, str) or any(ch in user_agent for ch in "\r\n\0"):
+            raise ValueError("agent must be a single-line str")
+        self._headers["User-Agent"] = user_agent
+        self._json_headers["User-Agent"] = user_agent
+
     # -- building requests
 
     def url(self, *segments: int | str) -> str:

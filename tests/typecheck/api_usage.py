@@ -25,7 +25,7 @@ from do_images import (
     RateLimit,
     RateLimitError,
 )
-from do_images.legacy import DO
+from do_images.legacy import DO, Result
 from do_images.testing import Sandbox, SandboxRequest
 
 
@@ -84,4 +84,9 @@ def sandbox_usage(sandbox: Sandbox) -> None:
 
 
 def legacy_usage(do: DO) -> None:
-    assert_type(do.image.info(7), Image)
+    assert_type(do.image.info(7), Result)
+    assert_type(do.image.info("7555620"), Result)
+    assert_type(do.image.list(private="true"), list[Result])
+    assert_type(do.image.destroy("7"), None)
+    assert_type(do.action.info(9), Result)
+    assert_type(do.image.info(7).model, Image | Action)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 import httpx
 
 from .._constants import MAX_PER_PAGE, MAX_REQUEST_BODY, SANDBOX_DEFAULT_PER_PAGE
-from ._world import Problem, World, page_count
+from ._world import Problem, World, int_segment, page_count
 
 RATE_WINDOW = 3600.0
 """The hourly request budget's window, in seconds."""
@@ -188,6 +188,14 @@ def _start_action(call: Call) -> Answer:
     return 201, {"action": call.world.start_action(call.the_image, call.json_object())}
 
 
+def _get_account_action(call: Call) -> Answer:
+    action_id = int_segment(call.params["action_id"])
+    action = call.world.actions.get(action_id) if action_id is not None else None
+    if action is None:
+        raise Problem(404)
+    return 200, {"action": dict(action)}
+
+
 def _get_action(call: Call) -> Answer:
     return 200, {"action": dict(call.world.find_action(call.the_image, call.params["action_id"]))}
 
@@ -201,8 +209,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("actions", "GET"): Route("imageActions_list", _list_actions),
     ("actions", "POST"): Route("imageActions_post", _start_action, private_only=True),
     ("action", "GET"): Route("imageActions_get", _get_action),
+    # From the Actions API: any action of the account, as doboto's waits poll it.
+    ("account_action", "GET"): Route("actions_get", _get_account_action),
 }
-"""``(path shape, method) -> Route``: every operation of the Images API."""
+"""``(path shape, method) -> Route``: every operation of the Images API, and one more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +224,17 @@ class Path:
 
 
 def match(raw_path: bytes) -> Path | None:
-    """Match ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]``; ``None`` if nothing does."""
+    """Match ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]`` or ``[prefix]/v2/actions/{id}``.
+
+    Empty segments are skipped, as the API skips them (doboto asks for ``/v2//images``).
+    ``None`` when nothing matches.
+    """
     path = raw_path.split(b"?", 1)[0].decode("ascii", errors="replace")
-    segments = path.rstrip("/").split("/")
+    segments = [segment for segment in path.split("/") if segment]
     for index in range(len(segments) - 1):
+        if segments[index] == "v2" and segments[index + 1] == "actions":
+            rest = [unquote(segment) for segment in segments[index + 2 :]]
+            return Path("account_action", {"action_id": rest[0]}) if len(rest) == 1 else None
         if segments[index] == "v2" and segments[index + 1] == "images":
             # Each segment is decoded on its own, so an encoded "/" stays inside it.
             rest = [unquote(segment) for segment in segments[index + 2 :]]

@@ -19,6 +19,8 @@ import httpx
 from ._seed import DISTRIBUTIONS, REGION_NAMES, RETIRED_REGIONS, region_object, seed_actions
 from ._seed import seed_images as _seed_images
 
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 IMAGE_TYPES = ("base", "snapshot", "backup", "custom", "admin")
 ACTION_TYPES = ("transfer", "convert")
 ACTION_STATUSES = ("in-progress", "completed", "errored")
@@ -169,8 +171,10 @@ class World:
         """The images ``GET /v2/images`` lists for these filters, by id."""
         if kind not in (None, "distribution", "application"):
             raise Problem(400, "type must be 'distribution' or 'application'.")
-        if private not in (None, "true", "false"):
+        # Read as Go's strconv.ParseBool reads it: doboto sends "True".
+        if private is not None and private not in _TRUE | _FALSE:
             raise Problem(400, "private must be 'true' or 'false'.")
+        private = None if private is None else ("true" if private in _TRUE else "false")
         images = [self.images[key] for key in sorted(self.images)]
         if kind == "distribution":
             images = [i for i in images if i["public"] and i["type"] == "base"]
