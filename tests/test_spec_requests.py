@@ -133,7 +133,21 @@ ROWS = [
         ("imageActions_get",),
     ),
     Row("wait", "wait", lambda image: image.wait(_in_progress(), poll=1), ("imageActions_get",)),
+    Row(
+        "wait_image",
+        "wait_image",
+        lambda image: image.wait_image(IMAGE_ID, poll=10),
+        ("images_get",),
+    ),
+    Row(
+        "distribute",
+        "distribute",
+        lambda image: image.distribute(IMAGE_ID, ["tor1"], wait=False),
+        ("images_get", "imageActions_post"),
+    ),
+    Row("plan_prune", "plan_prune", lambda image: image.plan_prune(keep=1), ("images_list",)),
 ]
+TESTED_ELSEWHERE = {"prune"}  # needs a plan made by the same client: tests/test_lifecycle.py
 
 
 # --------------------------------------------------------------- the fake API
@@ -163,6 +177,8 @@ def _answer(operation: Operation) -> httpx.Response:
     body.pop("links", None)
     if operation.operation_id == "imageActions_get":
         body["action"]["status"] = "completed"
+    if operation.operation_id == "images_get":
+        body["image"]["status"] = "available"  # an awaited import is done at once
     return httpx.Response(status, json=body)
 
 
@@ -297,7 +313,7 @@ def _public_methods(resource: type) -> set[str]:
 @pytest.mark.parametrize("resource", [ImageResource, AsyncImageResource])
 def test_every_public_method_has_a_row(resource: type) -> None:
     """A method added to ``do.image`` without a row in the table fails here."""
-    assert {row.method for row in ROWS} == _public_methods(resource)
+    assert {row.method for row in ROWS} | TESTED_ELSEWHERE == _public_methods(resource)
 
 
 def test_every_spec_operation_is_exercised() -> None:

@@ -12,7 +12,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
-    from ._client import AsyncClient, AsyncImageResource, AsyncPager, Client, ImageResource, Pager
+    from ._client import AsyncClient, AsyncPager, Client, Pager
     from ._errors import (
         ActionFailedError,
         ActionTimeoutError,
@@ -21,7 +21,10 @@ if typing.TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        DistributionError,
         DoImagesError,
+        ImageFailedError,
+        ImageTimeoutError,
         MissingTokenError,
         NotFoundError,
         PermissionDeniedError,
@@ -31,6 +34,7 @@ if typing.TYPE_CHECKING:
         UnknownOutcomeError,
         UnprocessableEntityError,
     )
+    from ._lifecycle import PrunePlan, PruneReport
     from ._models import (
         Action,
         ActionStatus,
@@ -41,16 +45,17 @@ if typing.TYPE_CHECKING:
         RateLimit,
         Region,
     )
+    from ._resources import AsyncImageResource, ImageResource
     from ._version import __version__
 
 # The names load on first use (PEP 562), so `import do_images` costs next to nothing
 # and `from do_images import Client` loads only what a sync client needs.
 _EXPORTS: dict[str, str] = {
     "AsyncClient": "._client",
-    "AsyncImageResource": "._client",
+    "AsyncImageResource": "._resources",
     "AsyncPager": "._client",
     "Client": "._client",
-    "ImageResource": "._client",
+    "ImageResource": "._resources",
     "Pager": "._client",
     "ActionFailedError": "._errors",
     "ActionTimeoutError": "._errors",
@@ -59,7 +64,12 @@ _EXPORTS: dict[str, str] = {
     "APITimeoutError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
+    "DistributionError": "._errors",
     "DoImagesError": "._errors",
+    "ImageFailedError": "._errors",
+    "ImageTimeoutError": "._errors",
+    "PrunePlan": "._lifecycle",
+    "PruneReport": "._lifecycle",
     "MissingTokenError": "._errors",
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
@@ -108,15 +118,20 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "DistributionError",
     "DoImagesError",
     "Image",
+    "ImageFailedError",
     "ImageResource",
     "ImageStatus",
+    "ImageTimeoutError",
     "ImageType",
     "MissingTokenError",
     "NotFoundError",
     "Pager",
     "PermissionDeniedError",
+    "PrunePlan",
+    "PruneReport",
     "RateLimit",
     "RateLimitError",
     "Region",

@@ -41,6 +41,10 @@ DEFAULT_POLL = 5.0
 DEFAULT_WAIT_TIMEOUT = 300.0
 MIN_POLL = 1.0
 
+# -- the lifecycle jobs: imports and transfers take minutes to over an hour
+DEFAULT_LIFECYCLE_POLL = 10.0
+DEFAULT_LIFECYCLE_TIMEOUT = 3600.0
+
 # -- concurrent paging
 DEFAULT_PAGE_CONCURRENCY = 4
 MAX_PAGE_CONCURRENCY = 32

@@ -17,7 +17,10 @@
     ├── ResponseValidationError       the body did not fit the model
     ├── UnknownOutcomeError           a POST may or may not have taken effect
     ├── ActionFailedError             an awaited action ended ``errored``
-    └── ActionTimeoutError            an awaited action did not finish in time
+    ├── ActionTimeoutError            an awaited action did not finish in time
+    ├── ImageFailedError              an import DigitalOcean gave up on
+    ├── ImageTimeoutError             an awaited import did not finish in time
+    └── DistributionError             a transfer to one or more regions failed
 
 Bad arguments are refused with the built-in ``ValueError`` / ``TypeError`` before any
 request is sent.
@@ -47,7 +50,10 @@ __all__ = [
     "ActionTimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "DistributionError",
     "DoImagesError",
+    "ImageFailedError",
+    "ImageTimeoutError",
     "MissingTokenError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -286,6 +292,63 @@ class ActionTimeoutError(DoImagesError):
         )
         self.action = action
         self.timeout = timeout
+
+
+class ImageFailedError(DoImagesError):
+    """An image being waited for will not become available: DigitalOcean gave up.
+
+    ``image`` is the image as last seen (``status`` ``deleted``, or a non-empty
+    ``error_message``; or gone, 404, after it had existed), ``error_message`` why.
+    """
+
+    image: Image
+    error_message: str | None
+    """What DigitalOcean said went wrong, if it said."""
+
+    def __init__(self, image: Image, *, gone: bool = False) -> None:
+        reason = image.error_message or (
+            "it is gone (404)" if gone else f"its status is {image.status}"
+        )
+        super().__init__(f"image {image.id} ({image.name}) will not become available: {reason}")
+        self.image = image
+        self.error_message = image.error_message or None
+
+
+class ImageTimeoutError(DoImagesError):
+    """An image was not ``available`` in time; ``image`` is the last state seen (if any)."""
+
+    image: Image | None
+    timeout: float
+    """How long was waited, in seconds."""
+
+    def __init__(self, image: Image | None, image_id: int, timeout: float) -> None:
+        status = f"still {image.status}" if image is not None else "never seen"
+        super().__init__(f"image {image_id} {status} after {timeout:g} s")
+        self.image = image
+        self.timeout = timeout
+
+
+class DistributionError(DoImagesError):
+    """Copying an image to several regions did not fully succeed.
+
+    ``actions`` maps each region whose transfer started to its action as last seen;
+    ``errors`` maps each region that failed (to start, ``errored``, timed out) to why.
+    The transfers in ``actions`` that are not in ``errors`` completed.
+    """
+
+    actions: dict[str, Action]
+    errors: dict[str, DoImagesError]
+
+    def __init__(
+        self, image_id: int, actions: dict[str, Action], errors: dict[str, DoImagesError]
+    ) -> None:
+        failed = ", ".join(f"{region} ({error})" for region, error in errors.items())
+        super().__init__(
+            f"image {image_id}: {len(errors)} of {len(set(actions) | set(errors))} "
+            f"transfer(s) failed: {failed}"
+        )
+        self.actions = actions
+        self.errors = errors
 
 
 # ------------------------------------------------------------- building errors

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from ._client import Client, ImageResource
+from ._client import Client
 from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._effects import SyncSleep
 from ._errors import (
@@ -44,6 +44,7 @@ from ._models import (
     ImagePage,
     JsonValidator,
 )
+from ._resources import ImageResource
 from ._session import Session
 
 __all__ = [

@@ -270,6 +270,17 @@ class Sandbox:
             self._front.remaining = 0
             self._front.window_end = self.clock() + float(reset_in)
 
+    def fail_next_import(
+        self,
+        message: str = "We had a problem decompressing your file. Please try again.",
+    ) -> None:
+        """Make the next custom image import end ``deleted`` with ``message`` as its
+        ``error_message``, when it would have become available, as DigitalOcean does."""
+        if not isinstance(message, str) or not message.strip():
+            raise ValueError("message must be a non-empty str")
+        with self._lock:
+            self._world.failed_imports.append(message)
+
     def error_next_action(self, times: int = 1) -> None:
         """Make the next ``times`` image actions end ``errored`` instead of ``completed``."""
         _check_times(times)

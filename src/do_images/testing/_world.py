@@ -45,11 +45,12 @@ class Problem(Exception):
 
 @dataclass(slots=True)
 class _Import:
-    """A custom image import that finishes at virtual time ``due``."""
+    """A custom image import that finishes at virtual time ``due`` (or fails then)."""
 
     due: float
     image_id: int
     region: str
+    failure: str | None = None
 
 
 @dataclass(slots=True)
@@ -89,6 +90,7 @@ class World:
         self._next_image_id = 190000001
         self._next_action_id = 2060000001
         self.errored_actions = 0
+        self.failed_imports: list[str] = []
         if seed:
             for image in _seed_images():
                 self.images[image["id"]] = image
@@ -119,6 +121,11 @@ class World:
 
     def _finish_import(self, item: _Import) -> None:
         image = self.images.get(item.image_id)
+        if image is not None and item.failure is not None:
+            # As the API does: the image is marked deleted, says why, and leaves lists.
+            image["status"] = "deleted"
+            image["error_message"] = item.failure
+            return
         if image is not None:
             image["status"] = "available"
             image["regions"] = [item.region]
@@ -175,7 +182,11 @@ class World:
         if private is not None and private not in _TRUE | _FALSE:
             raise Problem(400, "private must be 'true' or 'false'.")
         private = None if private is None else ("true" if private in _TRUE else "false")
-        images = [self.images[key] for key in sorted(self.images)]
+        images = [
+            self.images[key]
+            for key in sorted(self.images)
+            if self.images[key]["status"] != "deleted"
+        ]
         if kind == "distribution":
             images = [i for i in images if i["public"] and i["type"] == "base"]
         elif kind == "application":
@@ -300,6 +311,8 @@ class World:
             check_region(region)
             if region in image["regions"]:
                 raise Problem(422, f"The image is already available in {region}.")
+            if self._transferring(image["id"], region):
+                raise Problem(422, f"The image is already being transferred to {region}.")
         else:
             if image["type"] != "backup":
                 raise Problem(422, "Only backups can be converted to snapshots.")
@@ -309,6 +322,15 @@ class World:
             self.errored_actions -= 1
         run = self.new_action(image, kind, region, errored=errored)
         return dict(run.action)
+
+    def _transferring(self, image_id: int, region: str) -> bool:
+        return any(
+            isinstance(item, _Run)
+            and item.image_id == image_id
+            and item.region == region
+            and item.action["type"] == "transfer"
+            for item in self._pending
+        )
 
     def new_action(
         self,

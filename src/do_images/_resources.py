@@ -1,0 +1,523 @@
+"""``do.image`` of both clients: thin wrappers that hand an operation to the runner.
+
+Each method checks nothing itself and decides nothing: it builds the shared
+operation (``_images``, ``_lifecycle``) and runs it on its client's runner
+(``_effects``). The two classes are twins, with the same signatures and docstrings.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from ._constants import (
+    DEFAULT_LIFECYCLE_POLL,
+    DEFAULT_LIFECYCLE_TIMEOUT,
+    DEFAULT_PAGE_CONCURRENCY,
+    DEFAULT_POLL,
+    DEFAULT_WAIT_TIMEOUT,
+    MAX_PER_PAGE,
+)
+from ._effects import AsyncRunner, SyncRunner
+from ._images import ImageListType, ImageOps, OnUpdate
+from ._lifecycle import (
+    OnAction,
+    OnImage,
+    OnProgress,
+    PrunePlan,
+    PruneReport,
+    create_and_wait,
+    distribute,
+    plan_prune,
+    prune,
+    wait_image,
+)
+from ._models import Action, Image
+from ._paging import AsyncPager, Pager
+
+__all__ = ["AsyncImageResource", "ImageResource"]
+
+
+class ImageResource:
+    """``do.image``: every operation of the Images API (sync).
+
+    Every method also takes a keyword-only ``max_retries`` that replaces the
+    client's for that one call (``None``: the client's).
+    """
+
+    def __init__(
+        self, ops: ImageOps, run: SyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    ) -> None:
+        self._ops = ops
+        self._run = run
+        self._page_concurrency = page_concurrency
+
+    def list(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        *,
+        max_retries: int | None = None,
+    ) -> list[Image]:
+        """Every image, all pages: ``GET /v2/images``.
+
+        ``type`` filters ``"distribution"`` or ``"application"`` images,
+        ``private=True`` lists your own images, ``tag_name`` those with a tag. The
+        images come back in the API's order; any page that fails fails the call.
+        Once the first page gives the total, the other pages may be fetched
+        concurrently (the client's ``page_concurrency``).
+        """
+        return self._run(
+            self._ops.with_retries(max_retries).list(
+                type, private, tag_name, self._page_concurrency
+            )
+        )
+
+    def iter(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        per_page: int = MAX_PER_PAGE,
+        *,
+        max_retries: int | None = None,
+    ) -> Pager[Image]:
+        """Images page by page as you iterate: ``GET /v2/images``."""
+        first = self._ops.images_url(type, private, tag_name, per_page)
+        return Pager(self._run, self._ops.with_retries(max_retries).image_page, first)
+
+    def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
+        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
+
+        Raises ``NotFoundError`` when there is no such image.
+        """
+        return self._run(self._ops.with_retries(max_retries).info(id_slug))
+
+    def update(
+        self,
+        id: int,
+        name: str | None = None,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``.
+
+        Only the fields given are sent.
+        """
+        return self._run(
+            self._ops.with_retries(max_retries).update(id, name, distribution, description)
+        )
+
+    def destroy(self, id: int, *, max_retries: int | None = None) -> None:
+        """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
+        self._run(self._ops.with_retries(max_retries).destroy(id))
+
+    def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: builtins.list[str] | None = None,
+        wait: bool = False,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
+
+        Raises ``UnknownOutcomeError`` when the request may have reached the API but
+        no answer came back: it is not sent again, so no second image is imported.
+        With ``wait=True``, returns once the image is ``available`` (see ``wait_image``).
+        """
+        ops = self._ops.with_retries(max_retries)
+        created = ops.create(name, url, region, distribution, description, tags)
+        return self._run(create_and_wait(ops, created, wait, poll, timeout))
+
+    def transfer(
+        self,
+        id: int,
+        region: str,
+        wait: bool = False,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        *,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
+
+        With ``wait=True``, returns once the action is completed; raises
+        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise. If the POST may have
+        reached the API but got no answer, the action it started is looked up before
+        the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
+        """
+        return self._run(
+            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+        )
+
+    def convert(
+        self,
+        id: int,
+        wait: bool = False,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        *,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
+        return self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
+
+    def wait_image(
+        self,
+        image: Image | int,
+        *,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_update: OnImage | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Poll an importing image (an ``Image`` or an id) until it is ``available``.
+
+        Raises ``ImageFailedError`` when DigitalOcean gives up on it (``deleted``, an
+        ``error_message``, or gone after it existed) and ``ImageTimeoutError`` after
+        ``timeout`` seconds. Poll failures that may pass (no connection, 429, 5xx) do
+        not end the wait. ``on_update`` is called with the image after every poll.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(wait_image(ops, image, poll, timeout, on_update))
+
+    def distribute(
+        self,
+        id: int,
+        regions: Sequence[str],
+        *,
+        wait: bool = True,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_update: OnAction | None = None,
+        max_retries: int | None = None,
+    ) -> dict[str, Action]:
+        """Copy an image to every region in ``regions`` it is not in yet: region -> action.
+
+        All transfers are started (never one twice), then awaited together with one
+        ``GET /v2/images/{id}/actions`` per poll, whatever the number of regions. A
+        region the image is already in is skipped. If any transfer fails to start,
+        ends ``errored`` or times out, ``DistributionError`` says which, after the
+        others are done.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
+
+    def plan_prune(
+        self,
+        *,
+        keep: int,
+        older_than: timedelta | None = None,
+        tag_name: str | None = None,
+        name_prefix: str | None = None,
+        types: Sequence[str] = ("snapshot",),
+        group_by: Callable[[Image], str] | None = None,
+        max_retries: int | None = None,
+    ) -> PrunePlan:
+        """Decide which of your snapshots or custom images may go; delete nothing.
+
+        Within each group (``group_by(image)``, default one group) the ``keep`` newest
+        stay and, of the rest, those older than ``older_than`` go. Images without
+        ``created_at``, not ``available``, public, or of other types always stay.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by))
+
+    def prune(
+        self,
+        plan: PrunePlan,
+        *,
+        on_progress: OnProgress | None = None,
+        max_retries: int | None = None,
+    ) -> PruneReport:
+        """Delete what ``plan`` says may go, several at a time; report what happened to each.
+
+        A failed deletion does not stop the others (it is in ``failed``); a 404 counts
+        as deleted. ``on_progress(done, total)`` is called after each image.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(prune(ops, plan, self._page_concurrency, on_progress))
+
+    def action_list(self, id: int, *, max_retries: int | None = None) -> builtins.list[Action]:
+        """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
+        return self._run(
+            self._ops.with_retries(max_retries).action_list(id, self._page_concurrency)
+        )
+
+    def action_info(self, id: int, action_id: int, *, max_retries: int | None = None) -> Action:
+        """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
+        return self._run(self._ops.with_retries(max_retries).action_info(id, action_id))
+
+    def wait(
+        self,
+        action: Action,
+        *,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_update: OnUpdate | None = None,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Poll ``action`` every ``poll`` seconds until it is completed; return it.
+
+        Raises ``ActionFailedError`` if it errored and ``ActionTimeoutError`` (with
+        the last state seen) after ``timeout`` seconds. ``on_update`` is called with
+        the action after every poll.
+        """
+        return self._run(self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update))
+
+
+class AsyncImageResource:
+    """``do.image``: every operation of the Images API (async).
+
+    Every method also takes a keyword-only ``max_retries`` that replaces the
+    client's for that one call (``None``: the client's).
+    """
+
+    def __init__(
+        self, ops: ImageOps, run: AsyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    ) -> None:
+        self._ops = ops
+        self._run = run
+        self._page_concurrency = page_concurrency
+
+    async def list(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        *,
+        max_retries: int | None = None,
+    ) -> list[Image]:
+        """Every image, all pages: ``GET /v2/images``.
+
+        ``type`` filters ``"distribution"`` or ``"application"`` images,
+        ``private=True`` lists your own images, ``tag_name`` those with a tag. The
+        images come back in the API's order; any page that fails fails the call.
+        Once the first page gives the total, the other pages may be fetched
+        concurrently (the client's ``page_concurrency``).
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).list(
+                type, private, tag_name, self._page_concurrency
+            )
+        )
+
+    def iter(
+        self,
+        type: ImageListType | None = None,
+        private: bool | None = None,
+        tag_name: str | None = None,
+        per_page: int = MAX_PER_PAGE,
+        *,
+        max_retries: int | None = None,
+    ) -> AsyncPager[Image]:
+        """Images page by page as you iterate: ``GET /v2/images``."""
+        first = self._ops.images_url(type, private, tag_name, per_page)
+        return AsyncPager(self._run, self._ops.with_retries(max_retries).image_page, first)
+
+    async def info(self, id_slug: int | str, *, max_retries: int | None = None) -> Image:
+        """One image by id, or a public image by slug: ``GET /v2/images/{id or slug}``.
+
+        Raises ``NotFoundError`` when there is no such image.
+        """
+        return await self._run(self._ops.with_retries(max_retries).info(id_slug))
+
+    async def update(
+        self,
+        id: int,
+        name: str | None = None,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Change an image's name, distribution or description: ``PUT /v2/images/{id}``.
+
+        Only the fields given are sent.
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).update(id, name, distribution, description)
+        )
+
+    async def destroy(self, id: int, *, max_retries: int | None = None) -> None:
+        """Delete a snapshot, backup or custom image: ``DELETE /v2/images/{id}``."""
+        await self._run(self._ops.with_retries(max_retries).destroy(id))
+
+    async def create(
+        self,
+        name: str,
+        url: str,
+        region: str,
+        *,
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: builtins.list[str] | None = None,
+        wait: bool = False,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
+
+        Raises ``UnknownOutcomeError`` when the request may have reached the API but
+        no answer came back: it is not sent again, so no second image is imported.
+        With ``wait=True``, returns once the image is ``available`` (see ``wait_image``).
+        """
+        ops = self._ops.with_retries(max_retries)
+        created = ops.create(name, url, region, distribution, description, tags)
+        return await self._run(create_and_wait(ops, created, wait, poll, timeout))
+
+    async def transfer(
+        self,
+        id: int,
+        region: str,
+        wait: bool = False,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        *,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Copy an image to ``region``: ``POST /v2/images/{id}/actions``.
+
+        With ``wait=True``, returns once the action is completed; raises
+        ``ActionFailedError`` or ``ActionTimeoutError`` otherwise. If the POST may have
+        reached the API but got no answer, the action it started is looked up before
+        the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+        )
+
+    async def convert(
+        self,
+        id: int,
+        wait: bool = False,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        *,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
+        return await self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
+
+    async def wait_image(
+        self,
+        image: Image | int,
+        *,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_update: OnImage | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Poll an importing image (an ``Image`` or an id) until it is ``available``.
+
+        Raises ``ImageFailedError`` when DigitalOcean gives up on it (``deleted``, an
+        ``error_message``, or gone after it existed) and ``ImageTimeoutError`` after
+        ``timeout`` seconds. Poll failures that may pass (no connection, 429, 5xx) do
+        not end the wait. ``on_update`` is called with the image after every poll.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(wait_image(ops, image, poll, timeout, on_update))
+
+    async def distribute(
+        self,
+        id: int,
+        regions: Sequence[str],
+        *,
+        wait: bool = True,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_update: OnAction | None = None,
+        max_retries: int | None = None,
+    ) -> dict[str, Action]:
+        """Copy an image to every region in ``regions`` it is not in yet: region -> action.
+
+        All transfers are started (never one twice), then awaited together with one
+        ``GET /v2/images/{id}/actions`` per poll, whatever the number of regions. A
+        region the image is already in is skipped. If any transfer fails to start,
+        ends ``errored`` or times out, ``DistributionError`` says which, after the
+        others are done.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
+
+    async def plan_prune(
+        self,
+        *,
+        keep: int,
+        older_than: timedelta | None = None,
+        tag_name: str | None = None,
+        name_prefix: str | None = None,
+        types: Sequence[str] = ("snapshot",),
+        group_by: Callable[[Image], str] | None = None,
+        max_retries: int | None = None,
+    ) -> PrunePlan:
+        """Decide which of your snapshots or custom images may go; delete nothing.
+
+        Within each group (``group_by(image)``, default one group) the ``keep`` newest
+        stay and, of the rest, those older than ``older_than`` go. Images without
+        ``created_at``, not ``available``, public, or of other types always stay.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(
+            plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by)
+        )
+
+    async def prune(
+        self,
+        plan: PrunePlan,
+        *,
+        on_progress: OnProgress | None = None,
+        max_retries: int | None = None,
+    ) -> PruneReport:
+        """Delete what ``plan`` says may go, several at a time; report what happened to each.
+
+        A failed deletion does not stop the others (it is in ``failed``); a 404 counts
+        as deleted. ``on_progress(done, total)`` is called after each image.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(prune(ops, plan, self._page_concurrency, on_progress))
+
+    async def action_list(
+        self, id: int, *, max_retries: int | None = None
+    ) -> builtins.list[Action]:
+        """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
+        return await self._run(
+            self._ops.with_retries(max_retries).action_list(id, self._page_concurrency)
+        )
+
+    async def action_info(
+        self, id: int, action_id: int, *, max_retries: int | None = None
+    ) -> Action:
+        """One action: ``GET /v2/images/{id}/actions/{action_id}``."""
+        return await self._run(self._ops.with_retries(max_retries).action_info(id, action_id))
+
+    async def wait(
+        self,
+        action: Action,
+        *,
+        poll: float = DEFAULT_POLL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_update: OnUpdate | None = None,
+        max_retries: int | None = None,
+    ) -> Action:
+        """Poll ``action`` every ``poll`` seconds until it is completed; return it.
+
+        Raises ``ActionFailedError`` if it errored and ``ActionTimeoutError`` (with
+        the last state seen) after ``timeout`` seconds. ``on_update`` is called with
+        the action after every poll.
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
+        )
