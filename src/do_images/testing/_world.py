@@ -249,8 +249,14 @@ class World:
             min_disk_size=None,
             size_gigabytes=None,
         )
+        failure = self.failed_imports.pop(0) if self.failed_imports else None
         self._pending.append(
-            _Import(due=self.clock() + self.import_seconds, image_id=image["id"], region=region)
+            _Import(
+                due=self.clock() + self.import_seconds,
+                image_id=image["id"],
+                region=region,
+                failure=failure,
+            )
         )
         return dict(image)
 
