@@ -361,6 +361,22 @@ async def abare_list(base: str) -> int:
     return len(items)
 
 
+async def aplain_model_list(base: str, adapter: Any) -> int:
+    """The async bare loop with plain pydantic models: the floor for ``AsyncClient.list()``."""
+    items: list[Any] = []
+    async with httpx.AsyncClient(headers=HEADERS) as http:
+        with timed():
+            url: str | None = f"{base}/v2/images?per_page={PER_PAGE}"
+            while url:
+                response = await http.get(url)
+                if response.status_code != 200:
+                    raise RuntimeError(response.status_code)
+                page = adapter.validate_json(response.content)
+                items.extend(page.images)
+                url = page.links.pages.next
+    return len(items)
+
+
 async def abare_list_concurrent(base: str, width: int = 4) -> int:
     """The floor for concurrent paging: page 1, then pages 2..n, ``width`` at a time."""
     async with httpx.AsyncClient(headers=HEADERS) as http:
@@ -452,7 +468,26 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
         Case(
             f"{lst}: Client", lambda: sdk_list(base), n, f"{lst}: Client, page_concurrency=1", 1.05
         ),
-        Case(f"{lst}: AsyncClient", _sync(lambda: asdk_list(base)), n, plain_name, 1.05),
+        Case(
+            f"{lst}: async httpx + plain pydantic models",
+            _sync(lambda: aplain_model_list(base, plain)),
+            n,
+            plain_name,
+        ),
+        Case(
+            f"{lst}: AsyncClient, page_concurrency=1",
+            _sync(lambda: asdk_list(base, page_concurrency=1)),
+            n,
+            f"{lst}: async httpx + plain pydantic models",
+            1.05,
+        ),
+        Case(
+            f"{lst}: AsyncClient",
+            _sync(lambda: asdk_list(base)),
+            n,
+            f"{lst}: AsyncClient, page_concurrency=1",
+            1.05,
+        ),
         Case(f"{info}: httpx + json.loads", lambda: bare_info(base, ids), calls),
         Case(
             f"{info}: Client",

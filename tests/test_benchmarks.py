@@ -53,6 +53,8 @@ def test_bench_prints_every_case_with_its_ratio() -> None:
         "list 450: Client, page_concurrency=1",
         "list 450: Client",
         "list 450: AsyncClient",
+        "list 450: async httpx + plain pydantic models",
+        "list 450: AsyncClient, page_concurrency=1",
         "info x3: Client",
         "info x3: AsyncClient",
         "list 450, 1 ms/request: httpx + json.loads, 4 at a time (asyncio)",

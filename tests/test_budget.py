@@ -36,7 +36,7 @@ def busiest_window(starts: list[float], width: float = 60.0) -> int:
 def test_the_first_slots_are_free_and_the_next_waits_for_the_window() -> None:
     """With 250 a minute, 250 requests start now and the 251st a minute later."""
     budget = RequestBudget(250, lambda: 100.0)
-    waits = [budget.reserve() for _ in range(251)]
+    waits = [budget.reserve()[0] for _ in range(251)]
     assert waits[:250] == [0.0] * 250
     assert waits[250] == 60.0
 
@@ -44,7 +44,7 @@ def test_the_first_slots_are_free_and_the_next_waits_for_the_window() -> None:
 def test_reserved_slots_keep_every_window_within_the_limit() -> None:
     """Reservations made at once queue up: any 60 s holds at most the limit."""
     budget = RequestBudget(10, lambda: 0.0)
-    starts = [budget.reserve() for _ in range(95)]
+    starts = [budget.reserve()[0] for _ in range(95)]
     assert starts == sorted(starts)
     assert busiest_window(starts) == 10
     assert starts[-1] == 540.0  # the 95th: nine full minutes later
@@ -60,7 +60,7 @@ def test_threads_sharing_a_budget_never_overfill_a_window() -> None:
     def worker() -> None:
         barrier.wait()
         for _ in range(25):
-            wait = budget.reserve()
+            wait, _ = budget.reserve()
             with lock:
                 starts.append(wait)
 
@@ -76,7 +76,7 @@ def test_threads_sharing_a_budget_never_overfill_a_window() -> None:
 def test_no_limit_means_no_wait() -> None:
     """``per_minute=None`` hands out every slot at once."""
     budget = RequestBudget(None, lambda: 0.0)
-    assert {budget.reserve() for _ in range(1000)} == {0.0}
+    assert {budget.reserve() for _ in range(1000)} == {(0.0, None)}
 
 
 def test_a_spent_budget_holds_every_request_until_the_reset() -> None:
@@ -84,9 +84,9 @@ def test_a_spent_budget_holds_every_request_until_the_reset() -> None:
     now = [0.0]
     budget = RequestBudget(None, lambda: now[0])
     budget.spent_until(30.0, NOW)
-    assert budget.reserve() == 30.0
+    assert budget.reserve() == (30.0, None)
     now[0] = 31.0
-    assert budget.reserve() == 0.0
+    assert budget.reserve() == (0.0, None)
 
 
 def test_a_reset_over_two_minutes_away_raises_without_reserving() -> None:
@@ -98,7 +98,18 @@ def test_a_reset_over_two_minutes_away_raises_without_reserving() -> None:
     assert caught.value.retry_after == 121.0
     assert caught.value.reset_at == NOW
     budget.spent_until(None, None)  # a later response had requests left
-    assert budget.reserve() == 0.0
+    assert budget.reserve()[0] == 0.0
+
+
+def test_the_window_counts_from_the_answer_of_a_slow_request() -> None:
+    """A request answered 2 s after it started holds its slot until 62 s, not 60 s."""
+    now = [0.0]
+    budget = RequestBudget(1, lambda: now[0])
+    wait, slot = budget.reserve()
+    assert wait == 0.0
+    now[0] = 2.0
+    budget.finished(slot)  # the answer came at 2 s: the API may have counted it at 1.9 s
+    assert budget.reserve()[0] == 60.0  # from now (2 s) to 62 s
 
 
 # ------------------------------------------------------------ through clients

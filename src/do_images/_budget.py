@@ -34,15 +34,16 @@ class RequestBudget:
         self._clock = clock
         self._lock = threading.Lock()
         # The last ``per_minute`` reserved starts are all the window needs.
-        self._starts: deque[float] = deque(maxlen=per_minute)
+        self._starts: deque[list[float]] = deque(maxlen=per_minute)
         self._blocked_until: float | None = None
         self._reset_at: datetime | None = None
 
-    def reserve(self) -> float:
-        """Reserve the next start; return the seconds to wait before sending (0 for now).
+    def reserve(self) -> tuple[float, list[float] | None]:
+        """Reserve the next start: the seconds to wait before sending, and the slot.
 
-        Raises ``RateLimitError`` without reserving anything when the last response
-        said no request is left and the budget refills more than 120 s from now.
+        Hand the slot back to ``finished`` when the answer arrives. Raises
+        ``RateLimitError`` without reserving anything when the last response said no
+        request is left and the budget refills more than 120 s from now.
         """
         with self._lock:
             now = self._clock()
@@ -58,14 +59,27 @@ class RequestBudget:
                     )
                 start = max(start, blocked)
             limit = self.per_minute
-            if limit is not None:
-                starts = self._starts
-                if len(starts) == limit:
-                    start = max(start, starts[0] + MINUTE)
-                if starts:
-                    start = max(start, starts[-1])  # slots stay in order
-                starts.append(start)
-            return start - now
+            if limit is None:
+                return start - now, None
+            starts = self._starts
+            if len(starts) == limit:
+                start = max(start, starts[0][0] + MINUTE)
+            if starts:
+                start = max(start, starts[-1][0])  # slots stay in order
+            slot = [start]
+            starts.append(slot)
+            return start - now, slot
+
+    def finished(self, slot: list[float] | None) -> None:
+        """The request of ``slot`` was answered: count it from now, not from its start.
+
+        The API counts a request when it arrives, which is after it was sent and
+        before its answer came back; counting the window from the answer keeps a
+        client whose first requests were slow on the wire from running early.
+        """
+        if slot is not None:
+            with self._lock:
+                slot[0] = max(slot[0], self._clock())
 
     def spent_until(self, wait: float | None, reset_at: datetime | None) -> None:
         """Record what the latest response said: no request left for ``wait`` seconds,

@@ -174,7 +174,7 @@ class Session:
             attempt += 1
             outcome: httpx.Response | httpx.RequestError
             rate_limit: RateLimit | None = None
-            wait = self.budget.reserve()  # may raise: spent for longer than we would wait
+            wait, slot = self.budget.reserve()  # may raise: spent for longer than we would wait
             if wait > 0:
                 logger.debug(
                     "%s %s: waiting %.2f s for the request budget",
@@ -187,7 +187,9 @@ class Session:
                 response: httpx.Response = yield request
             except httpx.RequestError as exc:
                 outcome = exc
+                self.budget.finished(slot)
             else:
+                self.budget.finished(slot)
                 outcome = response
                 rate_limit = parse_rate_limit(response.headers)
                 if rate_limit is not None:
