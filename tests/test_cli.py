@@ -504,3 +504,102 @@ def test_resume_hints_keep_the_base_url_in_use(run: Run, sandbox: Sandbox) -> No
     )
     assert result.code == ExitCode.WAIT_TIMED_OUT
     assert f"keep waiting with: do-images --base-url {url} wait {snapshot.id} " in result.err
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+def test_create_wait_shows_progress_and_prints_the_available_image(
+    run: Run, sandbox: Sandbox
+) -> None:
+    """``create --wait`` polls the import with a line per poll, then prints the image."""
+    result = run(
+        "create", "--name", "web", "--url", "https://example.com/w.img", "--region", "nyc3",
+        "--wait", "--poll", "30", "--json",
+    )  # fmt: skip
+    assert result.code == ExitCode.OK, result.err
+    assert result.json()["status"] == "available"
+    lines = result.err.splitlines()
+    assert lines[0].endswith(": NEW, 0 s")
+    assert lines[-1].endswith(": available, 60 s")
+
+
+def test_create_wait_for_an_import_that_fails_exits_7(run: Run, sandbox: Sandbox) -> None:
+    """A failed import says why, in one line, and exits 7."""
+    sandbox.fail_next_import("bad gzip header")
+    result = run(
+        "create", "--name", "w", "--url", "https://example.com/w.img", "--region", "nyc3", "--wait"
+    )
+    assert result.code == ExitCode.ACTION_FAILED
+    assert result.err.splitlines()[-1].endswith("will not become available: bad gzip header")
+
+
+def test_transfer_to_several_regions_goes_through_distribute(run: Run, sandbox: Sandbox) -> None:
+    """``transfer ID R1 R2 R3 --wait``: all start at once; nyc3 (already there) is skipped."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "lon1", "nyc3", "sgp1", "--wait", "--poll", "5",
+                 "--json")  # fmt: skip
+    assert result.code == ExitCode.OK, result.err
+    actions = result.json()
+    assert [a["region_slug"] for a in actions] == ["lon1", "sgp1"]
+    assert {a["status"] for a in actions} == {"completed"}
+    assert any(line.endswith("to lon1: completed, 15 s") for line in result.err.splitlines())
+    assert sandbox.count("GET", "imageActions_get") == 0  # one action list per poll instead
+
+
+def test_prune_prints_the_plan_and_deletes_nothing_without_yes(run: Run, sandbox: Sandbox) -> None:
+    """The plan is a table with what goes and why; nothing is deleted."""
+    result = run("prune", "--keep", "1", "--older-than", "30d")
+    assert result.code == ExitCode.OK, result.err
+    header, *rows = result.out.splitlines()
+    assert header.split() == ["ID", "NAME", "CREATED", "PLAN", "WHY"]
+    assert any(" delete " in row for row in rows)
+    assert "pass --yes" in result.err
+    assert sandbox.count("DELETE") == 0
+
+
+def test_prune_yes_deletes_the_plan_and_summarises(run: Run, sandbox: Sandbox) -> None:
+    """With ``--yes``: progress and a summary on stderr, the planned images gone."""
+    plan = run("prune", "--keep", "1", "--json").json()
+    doomed = {image["id"] for image in plan["delete"]}
+    assert doomed
+    result = run("prune", "--keep", "1", "--yes")
+    assert result.code == ExitCode.OK, result.err
+    assert f"deleted {len(doomed)} of {len(doomed)} image(s)" in result.err
+    assert doomed.isdisjoint(image.id for image in sandbox.images)
+
+
+def test_prune_yes_exits_non_zero_when_a_deletion_fails(run: Run, sandbox: Sandbox) -> None:
+    """One failed DELETE (after retries): the rest go, the summary says so, exit 3."""
+    sandbox.fail_next(500, times=3, method="DELETE")
+    result = run("prune", "--keep", "0", "--older-than", "1m", "--type", "snapshot", "--yes")
+    assert result.code == ExitCode.API_ERROR
+    assert "1 failed" in result.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("prune",),
+        ("prune", "--keep", "-1"),
+        ("prune", "--keep", "1", "--older-than", "30"),
+        ("prune", "--keep", "1", "--older-than", "0d"),
+        ("prune", "--keep", "1", "--type", "backup"),
+        ("prune", "--keep", "0"),
+    ],
+)
+def test_bad_prune_arguments_are_usage_errors(
+    run: Run, sandbox: Sandbox, argv: tuple[str, ...]
+) -> None:
+    """Missing or malformed ``--keep``, durations and types exit 2 before any request."""
+    result = run(*argv)
+    assert result.code == ExitCode.USAGE, result.err
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(("text", "days"), [("30d", 30.0), ("12h", 0.5), ("90m", 90 / 1440)])
+def test_durations(text: str, days: float) -> None:
+    """``30d``, ``12h``, ``90m``."""
+    from do_images._cli_parser import duration
+
+    assert duration(text).total_seconds() == days * 86_400

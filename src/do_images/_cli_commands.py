@@ -16,7 +16,7 @@ from typing import TextIO
 
 from ._cli_output import Output, Progress, again, describe, isatty
 from ._client import Client
-from ._models import Action
+from ._models import Action, Image
 
 
 class ExitCode(enum.IntEnum):
@@ -40,12 +40,14 @@ EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
     ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
-    ExitCode.API_ERROR: "API error: any other error status, or a response that made no sense",
+    ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
+    "or a deletion of prune --yes that failed",
     ExitCode.NOT_FOUND: "not found: no such image or action",
     ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
-    ExitCode.ACTION_FAILED: "action failed: the awaited action ended errored",
-    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action goes on, it was not done in time",
+    ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
+    "or a transfer to one of several regions failed",
+    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
     ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
@@ -167,8 +169,9 @@ def run_delete(ctx: Context) -> int:
 
 
 def run_create(ctx: Context) -> int:
-    args = ctx.args
-    image = ctx.client.image.create(
+    """``create``: import a custom image; with ``--wait``, until it is available."""
+    args, do = ctx.args, ctx.client
+    image = do.image.create(
         args.name,
         args.url,
         args.region,
@@ -176,21 +179,82 @@ def run_create(ctx: Context) -> int:
         description=args.description,
         tags=args.tags,
     )
+    if args.wait:
+        start = do.clock()
+
+        def show(seen: Image) -> None:
+            ctx.out.note(f"image {seen.id}: {seen.status}, {do.clock() - start:.0f} s")
+
+        show(image)
+        image = do.image.wait_image(image, poll=args.poll, timeout=args.timeout, on_update=show)
     ctx.out.one(image)
     return ExitCode.OK
 
 
 def run_action_start(ctx: Context) -> int:
-    """``transfer`` and ``convert``: start the action, wait for it if asked."""
+    """``transfer`` and ``convert``: start the actions, wait for them if asked.
+
+    One region goes through ``transfer`` (a progress line a poll); several through
+    ``distribute``, all at once, with a line for each change.
+    """
     args, image = ctx.args, ctx.client.image
+    if args.command == "transfer" and len(args.regions) > 1:
+        return _distribute(ctx)
     if args.command == "transfer":
-        action = image.transfer(args.image, args.region)
+        action = image.transfer(args.image, args.regions[0])
     else:
         action = image.convert(args.image)
     if args.wait:
         action = _wait(ctx, action)
     ctx.out.one(action)
     return ExitCode.OK
+
+
+def _distribute(ctx: Context) -> int:
+    do, args = ctx.client, ctx.args
+    start = do.clock()
+
+    def show(action: Action) -> None:
+        region = action.region_slug or "?"
+        ctx.out.note(f"{describe(action)} to {region}: {action.status}, {do.clock() - start:.0f} s")
+
+    actions = do.image.distribute(
+        args.image,
+        args.regions,
+        wait=args.wait,
+        poll=args.poll,
+        timeout=args.timeout,
+        on_update=show,
+    )
+    ctx.out.actions(list(actions.values()))
+    return ExitCode.OK
+
+
+def run_prune(ctx: Context) -> int:
+    """``prune``: print the plan; with ``--yes``, delete what goes and summarise."""
+    do, args, out = ctx.client, ctx.args, ctx.out
+    plan = do.image.plan_prune(
+        keep=args.keep,
+        older_than=args.older_than,
+        tag_name=args.tag,
+        name_prefix=args.name_prefix,
+        types=tuple(args.types or ("snapshot",)),
+    )
+    out.plan(plan)
+    if not args.yes:
+        if plan.delete:
+            out.note(f"nothing deleted: pass --yes to delete {len(plan.delete)} image(s)")
+        return ExitCode.OK
+    report = do.image.prune(
+        plan, on_progress=lambda done, total: out.note(f"deleting: {done} of {total}")
+    )
+    out.note(
+        f"deleted {len(report.deleted)} of {len(plan.delete)} image(s)"
+        + (f"; {len(report.failed)} failed" if report.failed else "")
+    )
+    for image_id, error in report.failed.items():
+        out.note(f"not deleted: image {image_id}: {error}")
+    return ExitCode.API_ERROR if report.failed else ExitCode.OK
 
 
 def run_actions(ctx: Context) -> int:

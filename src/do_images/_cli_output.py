@@ -9,10 +9,13 @@ import argparse
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._constants import DEFAULT_BASE_URL
 from ._models import Action, Image
+
+if TYPE_CHECKING:
+    from ._lifecycle import PrunePlan
 
 
 class Output:
@@ -77,6 +80,33 @@ class Output:
                 [_action_row(action) for action in actions],
                 right={0},
             )
+
+    def plan(self, plan: PrunePlan) -> None:
+        """A prune plan: what stays, what goes, and why."""
+        if self.as_json:
+            self.json(
+                {
+                    "keep": [image.model_dump() for image in plan.keep],
+                    "delete": [image.model_dump() for image in plan.delete],
+                    "reasons": {str(key): why for key, why in plan.reasons.items()},
+                }
+            )
+            return
+        rows = [
+            [
+                str(image.id),
+                _text(image.name),
+                _when(image.created_at, time=False),
+                verdict,
+                plan.reasons.get(image.id, ""),
+            ]
+            for verdict, images in (("delete", plan.delete), ("keep", plan.keep))
+            for image in images
+        ]
+        if not rows:
+            self.note("no images match")
+            return
+        self.table(("ID", "NAME", "CREATED", "PLAN", "WHY"), rows, right={0})
 
     def one(self, model: Image | Action) -> None:
         if self.as_json:

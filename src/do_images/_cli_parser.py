@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import NoReturn
 
 from ._cli_commands import (
@@ -18,11 +19,19 @@ from ._cli_commands import (
     run_delete,
     run_info,
     run_list,
+    run_prune,
     run_serve,
     run_update,
     run_wait,
 )
-from ._constants import DEFAULT_BASE_URL, DEFAULT_POLL, DEFAULT_WAIT_TIMEOUT, TOKEN_VARIABLES
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIFECYCLE_POLL,
+    DEFAULT_LIFECYCLE_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_WAIT_TIMEOUT,
+    TOKEN_VARIABLES,
+)
 from ._version import __version__
 
 # ----------------------------------------------------------------------- parsing
@@ -113,26 +122,52 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
     )
 
 
-def _add_wait_options(parser: argparse.ArgumentParser, *, flag: bool) -> None:
+def _add_wait_options(
+    parser: argparse.ArgumentParser,
+    *,
+    flag: bool,
+    poll: float = DEFAULT_POLL,
+    timeout: float = DEFAULT_WAIT_TIMEOUT,
+    what: str = "the action",
+) -> None:
     if flag:
         parser.add_argument(
-            "--wait", action="store_true", help="wait until the action is done (progress on stderr)"
+            "--wait", action="store_true", help=f"wait until {what} is done (progress on stderr)"
         )
     parser.add_argument(
         "--poll",
         type=_poll_seconds,
-        default=DEFAULT_POLL,
+        default=poll,
         metavar="S",
-        help=f"seconds between polls while waiting (default {DEFAULT_POLL:g}, at least 1)",
+        help=f"seconds between polls while waiting (default {poll:g}, at least 1)",
     )
     parser.add_argument(
         "--timeout",
         type=_seconds,
-        default=DEFAULT_WAIT_TIMEOUT,
+        default=timeout,
         metavar="S",
-        help=f"give up waiting after S seconds (default {DEFAULT_WAIT_TIMEOUT:g}); "
-        "the action goes on",
+        help=f"give up waiting after S seconds (default {timeout:g}); {what} goes on",
     )
+
+
+_DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60}
+
+
+def duration(text: str) -> timedelta:
+    """``30d``, ``12h`` or ``90m``: a positive age."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _DURATION_UNITS or not (number.isascii() and number.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a duration such as 30d, 12h or 90m")
+    seconds = int(number) * _DURATION_UNITS[unit]
+    if not 0 < seconds <= 100 * 365 * 86_400:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a count (0 or more)")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,11 +221,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
     )
+    _add_wait_options(
+        sub,
+        flag=True,
+        poll=DEFAULT_LIFECYCLE_POLL,
+        timeout=DEFAULT_LIFECYCLE_TIMEOUT,
+        what="the import",
+    )
 
-    sub = command("transfer", "copy an image to another region", run_action_start)
+    sub = command("transfer", "copy an image to other regions (all at once)", run_action_start)
     sub.add_argument("image", type=_image_id, metavar="ID")
-    sub.add_argument("region", metavar="REGION")
+    sub.add_argument("regions", nargs="+", metavar="REGION", help="region slugs, such as sfo3")
     _add_wait_options(sub, flag=True)
+
+    sub = command(
+        "prune", "delete old snapshots safely (prints the plan; --yes deletes)", run_prune
+    )
+    sub.add_argument(
+        "--keep", type=_count, required=True, metavar="N", help="keep the N newest in each group"
+    )
+    sub.add_argument(
+        "--older-than",
+        type=duration,
+        metavar="AGE",
+        help="of the rest, delete only those older than AGE (30d, 12h, 90m)",
+    )
+    sub.add_argument("--tag", metavar="NAME", help="only images with this tag")
+    sub.add_argument("--name-prefix", metavar="P", help="only images whose name starts with P")
+    sub.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        choices=("snapshot", "custom"),
+        help="image type to prune (repeatable; default snapshot)",
+    )
+    sub.add_argument("--yes", "-y", action="store_true", help="delete what the plan says goes")
 
     sub = command("convert", "convert a backup into a snapshot", run_action_start)
     sub.add_argument("image", type=_image_id, metavar="ID")

@@ -31,7 +31,10 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
+    DistributionError,
     DoImagesError,
+    ImageFailedError,
+    ImageTimeoutError,
     MissingTokenError,
     NotFoundError,
     PermissionDeniedError,
@@ -173,6 +176,17 @@ _FAILURES: list[
     (APIConnectionError, ExitCode.CONNECTION, lambda exc, args: f"could not reach the API: {exc}"),
     (ActionFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
     (ActionTimeoutError, ExitCode.WAIT_TIMED_OUT, _wait_timed_out),
+    (DistributionError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (ImageFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (
+        ImageTimeoutError,
+        ExitCode.WAIT_TIMED_OUT,
+        lambda exc, args: (
+            f"{exc}; the import goes on (look with: {again(args, f'info {exc.image.id}')})"
+            if exc.image is not None
+            else str(exc)
+        ),
+    ),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
     # The SDK refuses bad arguments with these before sending anything.
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
