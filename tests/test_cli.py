@@ -603,3 +603,16 @@ def test_durations(text: str, days: float) -> None:
     from do_images._cli_parser import duration
 
     assert duration(text).total_seconds() == days * 86_400
+
+
+def test_transfer_to_several_regions_on_a_terminal_keeps_a_line_per_region(
+    run: Run, sandbox: Sandbox
+) -> None:
+    """On a terminal each region has one line, rewritten in place (cursor up, clear line)."""
+    image = named(sandbox, SNAPSHOT)
+    result = run("transfer", str(image.id), "lon1", "sgp1", "--wait", "--poll", "5", tty=True)
+    assert result.code == ExitCode.OK, result.err
+    final = result.err.split("\x1b[2A")[-1]  # the last redraw of the two lines
+    lines = [line.split("\x1b[2K")[-1] for line in final.strip("\n").split("\n")]
+    assert [line.split(" to ")[1].split(":")[0] for line in lines] == ["lon1", "sgp1"]
+    assert all(line.endswith("completed, 15 s") for line in lines)

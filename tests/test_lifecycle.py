@@ -400,3 +400,29 @@ def test_prune_refuses_what_is_not_a_plan(do: Driver) -> None:
     """A list of images is not a plan."""
     with pytest.raises(TypeError, match="PrunePlan"):
         do.image.prune([Image.model_validate(image_payload(1))])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------- over HTTP, end to end
+
+
+def test_the_three_jobs_against_a_served_sandbox() -> None:
+    """Import and wait, distribute, plan and prune, over real HTTP on loopback."""
+    from do_images import Client
+
+    sandbox = Sandbox(start=START, import_seconds=600, requests_per_minute=None)
+    with (
+        sandbox.serve() as base_url,
+        Client(
+            "dop_v1_served", base_url=base_url, sleep=sandbox.advance, clock=sandbox.clock
+        ) as do,
+    ):
+        image = do.image.create("web", URL, "nyc3", wait=True, poll=30)
+        assert image.status == "available"
+        actions = do.image.distribute(image.id, ["sfo3", "ams3"], poll=10)
+        assert {a.status for a in actions.values()} == {"completed"}
+        plan = do.image.plan_prune(keep=1, types=("snapshot", "custom"))
+        assert plan.delete
+        report = do.image.prune(plan)
+        assert {i.id for i in report.deleted} == {i.id for i in plan.delete}
+        assert not report.failed
+    assert_spec_valid(sandbox)

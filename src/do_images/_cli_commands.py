@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._cli_output import Output, Progress, again, describe, isatty
+from ._cli_output import Output, Progress, RegionBoard, again, describe, isatty
 from ._client import Client
 from ._models import Action, Image
 
@@ -212,20 +212,18 @@ def run_action_start(ctx: Context) -> int:
 
 def _distribute(ctx: Context) -> int:
     do, args = ctx.client, ctx.args
-    start = do.clock()
-
-    def show(action: Action) -> None:
-        region = action.region_slug or "?"
-        ctx.out.note(f"{describe(action)} to {region}: {action.status}, {do.clock() - start:.0f} s")
-
-    actions = do.image.distribute(
-        args.image,
-        args.regions,
-        wait=args.wait,
-        poll=args.poll,
-        timeout=args.timeout,
-        on_update=show,
-    )
+    board = RegionBoard(ctx.out.stderr, do.clock)
+    try:
+        actions = do.image.distribute(
+            args.image,
+            args.regions,
+            wait=args.wait,
+            poll=args.poll,
+            timeout=args.timeout,
+            on_update=board.update,
+        )
+    finally:
+        board.end()
     ctx.out.actions(list(actions.values()))
     return ExitCode.OK
 

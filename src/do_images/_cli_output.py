@@ -210,6 +210,35 @@ class Progress:
             self.width = 0
 
 
+class RegionBoard:
+    """Transfers to several regions on stderr: on a terminal one line per region, rewritten
+    in place as each changes; otherwise a line per change."""
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float]) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.start = clock()
+        self.live = isatty(stream)
+        self.lines: dict[str, str] = {}
+
+    def update(self, action: Action) -> None:
+        region = action.region_slug or (action.region.slug if action.region else "?")
+        text = f"{describe(action)} to {region}: {action.status}, {self.clock() - self.start:.0f} s"
+        if not self.live:
+            self.stream.write(text + "\n")
+        else:
+            if self.lines:
+                # Back to the first region's line, then rewrite every line.
+                self.stream.write(f"\x1b[{len(self.lines)}A")
+            self.lines[region] = text
+            for line in self.lines.values():
+                self.stream.write("\r\x1b[2K" + line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        self.stream.flush()
+
+
 def isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()

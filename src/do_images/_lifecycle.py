@@ -152,6 +152,7 @@ def distribute(
     ``transfer``; then all are polled together with one ``GET /v2/images/{id}/actions``
     (every page) per cycle. A transfer that fails to start, ends ``errored`` or runs
     out of time does not stop the others; ``DistributionError`` then says which.
+    ``on_update`` is called with each action once it started and whenever it changed.
     """
     check_id(image_id)
     slugs = check_regions(regions)
@@ -173,6 +174,9 @@ def distribute(
             )
         except DoImagesError as error:
             errors[region] = error
+            continue
+        if on_update is not None:
+            on_update(actions[region])
     if wait and actions:
         yield from _await_all(ops, image_id, actions, errors, poll, timeout, on_update)
     if errors:
