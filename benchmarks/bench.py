@@ -418,14 +418,28 @@ async def abare_info(base: str, ids: range) -> int:
     return len(ids)
 
 
-async def asdk_info(base: str, ids: range) -> int:
+async def asdk_info(base: str, ids: range, *, aiohttp: bool = False) -> int:
     from do_images import AsyncClient
 
-    async with AsyncClient(TOKEN, base_url=base, **UNLIMITED) as do:
+    async with contextlib.AsyncExitStack() as stack:
+        http = None
+        if aiohttp:  # the optional transport: do-images[aiohttp]
+            from httpx_aiohttp import HttpxAiohttpClient
+
+            http = await stack.enter_async_context(HttpxAiohttpClient())
+        do = await stack.enter_async_context(
+            AsyncClient(TOKEN, base_url=base, http_client=http, **UNLIMITED)
+        )
         with timed():
             for image_id in ids:
                 await do.image.info(image_id)
     return len(ids)
+
+
+def _has_aiohttp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("httpx_aiohttp") is not None
 
 
 @dataclass(frozen=True)
@@ -505,6 +519,15 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
             1.10,
         ),
     ]
+    if _has_aiohttp():
+        cases.append(
+            Case(
+                f"{info}: AsyncClient over aiohttp (do-images[aiohttp])",
+                _sync(lambda: asdk_info(base, ids, aiohttp=True)),
+                calls,
+                f"{info}: async httpx + json.loads",
+            )
+        )
     if delay:
         sequential = f"{dl}: httpx + json.loads, one page at a time"
         cases += [
