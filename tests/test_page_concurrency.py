@@ -63,6 +63,9 @@ class Server:
         self.most_in_flight = 0
         self.pages: list[int] = []
         self.finished: list[int] = []
+        # Each answer takes 20 ms on the client's fake clock: a server worth
+        # fetching from concurrently (a faster one is walked page by page).
+        self.time = FakeTime()
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         number = int(request.url.params.get("page", "1"))
@@ -76,6 +79,7 @@ class Server:
                 await asyncio.sleep(0)
             if self.hold is not None:
                 await self.hold(number)
+            self.time.now += 0.02
             return self.respond(number)
         finally:
             self.in_flight -= 1
@@ -86,7 +90,8 @@ class Server:
             TOKEN,
             base_url=BASE,
             transport=httpx.MockTransport(self),
-            sleep=FakeTime().async_sleep,
+            sleep=self.time.async_sleep,
+            clock=self.time.clock,
             **kwargs,
         )
 

@@ -40,10 +40,15 @@ class ThreadedServer:
     """A mock API called from the client's worker threads; counts requests in flight."""
 
     def __init__(
-        self, respond: Callable[[int], httpx.Response], hold: Callable[[int], None] | None = None
+        self,
+        respond: Callable[[int], httpx.Response],
+        hold: Callable[[int], None] | None = None,
+        latency: float = 0.02,
     ) -> None:
         self.respond = respond
         self.hold = hold
+        self.latency = latency
+        self.time = FakeTime()
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
@@ -59,6 +64,8 @@ class ThreadedServer:
         try:
             if self.hold is not None:
                 self.hold(number)
+            with self.lock:
+                self.time.now += self.latency  # the server takes this long, on the fake clock
             return self.respond(number)
         finally:
             with self.lock:
@@ -66,7 +73,7 @@ class ThreadedServer:
                 self.finished.append(number)
 
     def ids(self, **kwargs: Any) -> list[int]:
-        time = FakeTime()
+        time = self.time
         with Client(
             TOKEN,
             base_url=BASE,
@@ -211,3 +218,30 @@ def test_a_failure_stops_the_running_operations_and_starts_no_more() -> None:
     assert {"a"} <= set(started) <= {"a", "b", "c"}
     assert steps["b"] < 1_000_000
     assert steps["c"] < 1_000_000
+
+
+def test_a_fast_server_is_walked_one_page_at_a_time() -> None:
+    """A first page answered in under 10 ms: threads would only add switching, so none."""
+    threads: set[str] = set()
+
+    def hold(number: int) -> None:
+        threads.add(threading.current_thread().name)
+
+    server = ThreadedServer(listing(6), hold, latency=0.001)
+    assert server.ids() == list(range(1, 13))
+    assert server.most_in_flight == 1
+    assert server.pages == [1, 2, 3, 4, 5, 6]
+    assert threads == {threading.current_thread().name}
+
+
+def test_a_server_with_latency_gets_the_threads() -> None:
+    """The same list from a server taking 20 ms a page is fetched four pages at once."""
+    barrier = threading.Barrier(4, timeout=PATIENCE)
+
+    def hold(number: int) -> None:
+        if 2 <= number <= 5:
+            barrier.wait()
+
+    server = ThreadedServer(listing(6), hold, latency=0.02)
+    assert server.ids() == list(range(1, 13))
+    assert server.most_in_flight == 4

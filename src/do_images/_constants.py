@@ -50,6 +50,9 @@ DEFAULT_PAGE_CONCURRENCY = 4
 MAX_PAGE_CONCURRENCY = 32
 MAX_PLANNED_PAGES = 10_000
 """A list claiming more pages than this (2,000,000 images) is walked link by link."""
+CONCURRENT_PAGES_MIN_LATENCY = 0.010
+"""Pages are fetched concurrently only from a server slower than this per page: from a
+faster one (loopback, an in-memory transport) threads or tasks only add switching."""
 BUDGET_PER_REQUEST_IN_FLIGHT = 100
 """Each page in flight needs this many requests left in the rate-limit budget."""
 

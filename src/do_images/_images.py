@@ -27,7 +27,7 @@ from ._checks import (
     check_wait,
     type_name,
 )
-from ._constants import MAX_PER_PAGE
+from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
 from ._effects import Op, Sleep
 from ._errors import (
     ActionFailedError,
@@ -153,9 +153,14 @@ class ImageOps:
         return str(url.copy_with(params={"per_page": MAX_PER_PAGE}))
 
     def _page(self, url: str | httpx.URL, adapter: JsonValidator[Any]) -> Op[Page[Any]]:
+        clock = self.session.clock
+        sent = clock()
         response = yield from self._get(url)
+        latency = clock() - sent
         parsed: ImagePage | ActionPage = self.session.parse(adapter, response)
-        return page_of(parsed)
+        page = page_of(parsed)
+        page.latency = latency
+        return page
 
     def image_page(self, url: str | httpx.URL) -> Op[Page[Image]]:
         """Fetch one page of ``GET /v2/images``."""
@@ -174,15 +179,25 @@ class ImageOps:
         private: bool | None,
         tag_name: str | None,
         concurrency: int = 1,
+        min_latency: float = CONCURRENT_PAGES_MIN_LATENCY,
     ) -> Op[_List[Image]]:
         """Every image, following every page (``concurrency`` pages at a time at most)."""
         first = self.images_url(type, private, tag_name)
-        return (yield from collect(self.image_page, first, concurrency, self._rate_limit))
+        return (
+            yield from collect(self.image_page, first, concurrency, self._rate_limit, min_latency)
+        )
 
-    def action_list(self, image_id: int, concurrency: int = 1) -> Op[_List[Action]]:
+    def action_list(
+        self,
+        image_id: int,
+        concurrency: int = 1,
+        min_latency: float = CONCURRENT_PAGES_MIN_LATENCY,
+    ) -> Op[_List[Action]]:
         """Every action of an image, following every page."""
         first = self.actions_url(image_id)
-        return (yield from collect(self.action_page, first, concurrency, self._rate_limit))
+        return (
+            yield from collect(self.action_page, first, concurrency, self._rate_limit, min_latency)
+        )
 
     # -- single objects
 

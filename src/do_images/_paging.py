@@ -33,6 +33,8 @@ class Page(Generic[T]):
     next_url: str | None
     total: int | None
     last_url: str | None = None
+    latency: float | None = None
+    """Seconds from sending the request to its answer, on the client's clock."""
 
 
 Fetch = Callable[["str | httpx.URL"], Op[Page[T]]]
@@ -178,6 +180,7 @@ def collect(
     first_url: str,
     concurrency: int,
     rate_limit: Callable[[], RateLimit | None],
+    min_latency: float = 0.0,
 ) -> Op[list[T]]:
     """Every item of a list, in order.
 
@@ -186,12 +189,17 @@ def collect(
     ``page_concurrency()`` at a time (``rate_limit`` gives the latest budget); a
     page that fails fails the whole list. Otherwise, and after the planned pages if
     the last one still links on, the next links are followed one by one.
+
+    A first page answered faster than ``min_latency`` seconds is from a server with
+    nothing to wait for: concurrency could only add overhead (on threads, parsing
+    holds the GIL), so the pages are walked one by one.
     """
     walk = PageWalk.starting_at(first_url)
     items: list[T] = []
     page: Page[T] = yield from fetch(first_url)
     items.extend(page.items)
-    plan = plan_pages(walk, page) if concurrency > 1 else None
+    fast = page.latency is not None and page.latency < min_latency
+    plan = plan_pages(walk, page) if concurrency > 1 and not fast else None
     if plan is not None:
         urls = [url for url in map(walk.admit, plan.urls()) if url is not None]
         pages: list[Page[T]] = yield Gather(
