@@ -47,6 +47,7 @@ from ._models import (
     Image,
     ImagePage,
     JsonValidator,
+    RateLimit,
 )
 from ._paging import Page, PageWalk, collect, page_of
 from ._retry import action_matches, after_lookup, lookup_delay, matching_since
@@ -170,7 +171,7 @@ class ImageOps:
         """Fetch one page of ``GET /v2/images/{id}/actions``."""
         return self._page(url, ACTION_PAGE)
 
-    def _rate_limit(self) -> Any:
+    def _rate_limit(self) -> RateLimit | None:
         return self.session.rate_limit
 
     def list(
