@@ -61,3 +61,7 @@ SANDBOX_DEFAULT_PER_PAGE = 20
 """The API's page size when a request names none."""
 MAX_REQUEST_BODY = 1 << 20
 """The largest request body the sandbox reads."""
+
+MIN_REDACTED_TOKEN = 8
+"""Tokens shorter than this are not blanked out of error text: so short a string is no
+DigitalOcean token (those are 71 characters), and blanking it would corrupt words."""

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from ._constants import ERROR_TEXT_LIMIT
+from ._constants import ERROR_TEXT_LIMIT, MIN_REDACTED_TOKEN
 
 if TYPE_CHECKING:
     # Only the functions that build errors from responses use these, and they run
@@ -360,15 +361,34 @@ def request_id_of(response: httpx.Response) -> str | None:
     return value
 
 
+def redacts(secret: str | None) -> TypeGuard[str]:
+    """Whether ``secret`` is long enough to be blanked out of text (see ``cut_text``)."""
+    return secret is not None and len(secret) >= MIN_REDACTED_TOKEN
+
+
+def _token_in(secret: str) -> re.Pattern[bytes]:
+    # The token as a whole word only: never the middle of a longer run of letters,
+    # digits or '_'.
+    return re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(secret.encode()) + rb"(?![A-Za-z0-9_])")
+
+
+def shows(text: str, secret: str | None) -> bool:
+    """Whether ``text`` shows ``secret`` (as ``cut_text`` would blank it out)."""
+    return redacts(secret) and _token_in(secret).search(text.encode("utf-8", "replace")) is not None
+
+
 def cut_text(content: bytes | str, secret: str | None = None) -> str:
     """Text for an error message: at most 1 KiB of UTF-8, never a decode error.
 
     ``secret`` (the token) is blanked out first, in case a proxy or a debugging
-    server echoes the request headers into its error page.
+    server echoes the request headers into its error page: wherever it stands as a
+    whole word, and only if it has at least ``MIN_REDACTED_TOKEN`` characters, so
+    that redaction never corrupts ordinary text (token ``e`` must not turn "access"
+    into "acc[redacted]ss").
     """
     data = content.encode("utf-8", "replace") if isinstance(content, str) else content
-    if secret:
-        data = data.replace(secret.encode(), b"[redacted]")
+    if redacts(secret):
+        data = _token_in(secret).sub(b"[redacted]", data)
     data = data[:ERROR_TEXT_LIMIT]
     # Cutting may split a multi-byte character: drop the partial tail, not the text.
     text = data.decode("utf-8", errors="replace")
@@ -506,7 +526,7 @@ def safe_cause(exc: httpx.RequestError, secret: str) -> BaseException:
     for _ in range(16):  # chains are short; a cyclic one must not hang us
         if link is None:
             return exc
-        if secret in str(link) or secret in repr(link.args):
+        if shows(str(link), secret) or shows(repr(link.args), secret):
             break
         link = link.__cause__ or link.__context__
     stand_in = type(exc).__new__(type(exc))
