@@ -73,14 +73,19 @@ def check_positive_seconds(value: object, what: str, *, zero: bool = False) -> f
     return seconds
 
 
+def _echo(text: str, limit: int = 60) -> str:
+    """What someone passed, quoted and shortened for an error message."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def check_id_or_slug(value: object) -> int | str:
     """An image id, or the slug of a public image (``ubuntu-24-04-x64``)."""
     if isinstance(value, str):
         if value.isdigit():
-            raise ValueError(f"image slug {value!r} is all digits: pass the id as an int")
+            raise ValueError(f"image slug {_echo(value)} is all digits: pass the id as an int")
         if not _SLUG.fullmatch(value):
             raise ValueError(
-                f"image slug {value!r} is not a slug (letters, digits, '.', '_' and '-')"
+                f"image slug {_echo(value)} is not a slug (letters, digits, '.', '_' and '-')"
             )
         return value
     return check_id(value, "image id")
@@ -99,7 +104,7 @@ def check_region(value: object) -> str:
     """A region slug such as ``nyc3``: lowercase letters and digits."""
     region = check_str(value, "region")
     if not _REGION.fullmatch(region):
-        raise ValueError(f"region {region!r} is not a region slug (such as 'nyc3')")
+        raise ValueError(f"region {_echo(region)} is not a region slug (such as 'nyc3')")
     return region
 
 
@@ -109,9 +114,9 @@ def check_url(value: object) -> str:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"url {url!r} is not a URL: {exc}") from None
+        raise ValueError(f"url {_echo(url)} is not a URL: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"url {url!r} must be an http:// or https:// address")
+        raise ValueError(f"url {_echo(url)} must be an http:// or https:// address")
     return url
 
 
@@ -183,14 +188,20 @@ def check_base_url(base_url: object) -> httpx.URL:
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
+        raise ValueError(f"base_url {_echo(str(base_url))} is not a URL: {exc}") from None
     if url.query or url.fragment:
         raise ValueError("base_url must not carry a query or fragment")
+    if url.scheme in ("http", "https") and not url.host:
+        raise ValueError(
+            f"base_url {_echo(str(base_url))} has no host (such as https://api.digitalocean.com)"
+        )
+    if url.port is not None and not 0 < url.port <= 65535:
+        raise ValueError(f"base_url port {url.port} is out of range (1 to 65535)")
     secure = url.scheme == "https" and bool(url.host)
     loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
     if not (secure or loopback):
         raise ValueError(
-            f"base_url {str(base_url)!r} must be https:// (http:// only for loopback hosts)"
+            f"base_url {_echo(str(base_url))} must be https:// (http:// only for loopback hosts)"
         )
     return url
 
