@@ -9,6 +9,7 @@
 """
 
 from ._sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Sandbox, SandboxRequest
+from ._state import SandboxStateError
 from ._transport import AsyncSandboxTransport, SandboxTransport
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "AsyncSandboxTransport",
     "Sandbox",
     "SandboxRequest",
+    "SandboxStateError",
     "SandboxTransport",
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 
@@ -27,6 +29,7 @@ from .._constants import (
 from .._models import Action, Image
 from ._http import Drop, Fault, Front, Reply, SandboxRequest
 from ._seed import DISTRIBUTIONS
+from ._state import SandboxStateError, StateFile
 from ._world import ACTION_STATUSES, ACTION_TYPES, IMAGE_TYPES, World, check_regions, iso
 
 __all__ = ["SANDBOX_BASE_URL", "SANDBOX_TOKEN", "Reply", "Sandbox", "SandboxRequest"]
@@ -65,6 +68,7 @@ class Sandbox:
         seed: bool = True,
         log_size: int = 1000,
         requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
         """Create a sandbox.
 
@@ -77,6 +81,13 @@ class Sandbox:
         ``log_size``: how many requests ``requests`` keeps. ``requests_per_minute``:
         like the API, answer 429 (with ``retry-after``) once more requests than this
         arrive in 60 s of the sandbox clock (default 250; ``None``: no such limit).
+        ``state``: a JSON file that holds the images, actions and clock, read at the
+        start (if it exists, it wins over ``start`` and ``seed``) and written
+        atomically after every change, so the sandbox survives its process and
+        several processes can share one file (each request holds a lock on
+        ``PATH.lock`` where the platform has ``fcntl``). A file that is not a sandbox
+        state raises ``SandboxStateError`` and is left untouched. Faults and the
+        request log are not kept in it.
         """
         if token is not None and (not isinstance(token, str) or not token.strip()):
             raise ValueError("token must be a non-empty str or None")
@@ -108,6 +119,10 @@ class Sandbox:
             requests_per_minute=requests_per_minute,
             log_size=log_size,
         )
+        self._state = None if state is None else StateFile(state)
+        if self._state is not None:
+            with self._synced():
+                pass  # read the file if there is one, else write the seeded state
 
     def __repr__(self) -> str:
         with self._lock:
@@ -128,7 +143,7 @@ class Sandbox:
     def advance(self, seconds: float) -> None:
         """Move the virtual clock forward; actions and imports that are due finish."""
         _check_seconds(seconds, "seconds")
-        with self._lock:
+        with self._synced():
             self._elapsed += float(seconds)
             self._world.settle()
 
@@ -292,7 +307,7 @@ class Sandbox:
     @property
     def images(self) -> list[Image]:
         """Every image, public and private, as the API would show it, by id."""
-        with self._lock:
+        with self._synced():
             self._world.settle()
             images = self._world.images
             return [Image.model_validate(images[key]) for key in sorted(images)]
@@ -300,7 +315,7 @@ class Sandbox:
     @property
     def actions(self) -> list[Action]:
         """Every image action, by id."""
-        with self._lock:
+        with self._synced():
             self._world.settle()
             actions = self._world.actions
             return [Action.model_validate(actions[key]) for key in sorted(actions)]
@@ -330,7 +345,7 @@ class Sandbox:
             raise ValueError(f"distribution {distribution!r} is not one the API knows")
         if type not in IMAGE_TYPES:
             raise ValueError(f"unknown image type {type!r}")
-        with self._lock:
+        with self._synced():
             image = self._world.add_image(
                 image_id=id,
                 name=name,
@@ -365,7 +380,7 @@ class Sandbox:
             raise ValueError(f"status must be in-progress, completed or errored, got {status!r}")
         if id is not None:
             check_int(id, "id", min=1)
-        with self._lock:
+        with self._synced():
             action = self._world.add_action(
                 image_id, type, region=region, status=status, action_id=id
             )
@@ -390,11 +405,53 @@ class Sandbox:
                 and (operation is None or seen_operation == operation)
             )
 
+    # ------------------------------------------------------------- the state file
+
+    @contextlib.contextmanager
+    def _synced(self) -> Iterator[None]:
+        """Hold the lock; with a state file, also its lock, its latest content read
+        first and the state written back after."""
+        with self._lock:
+            if self._state is None:
+                yield
+                return
+            with self._state.locked():
+                if self._state.changed():
+                    data = self._state.read()
+                    if data is not None:
+                        self._load(data)
+                yield
+                self._state.write(
+                    {
+                        "start": iso(self._start),
+                        "clock": self.clock(),
+                        "saved_at": time.time(),
+                        "world": self._world.snapshot(),
+                    }
+                )
+
+    def _load(self, data: dict[str, Any]) -> None:
+        assert self._state is not None
+        try:
+            start = datetime.fromisoformat(str(data["start"]).replace("Z", "+00:00"))
+            saved = float(data["clock"])
+            if self._realtime:  # the time the file lay unused counts too
+                saved += max(0.0, time.time() - float(data["saved_at"]))
+            self._world.restore(data["world"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SandboxStateError(
+                f"{self._state.path} is a damaged sandbox state ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); it was left as it is"
+            ) from None
+        self._start = self._world.start = start
+        # The clock never runs backwards: another process may have moved it further.
+        self._elapsed += max(0.0, saved - self.clock())
+
     # ------------------------------------------------------------- the handler
 
     def handle(self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes) -> Reply:
         """Answer one HTTP request (the transports and the server call this)."""
-        with self._lock:
+        with self._synced():
             return self._front.handle(method, url, headers, body)
 
 

@@ -102,6 +102,73 @@ class World:
         """The virtual wall-clock time (UTC)."""
         return self.start + timedelta(seconds=self.clock())
 
+    # ----------------------------------------------------------------- state
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything this world holds, as JSON-ready data (``restore`` reads it back)."""
+        pending: list[dict[str, Any]] = []
+        for item in self._pending:
+            if isinstance(item, _Import):
+                pending.append(
+                    {
+                        "import": item.image_id,
+                        "due": item.due,
+                        "region": item.region,
+                        "failure": item.failure,
+                    }
+                )
+            else:
+                pending.append(
+                    {
+                        "action": item.action["id"],
+                        "due": item.due,
+                        "image": item.image_id,
+                        "region": item.region,
+                        "errored": item.errored,
+                    }
+                )
+        return {
+            "images": list(self.images.values()),
+            "actions": list(self.actions.values()),
+            "pending": pending,
+            "next_image_id": self._next_image_id,
+            "next_action_id": self._next_action_id,
+            "errored_actions": self.errored_actions,
+            "failed_imports": list(self.failed_imports),
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace everything with what ``snapshot`` gave; ``KeyError``, ``TypeError`` or
+        ``ValueError`` if ``data`` is not such a snapshot (nothing is replaced then)."""
+        images = {int(image["id"]): dict(image) for image in data["images"]}
+        actions = {int(action["id"]): dict(action) for action in data["actions"]}
+        pending: list[_Import | _Run] = []
+        for item in data["pending"]:
+            if "import" in item:
+                pending.append(
+                    _Import(
+                        float(item["due"]),
+                        int(item["import"]),
+                        str(item["region"]),
+                        item["failure"],
+                    )
+                )
+            else:
+                pending.append(
+                    _Run(
+                        float(item["due"]),
+                        actions[int(item["action"])],
+                        int(item["image"]),
+                        str(item["region"]),
+                        bool(item["errored"]),
+                    )
+                )
+        next_image_id, next_action_id = int(data["next_image_id"]), int(data["next_action_id"])
+        errored, failures = int(data["errored_actions"]), [str(f) for f in data["failed_imports"]]
+        self.images, self.actions, self._pending = images, actions, pending
+        self._next_image_id, self._next_action_id = next_image_id, next_action_id
+        self.errored_actions, self.failed_imports = errored, failures
+
     # -------------------------------------------------------------- progress
 
     def settle(self) -> None:
