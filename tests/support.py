@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import json
 import socket
 import struct
@@ -27,6 +28,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 import httpx
 
 from do_images import AsyncClient, Client, ImageResource, Pager, RateLimit
+from do_images.cli import Target
+from do_images.testing import Sandbox
 
 TOKEN = "dop_v1_" + "5ec7e7" * 10
 BASE = "https://api.digitalocean.com"
@@ -428,3 +431,57 @@ class LoopbackServer:
         """How many requests with ``method`` the server received."""
         with self.lock:
             return sum(1 for seen in self.seen if seen.method == method)
+
+
+# ------------------------------------------------------------------ command line
+
+
+class Stream(io.StringIO):
+    """A text stream that can pretend to be a terminal."""
+
+    def __init__(self, text: str = "", *, tty: bool = False) -> None:
+        super().__init__(text)
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@dataclass
+class Result:
+    """What one run of the command line did."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+Run = Callable[..., Result]
+
+
+def cli_runner(sandbox: Sandbox) -> Run:
+    """``run(*argv, stdin=, tty=, factory=, environ=)``: ``main(argv)`` against ``sandbox``."""
+    from do_images.cli import main
+
+    def run(
+        *argv: str,
+        stdin: str = "",
+        tty: bool = False,
+        factory: Callable[[Target], Client] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Result:
+        out, err = Stream(tty=tty), Stream(tty=tty)
+        code = main(
+            list(argv),
+            client_factory=factory or (lambda target: sandbox.client()),
+            environ=environ or {},
+            stdin=Stream(stdin, tty=tty),
+            stdout=out,
+            stderr=err,
+        )
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run

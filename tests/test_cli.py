@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -15,35 +12,10 @@ import pytest
 from do_images import Client, Image
 from do_images.cli import ExitCode, Target, main
 from do_images.testing import Sandbox
+from support import Run, Stream, cli_runner
 
 SNAPSHOT = "web-01 2026-10-01"  # a seeded private snapshot, only in nyc3
 BACKUP = "db-01 nightly"  # a seeded backup
-
-
-class Stream(io.StringIO):
-    """A text stream that can pretend to be a terminal."""
-
-    def __init__(self, text: str = "", *, tty: bool = False) -> None:
-        super().__init__(text)
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-@dataclass
-class Result:
-    """What one run of the command line did."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture
@@ -55,25 +27,7 @@ def sandbox() -> Sandbox:
 @pytest.fixture
 def run(sandbox: Sandbox) -> Run:
     """Runs ``main(argv)`` against ``sandbox``; returns the exit code and both streams."""
-
-    def run(
-        *argv: str,
-        stdin: str = "",
-        tty: bool = False,
-        factory: Callable[[Target], Client] | None = None,
-    ) -> Result:
-        out, err = Stream(tty=tty), Stream(tty=tty)
-        code = main(
-            list(argv),
-            client_factory=factory or (lambda target: sandbox.client()),
-            environ={},
-            stdin=Stream(stdin, tty=tty),
-            stdout=out,
-            stderr=err,
-        )
-        return Result(code, out.getvalue(), err.getvalue())
-
-    return run
+    return cli_runner(sandbox)
 
 
 def named(sandbox: Sandbox, name: str) -> Image:
@@ -87,7 +41,17 @@ def named(sandbox: Sandbox, name: str) -> Image:
 def test_list_prints_an_aligned_table(run: Run, sandbox: Sandbox) -> None:
     """``list`` prints a header and one row per image, every column starting at one offset."""
     lines = run("list").out.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "TYPE", "DISTRIBUTION", "REGIONS", "SIZE", "CREATED"]
+    assert lines[0].split() == [
+        "ID",
+        "NAME",
+        "TYPE",
+        "DISTRIBUTION",
+        "SLUG",
+        "STATUS",
+        "REGIONS",
+        "SIZE",
+        "CREATED",
+    ]
     assert len(lines) == 1 + len(sandbox.images)
     type_column = lines[0].index("TYPE")
     assert {line[type_column - 2 : type_column] for line in lines} == {"  "}
@@ -463,10 +427,10 @@ def test_every_command_names_its_handler() -> None:
 
 def test_the_failure_table_puts_subclasses_before_their_bases() -> None:
     """No row is shadowed by an earlier row for one of its base classes."""
-    from do_images.cli import _FAILURES
+    from do_images._cli_failures import FAILURES
 
     seen: list[type[BaseException]] = []
-    for kind, _, _ in _FAILURES:
+    for kind, _, _ in FAILURES:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         for cls in kinds:
             assert not any(issubclass(cls, earlier) for earlier in seen), cls

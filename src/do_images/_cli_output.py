@@ -1,118 +1,79 @@
 """What the ``do-images`` command line prints: tables, key/value views, JSON, progress.
 
 Results go to stdout, messages and progress to stderr. Nothing here talks to the API.
+Every string from the API is made printable (``_cli_text``) before it is shown;
+``--json`` output is exact.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
+from ._cli_text import fit, pad, printable, shorten, width
 from ._constants import DEFAULT_BASE_URL
 from ._models import Action, Image
 
 if TYPE_CHECKING:
     from ._lifecycle import PrunePlan
 
+T = TypeVar("T")
 
-class Output:
-    """Where results (stdout) and messages (stderr) go, and in which form."""
 
-    def __init__(self, stdout: TextIO, stderr: TextIO, *, as_json: bool) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
-        self.as_json = as_json
+# ---------------------------------------------------------------------- columns
 
-    def line(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
 
-    def note(self, text: str) -> None:
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+@dataclass(frozen=True)
+class Column(Generic[T]):
+    """One column a table can show: its header, how a cell is made, how it is laid out."""
 
-    def json(self, value: object) -> None:
-        self.line(json.dumps(value, indent=2, ensure_ascii=False))
+    header: str
+    cell: Callable[[T], str]
+    right: bool = False
+    shrink: bool = False
+    """May be cut (with ``…``) to fit the terminal; ids, sizes and dates never are."""
+    aliases: tuple[str, ...] = ()
+    """Other names ``--format`` accepts (doctl's, say ``MinDisk``)."""
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> None:
-        widths = [len(header) for header in headers]
-        for row in rows:
-            widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
 
-        def render(cells: Sequence[str]) -> str:
-            parts = [
-                cell.rjust(width) if index in right else cell.ljust(width)
-                for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-            ]
-            return "  ".join(parts).rstrip()
+def _key(name: str) -> str:
+    # Column names are matched without case, spaces, '_' or '-': ``created_at``,
+    # ``CreatedAt`` and ``Created-At`` are one name.
+    return "".join(char for char in name.lower() if char not in " _-")
 
-        self.line(render(headers))
-        for row in rows:
-            self.line(render(row))
 
-    def record(self, data: Mapping[str, Any]) -> None:
-        width = max((len(key) for key in data), default=0)
-        for key, value in data.items():
-            self.line(f"{key:<{width}}  {_value(value)}")
+class Columns(Generic[T]):
+    """The columns of one kind of object, by field name, and the ones shown by default."""
 
-    def images(self, images: Sequence[Image]) -> None:
-        if self.as_json:
-            self.json([image.model_dump() for image in images])
-        elif not images:
-            self.note("no images")
-        else:
-            self.table(
-                ("ID", "NAME", "TYPE", "DISTRIBUTION", "REGIONS", "SIZE", "CREATED"),
-                [_image_row(image) for image in images],
-                right={0, 5},
-            )
+    def __init__(self, kind: str, columns: Mapping[str, Column[T]], default: Sequence[str]) -> None:
+        self.kind = kind
+        self.columns = dict(columns)
+        self.default = [self.columns[name] for name in default]
+        self._lookup = {
+            _key(alias): column
+            for name, column in self.columns.items()
+            for alias in (name, column.header, *column.aliases)
+        }
 
-    def actions(self, actions: Sequence[Action]) -> None:
-        if self.as_json:
-            self.json([action.model_dump() for action in actions])
-        elif not actions:
-            self.note("no actions")
-        else:
-            self.table(
-                ("ID", "TYPE", "STATUS", "REGION", "STARTED", "COMPLETED"),
-                [_action_row(action) for action in actions],
-                right={0},
-            )
-
-    def plan(self, plan: PrunePlan) -> None:
-        """A prune plan: what stays, what goes, and why."""
-        if self.as_json:
-            self.json(
-                {
-                    "keep": [image.model_dump() for image in plan.keep],
-                    "delete": [image.model_dump() for image in plan.delete],
-                    "reasons": {str(key): why for key, why in plan.reasons.items()},
-                }
-            )
-            return
-        rows = [
-            [
-                str(image.id),
-                _text(image.name),
-                _when(image.created_at, time=False),
-                verdict,
-                plan.reasons.get(image.id, ""),
-            ]
-            for verdict, images in (("delete", plan.delete), ("keep", plan.keep))
-            for image in images
-        ]
-        if not rows:
-            self.note("no images match")
-            return
-        self.table(("ID", "NAME", "CREATED", "PLAN", "WHY"), rows, right={0})
-
-    def one(self, model: Image | Action) -> None:
-        if self.as_json:
-            self.json(model.model_dump())
-        else:
-            self.record(model.model_dump())
+    def parse(self, text: str) -> list[Column[T]]:
+        """``--format ID,Name,Slug``: the columns named, in order; unknown names refused."""
+        chosen: list[Column[T]] = []
+        for name in text.split(","):
+            column = self._lookup.get(_key(name))
+            if column is None:
+                what = "an empty name" if not name.strip() else shorten(name.strip(), 40)
+                raise ValueError(
+                    f"{what} is not a column of {self.kind}s; "
+                    f"the columns are: {', '.join(self.columns)}"
+                )
+            chosen.append(column)
+        return chosen
 
 
 def _value(value: object) -> str:
@@ -150,29 +111,229 @@ def _regions(regions: Sequence[str] | None, shown: int = 3) -> str:
     return ",".join(regions[:shown]) + (f" +{more}" if more > 0 else "")
 
 
-def _image_row(image: Image) -> list[str]:
-    size = "-" if image.size_gigabytes is None else f"{image.size_gigabytes:g} GB"
-    return [
-        str(image.id),
-        _text(image.name),
-        _text(image.type),
-        _text(image.distribution),
-        _regions(image.regions),
-        size,
-        _when(image.created_at, time=False),
-    ]
+def _size(image: Image) -> str:
+    return "-" if image.size_gigabytes is None else f"{image.size_gigabytes:g} GB"
 
 
-def _action_row(action: Action) -> list[str]:
-    region = action.region_slug or (action.region.slug if action.region else None)
-    return [
-        str(action.id),
-        _text(action.type),
-        _text(action.status),
-        _text(region),
-        _when(action.started_at, time=True),
-        _when(action.completed_at, time=True),
-    ]
+def _region_of(action: Action) -> str:
+    return _text(action.region_slug or (action.region.slug if action.region else None))
+
+
+IMAGE_COLUMNS: Columns[Image] = Columns(
+    "image",
+    {
+        "id": Column("ID", lambda i: str(i.id), right=True),
+        "name": Column("NAME", lambda i: _text(i.name), shrink=True),
+        "type": Column("TYPE", lambda i: _text(i.type)),
+        "distribution": Column("DISTRIBUTION", lambda i: _text(i.distribution), shrink=True),
+        "slug": Column("SLUG", lambda i: _text(i.slug), shrink=True),
+        "status": Column("STATUS", lambda i: _text(i.status)),
+        "public": Column("PUBLIC", lambda i: _value(i.public)),
+        "regions": Column("REGIONS", lambda i: _regions(i.regions), shrink=True),
+        "size_gigabytes": Column("SIZE", _size, right=True),
+        "min_disk_size": Column(
+            "MIN DISK", lambda i: _value(i.min_disk_size), right=True, aliases=("mindisk",)
+        ),
+        "created_at": Column("CREATED", lambda i: _when(i.created_at, time=False)),
+        "description": Column("DESCRIPTION", lambda i: _text(i.description), shrink=True),
+        "tags": Column("TAGS", lambda i: _value(i.tags), shrink=True),
+        "error_message": Column("ERROR", lambda i: _text(i.error_message), shrink=True),
+    },
+    (
+        "id",
+        "name",
+        "type",
+        "distribution",
+        "slug",
+        "status",
+        "regions",
+        "size_gigabytes",
+        "created_at",
+    ),
+)
+"""Every field of an image, by its field name; ``list`` shows the default ones."""
+
+ACTION_COLUMNS: Columns[Action] = Columns(
+    "action",
+    {
+        "id": Column("ID", lambda a: str(a.id), right=True),
+        "type": Column("TYPE", lambda a: _text(a.type)),
+        "status": Column("STATUS", lambda a: _text(a.status)),
+        "region": Column("REGION", _region_of, aliases=("region_slug",)),
+        "started_at": Column("STARTED", lambda a: _when(a.started_at, time=True)),
+        "completed_at": Column("COMPLETED", lambda a: _when(a.completed_at, time=True)),
+        "resource_id": Column("RESOURCE ID", lambda a: _value(a.resource_id), right=True),
+        "resource_type": Column("RESOURCE TYPE", lambda a: _text(a.resource_type)),
+    },
+    ("id", "type", "status", "region", "started_at", "completed_at"),
+)
+"""Every field of an action (``region`` is the slug of either region field)."""
+
+
+def fit_widths(widths: list[int], floors: list[int], shrink: set[int], columns: int) -> list[int]:
+    """Column widths that fit ``columns`` terminal columns with two-space gaps: the widest
+    ``shrink`` column loses a column at a time, none below its floor (its header's width).
+
+    If the floors alone do not fit, the caller cuts each line at the edge.
+    """
+    widths = [min(size, columns) if i in shrink else size for i, size in enumerate(widths)]
+    excess = sum(widths) + 2 * (len(widths) - 1) - columns
+    while excess > 0:
+        candidates = [i for i in shrink if widths[i] > max(floors[i], 3)]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: (widths[i], -i))
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def terminal_columns(stream: TextIO, environ: Mapping[str, str]) -> int | None:
+    """The width of the terminal ``stream`` is, or ``None`` when it is no terminal.
+
+    ``$COLUMNS`` wins when set (as ``ls`` does); asked each time, so a resized
+    window is followed.
+    """
+    if not isatty(stream):
+        return None
+    value = environ.get("COLUMNS", "")
+    if value.isascii() and value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
+# ----------------------------------------------------------------------- output
+
+
+class Output:
+    """Where results (stdout) and messages (stderr) go, and in which form.
+
+    ``columns`` is the ``--format`` choice (``None``: the default columns), ``header``
+    false drops table headers (``--no-header``), and ``width(stream)`` gives the
+    columns of the terminal a stream is, or ``None`` when it is no terminal (then
+    nothing is cut: a script reading a pipe gets whole values).
+    """
+
+    def __init__(
+        self,
+        stdout: TextIO,
+        stderr: TextIO,
+        *,
+        as_json: bool,
+        columns: Sequence[Column[Any]] | None = None,
+        header: bool = True,
+        width: Callable[[TextIO], int | None] = lambda stream: None,
+    ) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.as_json = as_json
+        self.columns = columns
+        self.header = header
+        self.width = width
+
+    def line(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A message on stderr, made printable."""
+        self.stderr.write(printable(text) + "\n")
+        self.stderr.flush()
+
+    def json(self, value: object) -> None:
+        self.line(json.dumps(value, indent=2, ensure_ascii=False))
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        right: set[int],
+        shrink: set[int] | None = None,
+    ) -> None:
+        """Rows under headers, aligned, every cell made printable; on a terminal the
+        ``shrink`` columns are cut with ``…`` so that each line fits."""
+        body = [[printable(cell) for cell in row] for row in rows]
+        lines = [list(headers), *body] if self.header else body
+        widths = [0] * len(headers)
+        for row in lines:
+            widths = [max(size, width(cell)) for size, cell in zip(widths, row, strict=True)]
+        columns = self.width(self.stdout)
+        if columns is not None:
+            floors = [len(header) if self.header else 1 for header in headers]
+            widths = fit_widths(widths, floors, shrink or set(), columns)
+        for row in lines:
+            parts = [
+                pad(fit(cell, size), size, right=index in right)
+                for index, (cell, size) in enumerate(zip(row, widths, strict=True))
+            ]
+            text = "  ".join(parts).rstrip()
+            self.line(text if columns is None else fit(text, columns))
+
+    def record(self, data: Mapping[str, Any]) -> None:
+        """A key/value view: every value whole (only made printable), one per line."""
+        size = max((len(key) for key in data), default=0)
+        for key, value in data.items():
+            self.line(f"{key:<{size}}  {printable(_value(value))}")
+
+    def _objects(self, objects: Sequence[Any], kind: Columns[Any], empty: str) -> None:
+        if self.as_json:
+            self.json([item.model_dump() for item in objects])
+        elif not objects:
+            self.note(empty)
+        else:
+            chosen = self.columns or kind.default
+            self.table(
+                [column.header for column in chosen],
+                [[column.cell(item) for column in chosen] for item in objects],
+                right={index for index, column in enumerate(chosen) if column.right},
+                shrink={index for index, column in enumerate(chosen) if column.shrink},
+            )
+
+    def images(self, images: Sequence[Image]) -> None:
+        self._objects(images, IMAGE_COLUMNS, "no images")
+
+    def actions(self, actions: Sequence[Action]) -> None:
+        self._objects(actions, ACTION_COLUMNS, "no actions")
+
+    def plan(self, plan: PrunePlan) -> None:
+        """A prune plan: what stays, what goes, and why."""
+        if self.as_json:
+            self.json(
+                {
+                    "keep": [image.model_dump() for image in plan.keep],
+                    "delete": [image.model_dump() for image in plan.delete],
+                    "reasons": {str(key): why for key, why in plan.reasons.items()},
+                }
+            )
+            return
+        rows = [
+            [
+                str(image.id),
+                _text(image.name),
+                _when(image.created_at, time=False),
+                verdict,
+                plan.reasons.get(image.id, ""),
+            ]
+            for verdict, images in (("delete", plan.delete), ("keep", plan.keep))
+            for image in images
+        ]
+        if not rows:
+            self.note("no images match")
+            return
+        self.table(("ID", "NAME", "CREATED", "PLAN", "WHY"), rows, right={0}, shrink={1, 4})
+
+    def one(self, model: Image | Action) -> None:
+        """One object: a key/value view, or a one-row table when columns were chosen
+        (``--format`` or ``--no-header``, as doctl does)."""
+        if self.as_json:
+            self.json(model.model_dump())
+        elif self.columns is not None or not self.header:
+            kind: Columns[Any] = IMAGE_COLUMNS if isinstance(model, Image) else ACTION_COLUMNS
+            self._objects([model], kind, "")
+        else:
+            self.record(model.model_dump())
 
 
 # ---------------------------------------------------------------------- waiting
@@ -183,47 +344,66 @@ def describe(action: Action) -> str:
 
 
 class Progress:
-    """Reports an awaited action on stderr: one live line on a terminal, else a line a poll."""
+    """Reports an awaited action on stderr: one live line on a terminal, else a line a poll.
 
-    def __init__(self, stream: TextIO, clock: Callable[[], float]) -> None:
+    The live line is cut to one column less than the terminal is wide, so it never
+    wraps: ``\\r`` rewinds only to the start of the last row a line took.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float],
+        columns: Callable[[TextIO], int | None] = lambda stream: None,
+    ) -> None:
         self.stream = stream
         self.clock = clock
+        self.columns = columns
         self.start = clock()
         self.live = isatty(stream)
-        self.width = 0
+        self.shown = 0
         self.last: Action | None = None
 
     def update(self, action: Action) -> None:
         self.last = action
-        text = f"{describe(action)}: {action.status}, {self.clock() - self.start:.0f} s"
+        text = printable(f"{describe(action)}: {action.status}, {self.clock() - self.start:.0f} s")
         if self.live:
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
+            text = fit(text, max((self.columns(self.stream) or 80) - 1, 1))
+            self.stream.write("\r" + pad(text, self.shown))
+            self.shown = width(text)
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
 
     def end(self) -> None:
-        if self.live and self.width:
+        if self.live and self.shown:
             self.stream.write("\n")
             self.stream.flush()
-            self.width = 0
+            self.shown = 0
 
 
 class RegionBoard:
     """Transfers to several regions on stderr: on a terminal one line per region, rewritten
-    in place as each changes; otherwise a line per change."""
+    in place as each changes (each cut to fit, so none wraps); otherwise a line per change."""
 
-    def __init__(self, stream: TextIO, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float],
+        columns: Callable[[TextIO], int | None] = lambda stream: None,
+    ) -> None:
         self.stream = stream
         self.clock = clock
+        self.columns = columns
         self.start = clock()
         self.live = isatty(stream)
         self.lines: dict[str, str] = {}
 
     def update(self, action: Action) -> None:
         region = action.region_slug or (action.region.slug if action.region else "?")
-        text = f"{describe(action)} to {region}: {action.status}, {self.clock() - self.start:.0f} s"
+        text = printable(
+            f"{describe(action)} to {region}: {action.status}, {self.clock() - self.start:.0f} s"
+        )
         if not self.live:
             self.stream.write(text + "\n")
         else:
@@ -231,8 +411,9 @@ class RegionBoard:
                 # Back to the first region's line, then rewrite every line.
                 self.stream.write(f"\x1b[{len(self.lines)}A")
             self.lines[region] = text
+            edge = max((self.columns(self.stream) or 80) - 1, 1)
             for line in self.lines.values():
-                self.stream.write("\r\x1b[2K" + line + "\n")
+                self.stream.write("\r\x1b[2K" + fit(line, edge) + "\n")
         self.stream.flush()
 
     def end(self) -> None:
@@ -247,8 +428,12 @@ def isatty(stream: TextIO) -> bool:
 
 
 def again(args: argparse.Namespace, command: str) -> str:
-    """``do-images [--base-url URL] COMMAND``: a command to paste that reaches the same API."""
+    """``do-images [--base-url URL] COMMAND``: a command to paste that reaches the same API
+    (``--sandbox --state PATH`` for a sandbox kept in a file)."""
     where = ""
-    if not getattr(args, "sandbox", False) and args.base_url != DEFAULT_BASE_URL:
-        where = f" --base-url {args.base_url}"
+    state = getattr(args, "state", None)
+    if getattr(args, "sandbox", False) and state:
+        where = f" --sandbox --state {shlex.quote(state)}"
+    elif not getattr(args, "sandbox", False) and args.base_url != DEFAULT_BASE_URL:
+        where = f" --base-url {shlex.quote(args.base_url)}"
     return f"do-images{where} {command}"

@@ -13,36 +13,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from ._cli_commands import Context, ExitCode, Handler, Stop, UsageError
-from ._cli_output import Output, again
-from ._cli_parser import build_parser
+from ._cli_failures import failure
+from ._cli_output import Output, terminal_columns
+from ._cli_parser import build_parser, parse
+from ._cli_text import one_line
 from ._client import Client
-from ._constants import TOKEN_VARIABLES
-from ._errors import (
-    ActionFailedError,
-    ActionTimeoutError,
-    APIConnectionError,
-    APIStatusError,
-    AuthenticationError,
-    DistributionError,
-    DoImagesError,
-    ImageFailedError,
-    ImageTimeoutError,
-    MissingTokenError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseValidationError,
-    UnknownOutcomeError,
-)
-from ._models import Action
+from ._constants import DEFAULT_BASE_URL
+from ._errors import APIStatusError
 
 __all__ = ["ClientFactory", "ExitCode", "Target", "build_parser", "main"]
 
@@ -55,6 +40,8 @@ class Target:
     token: str | None
     base_url: str
     environ: Mapping[str, str]
+    state: str | None = None
+    """``--state``: the sandbox's state file (only with ``sandbox``)."""
 
 
 ClientFactory = Callable[[Target], Client]
@@ -69,140 +56,60 @@ def default_client(target: Target) -> Client:
     if target.sandbox:
         from .testing import Sandbox
 
-        return Sandbox().client()
+        # With a state file, time passes between commands as it does on the API, so an
+        # import started by one command is done a minute later for the next.
+        return Sandbox(state=target.state, realtime=target.state is not None).client()
     token = target.token
     if token is not None and not token.strip():
         token = None  # an empty --token (say, from an unset shell variable) is no token
     return Client(token, base_url=target.base_url, environ=target.environ)
 
 
-# --------------------------------------------------------------------- failures
-
-
-def _subject(args: argparse.Namespace) -> str:
-    if getattr(args, "action", None) is not None:
-        return f"action {args.action} of image {args.image}"
-    if getattr(args, "image", None) is not None:
-        return f"image {args.image}"
-    return "the requested resource"
-
-
-def _request_id(request_id: str | None) -> str:
-    return f" (request id {request_id})" if request_id else ""
-
-
-def _rate_limited(exc: RateLimitError, args: argparse.Namespace) -> str:
-    if exc.retry_after is not None:
-        hint = f"; retry in {math.ceil(exc.retry_after)} s"
-    elif exc.reset_at is not None:
-        hint = f"; the budget refills at {exc.reset_at:%H:%M:%S} UTC"
-    else:
-        hint = ""
-    return f"rate limited: {exc.message}{_request_id(exc.request_id)}{hint}"
-
-
-def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
-    if getattr(args, "image", None) is None:  # create
-        look = f"look for it with: {again(args, 'list --private')}"
-    else:
-        look = f"look with: {again(args, f'actions {args.image}')}"
-    return f"{exc}; {look} before trying again"
-
-
-def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
-    action = exc.action
-    return (
-        f"{exc}; it goes on server-side "
-        f"(keep waiting with: {again(args, f'wait {action.resource_id} {action.id}')})"
-    )
-
-
-def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
-    """For an error that came after an action started: where to find that action."""
-    action = getattr(exc, "action", None)
-    if not isinstance(action, Action) or isinstance(exc, (ActionTimeoutError, ActionFailedError)):
-        return ""
-    return (
-        f"; {action.type} {action.id} on image {action.resource_id} was started and may go on "
-        f"(check it with: {again(args, f'action {action.resource_id} {action.id}')})"
-    )
-
-
-_Message = Callable[[Any, argparse.Namespace], str]
-
-_FAILURES: list[
-    tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode, _Message]
-] = [
-    # Walked in order, first match wins: subclasses before their bases.
-    (
-        MissingTokenError,
-        ExitCode.AUTH,
-        lambda exc, args: (
-            f"no DigitalOcean token: set ${TOKEN_VARIABLES[0]} (or ${TOKEN_VARIABLES[1]}) "
-            "or pass --token; to try without an account: do-images --sandbox list"
-        ),
-    ),
-    (
-        NotFoundError,
-        ExitCode.NOT_FOUND,
-        lambda exc, args: f"not found: {_subject(args)}{_request_id(exc.request_id)}",
-    ),
-    (
-        AuthenticationError,
-        ExitCode.AUTH,
-        lambda exc, args: (
-            f"authentication failed: {exc.message}{_request_id(exc.request_id)}; "
-            f"check the token (${TOKEN_VARIABLES[0]} or --token)"
-        ),
-    ),
-    (
-        PermissionDeniedError,
-        ExitCode.AUTH,
-        lambda exc, args: (
-            f"permission denied: {exc.message}{_request_id(exc.request_id)}; "
-            "the token may lack the scope for this"
-        ),
-    ),
-    (RateLimitError, ExitCode.RATE_LIMITED, _rate_limited),
-    (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error {exc}"),
-    (
-        ResponseValidationError,
-        ExitCode.API_ERROR,
-        lambda exc, args: (
-            f"unexpected response from the API: {exc.message}{_request_id(exc.request_id)}"
-        ),
-    ),
-    (UnknownOutcomeError, ExitCode.UNKNOWN_OUTCOME, _unknown_outcome),
-    (APIConnectionError, ExitCode.CONNECTION, lambda exc, args: f"could not reach the API: {exc}"),
-    (ActionFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
-    (ActionTimeoutError, ExitCode.WAIT_TIMED_OUT, _wait_timed_out),
-    (DistributionError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
-    (ImageFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
-    (
-        ImageTimeoutError,
-        ExitCode.WAIT_TIMED_OUT,
-        lambda exc, args: (
-            f"{exc}; the import goes on (look with: {again(args, f'info {exc.image.id}')})"
-            if exc.image is not None
-            else str(exc)
-        ),
-    ),
-    (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
-    # The SDK refuses bad arguments with these before sending anything.
-    ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
-]
-"""Exception class -> exit status and one-line message; reads like the exit-status table."""
-
-
-def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:
-    """The exit code and the one-line message for an exception a command raised."""
-    for kind, code, message in _FAILURES:
-        if isinstance(exc, kind):
-            return code, message(exc, args) + _resume_hint(exc, args)
-    return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
-
-
 # ------------------------------------------------------------------------- main
+
+
+def _error_json(exc: BaseException | None, code: int, message: str) -> str:
+    """``--json``'s error: the fields a script needs, on one line."""
+    status = exc.status_code if isinstance(exc, APIStatusError) else None
+    error_id = exc.error_id if isinstance(exc, APIStatusError) else None
+    request_id = getattr(exc, "request_id", None)
+    payload = {
+        "status": status,
+        "id": error_id,
+        "message": message,
+        "request_id": request_id if isinstance(request_id, str) else None,
+        "exit": int(code),
+    }
+    return json.dumps({"error": payload}, ensure_ascii=False)
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    # For errors found while parsing, before there is a namespace to ask.
+    options = argv[: list(argv).index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """Options that contradict each other are a usage error, never silently dropped."""
+    command = f"(see 'do-images {args.command_name} --help')"
+    if args.sandbox and args.base_url != DEFAULT_BASE_URL:
+        raise UsageError(f"--sandbox and --base-url both pick the API: give one {command}")
+    if args.state is not None and not (args.sandbox or args.command_name == "sandbox serve"):
+        raise UsageError(f"--state is for --sandbox and 'sandbox serve' {command}")
+    if args.json and getattr(args, "format", None):
+        raise UsageError(f"--json prints every field; --format is for tables {command}")
+
+
+def _complete(environ: Mapping[str, str]) -> None:
+    """Answer the shell's completion request (``do-images completion``) and exit, if this
+    run is one; argcomplete is an optional extra."""
+    if "_ARGCOMPLETE" not in environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:  # pragma: no cover - the script came from an install that had it
+        return
+    argcomplete.autocomplete(build_parser(), always_complete_options=False)
 
 
 def main(
@@ -224,22 +131,36 @@ def main(
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
+    environ = os.environ if environ is None else environ
+    if argv is None:
+        _complete(os.environ)
+        argv = sys.argv[1:]
+    argv = list(argv)
+    error: BaseException | None = None
     try:
         # argparse prints --help and --version on sys.stdout itself.
         with contextlib.redirect_stdout(stdout):
-            args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+            args = parse(build_parser(), argv)
+        _check_targets(args)
     except UsageError as exc:
-        stderr.write(f"error: {exc}\n")
-        return ExitCode.USAGE
+        return _report(stderr, _wants_json(argv), None, ExitCode.USAGE, str(exc))
     except SystemExit as exc:  # --help and --version print, then "exit"
         return exc.code if isinstance(exc.code, int) else ExitCode.OK
 
-    out = Output(stdout, stderr, as_json=args.json)
+    out = Output(
+        stdout,
+        stderr,
+        as_json=args.json,
+        columns=getattr(args, "format", None),
+        header=not getattr(args, "no_header", False),
+        width=lambda stream: terminal_columns(stream, environ),
+    )
     target = Target(
         sandbox=args.sandbox,
         token=args.token,
         base_url=args.base_url,
-        environ=os.environ if environ is None else environ,
+        environ=environ,
+        state=args.state,
     )
     try:
         return _run(args, target, client_factory or default_client, out, stdin)
@@ -250,17 +171,31 @@ def main(
     except KeyboardInterrupt:
         code, message = ExitCode.INTERRUPTED, "interrupted"
     except BrokenPipeError:
-        # The reader went away (``do-images list | head``): not an error worth a line.
+        # The reader went away (``do-images list | head``): what it read was all it
+        # wanted, so this is no error and gets no line.
         _silence_stdout(stdout)
-        return ExitCode.FAILED
+        return ExitCode.OK
     except Exception as exc:
-        code, message = _failure(exc, args)
+        error = exc
+        code, message = failure(exc, args)
     finally:
         try:
             stdout.flush()
         except (BrokenPipeError, ValueError):
             _silence_stdout(stdout)
-    stderr.write(f"error: {message}\n")
+    return _report(stderr, args.json, error, code, message)
+
+
+def _report(
+    stderr: TextIO, as_json: bool, exc: BaseException | None, code: int, message: str
+) -> int:
+    """Print the error line (JSON with ``--json``); return the exit status."""
+    line = one_line(message)
+    try:
+        stderr.write((_error_json(exc, code, line) if as_json else f"error: {line}") + "\n")
+        stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
     return code
 
 

@@ -2,8 +2,8 @@
 
 The file is replaced atomically (written beside it, flushed, then renamed over it),
 so a reader sees the old state or the new one, never half of one. Where the platform
-has ``fcntl`` (not on Windows), every request holds an exclusive lock on ``PATH.lock`` while it reads
-the file, changes the state and writes it back, so two processes sharing one file
+has ``fcntl`` (not Windows), every request holds an exclusive lock on ``PATH.lock``
+while it reads the file, changes the state and writes it back, so two processes sharing one file
 apply their requests one after the other and neither loses the other's change. A
 file that is not JSON, or JSON that is not a sandbox state, is an error: it is never
 silently replaced.

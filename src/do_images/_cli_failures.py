@@ -1,0 +1,158 @@
+"""How ``do-images`` reports a failure: the exit status and the one line for each error.
+
+``FAILURES`` is walked in order (subclasses before their bases) and reads like the
+exit-status table; ``failure()`` gives the exit code, the message and, for an error
+raised after an action started, where to find that action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ._cli_commands import ExitCode
+from ._cli_output import again
+from ._constants import TOKEN_VARIABLES
+from ._errors import (
+    ActionFailedError,
+    ActionTimeoutError,
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    DistributionError,
+    DoImagesError,
+    ImageFailedError,
+    ImageTimeoutError,
+    MissingTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnknownOutcomeError,
+)
+from ._models import Action
+
+
+def _subject(args: argparse.Namespace) -> str:
+    if getattr(args, "action", None) is not None:
+        return f"action {args.action} of image {args.image}"
+    if getattr(args, "image", None) is not None:
+        return f"image {args.image}"
+    if len(getattr(args, "images", None) or ()) == 1:
+        return f"image {args.images[0]}"
+    return "the requested resource"
+
+
+def _request_id(request_id: str | None) -> str:
+    return f" (request id {request_id})" if request_id else ""
+
+
+def _rate_limited(exc: RateLimitError, args: argparse.Namespace) -> str:
+    if exc.retry_after is not None:
+        hint = f"; retry in {math.ceil(exc.retry_after)} s"
+    elif exc.reset_at is not None:
+        hint = f"; the budget refills at {exc.reset_at:%H:%M:%S} UTC"
+    else:
+        hint = ""
+    return f"rate limited: {exc.message}{_request_id(exc.request_id)}{hint}"
+
+
+def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
+    if getattr(args, "image", None) is None:  # create
+        look = f"look for it with: {again(args, 'list --private')}"
+    else:
+        look = f"look with: {again(args, f'actions {args.image}')}"
+    return f"{exc}; {look} before trying again"
+
+
+def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
+    action = exc.action
+    return (
+        f"{exc}; it goes on server-side "
+        f"(keep waiting with: {again(args, f'wait {action.resource_id} {action.id}')})"
+    )
+
+
+def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
+    """For an error that came after an action started: where to find that action."""
+    action = getattr(exc, "action", None)
+    if not isinstance(action, Action) or isinstance(exc, (ActionTimeoutError, ActionFailedError)):
+        return ""
+    return (
+        f"; {action.type} {action.id} on image {action.resource_id} was started and may go on "
+        f"(check it with: {again(args, f'action {action.resource_id} {action.id}')})"
+    )
+
+
+_Message = Callable[[Any, argparse.Namespace], str]
+
+FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode, _Message]] = [
+    # Walked in order, first match wins: subclasses before their bases.
+    (
+        MissingTokenError,
+        ExitCode.AUTH,
+        lambda exc, args: (
+            f"no DigitalOcean token: set ${TOKEN_VARIABLES[0]} (or ${TOKEN_VARIABLES[1]}) "
+            "or pass --token; to try without an account: do-images --sandbox list"
+        ),
+    ),
+    (
+        NotFoundError,
+        ExitCode.NOT_FOUND,
+        lambda exc, args: f"not found: {_subject(args)}{_request_id(exc.request_id)}",
+    ),
+    (
+        AuthenticationError,
+        ExitCode.AUTH,
+        lambda exc, args: (
+            f"authentication failed: {exc.message}{_request_id(exc.request_id)}; "
+            f"check the token (${TOKEN_VARIABLES[0]} or --token)"
+        ),
+    ),
+    (
+        PermissionDeniedError,
+        ExitCode.AUTH,
+        lambda exc, args: (
+            f"permission denied: {exc.message}{_request_id(exc.request_id)}; "
+            "the token may lack the scope for this"
+        ),
+    ),
+    (RateLimitError, ExitCode.RATE_LIMITED, _rate_limited),
+    (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error {exc}"),
+    (
+        ResponseValidationError,
+        ExitCode.API_ERROR,
+        lambda exc, args: (
+            f"unexpected response from the API: {exc.message}{_request_id(exc.request_id)}"
+        ),
+    ),
+    (UnknownOutcomeError, ExitCode.UNKNOWN_OUTCOME, _unknown_outcome),
+    (APIConnectionError, ExitCode.CONNECTION, lambda exc, args: f"could not reach the API: {exc}"),
+    (ActionFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (ActionTimeoutError, ExitCode.WAIT_TIMED_OUT, _wait_timed_out),
+    (DistributionError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (ImageFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
+    (
+        ImageTimeoutError,
+        ExitCode.WAIT_TIMED_OUT,
+        lambda exc, args: (
+            f"{exc}; the import goes on (look with: {again(args, f'info {exc.image.id}')})"
+            if exc.image is not None
+            else str(exc)
+        ),
+    ),
+    (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
+    # The SDK refuses bad arguments with these before sending anything.
+    ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
+]
+"""Exception class -> exit status and one-line message; reads like the exit-status table."""
+
+
+def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:
+    """The exit code and the one-line message for an exception a command raised."""
+    for kind, code, message in FAILURES:
+        if isinstance(exc, kind):
+            return code, message(exc, args) + _resume_hint(exc, args)
+    return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"

@@ -1,0 +1,463 @@
+"""What ``do-images`` shows, and how people shape it: doctl's options, escaping, widths,
+JSON errors, the messages that used to contradict themselves. In-process ``main(argv)``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+
+import pytest
+
+from do_images._cli_output import ACTION_COLUMNS, IMAGE_COLUMNS
+from do_images._cli_parser import EXAMPLES, build_parser
+from do_images._cli_text import printable, width
+from do_images.cli import main
+from do_images.testing import Sandbox
+from support import Run, Stream, cli_runner
+
+SNAPSHOT_ID = 180040001  # web-01 2026-10-01, a private snapshot in nyc3
+OTHER_ID = 180040002
+HOSTILE = "evil\x1b[31mRED\x1b[0m\nline2\ttab\u202eesrever\u200b"
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(action_seconds=12)
+
+
+@pytest.fixture
+def run(sandbox: Sandbox) -> Run:
+    return cli_runner(sandbox)
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells (cells are separated by two spaces or more)."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+# ----------------------------------------------------------------- --format
+
+
+def test_format_picks_columns_in_order_whatever_their_case(run: Run) -> None:
+    result = run("list", "--private", "--format", "id,NAME,Slug,status")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert cells(lines[0]) == ["ID", "NAME", "SLUG", "STATUS"]
+    row = next(line for line in lines if line.startswith(str(SNAPSHOT_ID)))
+    assert cells(row) == [str(SNAPSHOT_ID), "web-01 2026-10-01", "-", "available"]
+
+
+def test_format_accepts_doctl_names(run: Run) -> None:
+    result = run("info", str(SNAPSHOT_ID), "--format", "ID,MinDisk,CreatedAt,SizeGigabytes")
+    assert result.code == 0, result.err
+    assert cells(result.out.splitlines()[0]) == ["ID", "MIN DISK", "CREATED", "SIZE"]
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_COLUMNS.columns))
+def test_every_image_field_is_a_column(run: Run, name: str) -> None:
+    result = run("info", str(SNAPSHOT_ID), "--format", name, "--no-header")
+    assert result.code == 0, result.err
+    assert len(result.out.splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", sorted(ACTION_COLUMNS.columns))
+def test_every_action_field_is_a_column(run: Run, sandbox: Sandbox, name: str) -> None:
+    action = sandbox.add_action(SNAPSHOT_ID, region="sfo3")
+    result = run("action", str(SNAPSHOT_ID), str(action.id), "--format", name)
+    assert result.code == 0, result.err
+    assert len(result.out.splitlines()) == 2
+
+
+def test_an_unknown_column_is_a_usage_error_naming_the_columns(run: Run) -> None:
+    result = run("list", "--format", "ID,Nmae")
+    assert (result.code, result.out) == (2, "")
+    assert "'Nmae' is not a column of images" in result.err
+    for name in IMAGE_COLUMNS.columns:
+        assert name in result.err
+    assert "see 'do-images list --help'" in result.err
+
+
+def test_an_empty_column_name_is_refused(run: Run) -> None:
+    result = run("list", "--format", "ID,,Name")
+    assert result.code == 2
+    assert "an empty name" in result.err
+
+
+def test_no_header_drops_the_header(run: Run) -> None:
+    with_header = run("list", "--private").out.splitlines()
+    without = run("list", "--private", "--no-header").out.splitlines()
+    assert [cells(line) for line in without] == [cells(line) for line in with_header[1:]]
+
+
+def test_format_and_json_together_are_a_usage_error(run: Run) -> None:
+    result = run("list", "--json", "--format", "ID")
+    assert result.code == 2
+    assert "--format is for tables" in result.err
+
+
+def test_list_shows_slug_and_status(run: Run, sandbox: Sandbox) -> None:
+    with sandbox.client() as do:
+        importing = do.image.create("fresh", "https://example.com/a.img", "nyc3")
+    lines = run("list").out.splitlines()
+    assert {"SLUG", "STATUS"} <= set(lines[0].split())
+    row = next(line for line in lines if line.startswith(str(importing.id)))
+    assert " NEW " in f" {row} "
+    assert any("ubuntu-24-04-x64" in line for line in lines)
+
+
+# ---------------------------------------------------------- doctl's habits
+
+
+@pytest.mark.parametrize(
+    ("alias", "command"),
+    [(("ls",), ("list",)), (("get", "7"), ("info", "7")), (("get", "ubuntu-24-04-x64"),) * 2],
+)
+def test_aliases_do_what_their_commands_do(
+    run: Run, alias: tuple[str, ...], command: tuple[str, ...]
+) -> None:
+    if alias[0] == "get" and alias[1] == "ubuntu-24-04-x64":
+        command = ("info", alias[1])
+    assert run(*alias, "--json").out == run(*command, "--json").out
+
+
+def test_rm_with_force_deletes_several_images(run: Run, sandbox: Sandbox) -> None:
+    result = run("rm", str(SNAPSHOT_ID), str(OTHER_ID), "-f")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [f"deleted image {SNAPSHOT_ID}", f"deleted image {OTHER_ID}"]
+    assert not {SNAPSHOT_ID, OTHER_ID} & {image.id for image in sandbox.images}
+
+
+def test_delete_several_asks_once(run: Run, sandbox: Sandbox) -> None:
+    result = run("delete", str(SNAPSHOT_ID), str(OTHER_ID), stdin="y\n", tty=True)
+    assert result.code == 0, result.err
+    assert result.err.count("[y/N]") == 1
+    assert f"Delete 2 images ({SNAPSHOT_ID}, {OTHER_ID})?" in result.err
+    assert sandbox.count("DELETE") == 2
+
+
+def test_delete_several_goes_on_past_a_failure_and_exits_non_zero(
+    run: Run, sandbox: Sandbox
+) -> None:
+    result = run("delete", str(SNAPSHOT_ID), "999", str(OTHER_ID), "--force")
+    assert result.code == 4
+    assert result.out.splitlines() == [f"deleted image {SNAPSHOT_ID}", f"deleted image {OTHER_ID}"]
+    assert "not deleted: image 999: not found: image 999" in result.err
+
+
+def test_delete_several_with_json_reports_each(run: Run) -> None:
+    result = run("delete", str(SNAPSHOT_ID), "999", "-y", "--json")
+    assert result.code == 4
+    assert result.json() == {"deleted": [SNAPSHOT_ID], "failed": [999]}
+
+
+def test_delete_declined_deletes_none(run: Run, sandbox: Sandbox) -> None:
+    result = run("delete", str(SNAPSHOT_ID), str(OTHER_ID), stdin="n\n", tty=True)
+    assert result.code == 1
+    assert sandbox.count("DELETE") == 0
+
+
+def test_ctrl_d_at_the_prompt_ends_its_line(run: Run, sandbox: Sandbox) -> None:
+    result = run("delete", str(SNAPSHOT_ID), stdin="", tty=True)
+    assert result.code == 1
+    assert "[y/N] \nnot deleted" in result.err
+    assert sandbox.count("DELETE") == 0
+
+
+def test_several_tags_mean_any_of_them(run: Run, sandbox: Sandbox) -> None:
+    web = sandbox.add_image("tagged web", tags=["t-web"])
+    db = sandbox.add_image("tagged db", tags=["t-db"])
+    both = sandbox.add_image("tagged both", tags=["t-web", "t-db"])
+    sandbox.add_image("untagged")
+    result = run("list", "--tag", "t-web", "--tag", "t-db", "--tag", "t-web", "--json")
+    assert [image["id"] for image in result.json()] == [web.id, both.id, db.id]
+    assert sandbox.count("GET", "images_list") == 2
+    single = run("list", "--tag", "t-db", "--json")
+    assert [image["id"] for image in single.json()] == [db.id, both.id]
+
+
+# ---------------------------------------------------------- JSON errors
+
+
+def test_json_error_carries_the_api_fields_and_the_exit_status(run: Run) -> None:
+    result = run("info", "999", "--json")
+    assert (result.code, result.out) == (4, "")
+    error = json.loads(result.err)["error"]
+    assert error["status"] == 404
+    assert error["id"] == "not_found"
+    assert error["exit"] == 4
+    assert error["message"] == f"not found: image 999 (request id {error['request_id']})"
+    assert error["request_id"]
+
+
+def test_json_usage_error_is_json_too(run: Run) -> None:
+    result = run("--json", "info", "-5")
+    assert result.code == 2
+    error = json.loads(result.err)["error"]
+    assert error == {
+        "status": None,
+        "id": None,
+        "message": error["message"],
+        "request_id": None,
+        "exit": 2,
+    }
+    assert "'-5' is not an image id" in error["message"]
+
+
+def test_json_after_a_double_dash_is_no_option(run: Run) -> None:
+    result = run("info", "--", "--json")
+    assert result.code == 2
+    assert result.err.startswith("error: ")
+
+
+# ------------------------------------------------------ what reaches a terminal
+
+
+def test_control_characters_in_names_are_shown_escaped(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image(HOSTILE, id=190000100)
+    for argv in (("list", "--private"), ("info", "190000100")):
+        result = run(*argv)
+        assert result.code == 0, result.err
+        assert "\x1b" not in result.out
+        assert "\u202e" not in result.out
+        assert "\t" not in result.out
+        assert "\u200b" not in result.out
+        assert "evil\\x1b[31mRED\\x1b[0m\\nline2\\ttab\\u202eesrever\\u200b" in result.out
+    table = run("list", "--private").out.splitlines()
+    assert len(table) == 1 + len([i for i in sandbox.images if not i.public])
+
+
+def test_json_keeps_names_exact(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image(HOSTILE, id=190000100)
+    assert run("info", "190000100", "--json").json()["name"] == HOSTILE
+
+
+def test_a_renamed_image_is_shown_escaped(run: Run) -> None:
+    hostile = run("update", str(SNAPSHOT_ID), "--name", "x\x1b[2J\ny")
+    assert hostile.code == 0, hostile.err
+    assert "\x1b" not in hostile.out
+    assert "x\\x1b[2J\\ny" in hostile.out
+
+
+def test_wide_and_combining_characters_keep_columns_aligned(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image("日本語の名前", id=190000101)
+    sandbox.add_image("e\u0301te\u0301", id=190000102)  # été with combining accents
+    sandbox.add_image("\u0301leading mark", id=190000103)
+    sandbox.add_image("עברית", id=190000104)
+    lines = run("list", "--private", "--format", "ID,Name,Type").out.splitlines()
+    type_columns = {width(line[: line.rindex("  ") + 2]) for line in lines[1:]}
+    assert len(type_columns) == 1
+    assert any("\\u0301leading" in line for line in lines)
+
+
+def test_a_terminal_table_fits_its_width(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image("n" * 150, id=190000105, description="d" * 300)
+    for columns in (40, 80, 200):
+        result = run("list", tty=True, environ={"COLUMNS": str(columns)})
+        assert result.code == 0, result.err
+        lines = result.out.splitlines()
+        assert all(width(line) <= columns for line in lines), columns
+        assert any("…" in line for line in lines)
+
+
+def test_a_pipe_gets_whole_values(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image("n" * 150, id=190000105)
+    result = run("list", "--private", environ={"COLUMNS": "40"})
+    assert "n" * 150 in result.out
+    assert "…" not in result.out
+
+
+def test_ids_and_dates_are_never_cut(run: Run, sandbox: Sandbox) -> None:
+    sandbox.add_image("n" * 150, id=190000105)
+    result = run("list", "--private", tty=True, environ={"COLUMNS": "100"})
+    row = next(line for line in result.out.splitlines() if line.startswith("190000105"))
+    assert re.search(r"\d{4}-\d\d-\d\d$", row)
+
+
+def test_the_live_wait_line_never_wraps(run: Run, sandbox: Sandbox) -> None:
+    result = run(
+        "transfer", str(SNAPSHOT_ID), "sfo3", "--wait", tty=True, environ={"COLUMNS": "40"}
+    )
+    assert result.code == 0, result.err
+    live = result.err.split("\n")[0]
+    frames = live.split("\r")[1:]
+    assert len(frames) >= 2
+    assert all(width(frame) <= 39 for frame in frames)
+    assert all(frame.rstrip().endswith("…") for frame in frames)
+
+
+def test_the_region_board_lines_never_wrap(run: Run, sandbox: Sandbox) -> None:
+    result = run(
+        "transfer",
+        str(SNAPSHOT_ID),
+        "sfo3",
+        "lon1",
+        "--wait",
+        tty=True,
+        environ={"COLUMNS": "30"},
+    )
+    assert result.code == 0, result.err
+    for segment in re.split(r"\x1b\[\d+A|\r\x1b\[2K", result.err):
+        for line in segment.split("\n")[:-1]:
+            assert width(line) <= 29, line
+
+
+def test_echoed_input_is_shortened(run: Run) -> None:
+    huge = "x" * 100_000
+    for argv in (("info", huge), ("update", huge, "--name", "n"), ("list", "--format", huge)):
+        result = run(*argv)
+        assert result.code == 2, argv
+        assert len(result.err) < 700, argv
+        assert result.err.count("\n") == 1
+
+
+def test_an_over_long_option_value_is_shortened(run: Run) -> None:
+    result = run("transfer", str(SNAPSHOT_ID), "r" * 50_000)
+    assert result.code == 2
+    assert len(result.err) < 700
+
+
+# ------------------------------------------------------------- messages
+
+
+def test_a_negative_id_is_not_called_a_slug(run: Run) -> None:
+    result = run("info", "-1")
+    assert result.code == 2
+    assert "'-1' is not an image id (a positive whole number)" in result.err
+    assert "slug" not in result.err
+
+
+def test_non_ascii_digits_say_which_digits(run: Run) -> None:
+    result = run("info", "٣")
+    assert result.code == 2
+    assert "write it with the digits 0-9" in result.err
+    assert "int" not in result.err
+
+
+def test_changing_a_public_image_says_public_images_cannot_be_changed(run: Run) -> None:
+    public = str(run("info", "ubuntu-24-04-x64", "--json").json()["id"])
+    for argv in (
+        ("update", public, "--name", "mine"),
+        ("delete", public, "-y"),
+        ("transfer", public, "sfo3"),
+        ("convert", public),
+    ):
+        result = run(*argv)
+        assert result.code == 5, argv
+        assert "is a public image: public images cannot be changed" in result.err
+        assert "scope" not in result.err
+
+
+def test_a_403_on_a_private_image_still_speaks_of_the_scope(run: Run, sandbox: Sandbox) -> None:
+    sandbox.fail_next(403, method="PUT")
+    result = run("update", str(SNAPSHOT_ID), "--name", "x")
+    assert result.code == 5
+    assert "scope" in result.err
+
+
+def test_a_short_token_does_not_corrupt_messages(sandbox: Sandbox) -> None:
+    run = cli_runner(sandbox)
+    sandbox.fail_next(403)
+    result = run("info", str(SNAPSHOT_ID), factory=lambda target: sandbox.client(token="e"))
+    assert "[redacted]" not in result.err
+    assert "You do not have access" in result.err
+
+
+def test_sandbox_and_base_url_together_are_a_usage_error(run: Run) -> None:
+    result = run("--sandbox", "--base-url", "http://127.0.0.1:9", "list")
+    assert result.code == 2
+    assert "--sandbox and --base-url" in result.err
+
+
+def test_state_without_sandbox_is_a_usage_error(run: Run) -> None:
+    result = run("--state", "x.json", "list")
+    assert result.code == 2
+    assert "--state is for --sandbox" in result.err
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("https://", "has no host"),
+        ("http://127.0.0.1:99999", "port 99999 is out of range"),
+        ("http://example.com", "must be https://"),
+    ],
+)
+def test_bad_base_urls_are_usage_errors(base_url: str, message: str) -> None:
+    err = io.StringIO()
+    code = main(
+        ["--base-url", base_url, "--token", "t" * 20, "list"],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=err,
+        stdin=Stream(),
+    )
+    assert code == 2, err.getvalue()
+    assert message in err.getvalue()
+
+
+def test_an_unknown_option_points_at_the_commands_help(run: Run) -> None:
+    result = run("list", "--colour")
+    assert result.code == 2
+    assert "unrecognized arguments: '--colour'" in result.err
+    assert "(see 'do-images list --help')" in result.err
+    serve = run("sandbox", "serve", "--colour")
+    assert "(see 'do-images sandbox serve --help')" in serve.err
+
+
+def test_a_closed_pipe_is_no_error(sandbox: Sandbox) -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+    err = io.StringIO()
+    code = main(
+        ["list"],
+        client_factory=lambda target: sandbox.client(),
+        environ={},
+        stdin=Stream(),
+        stdout=Closed(),
+        stderr=err,
+    )
+    assert (code, err.getvalue()) == (0, "")
+
+
+# ----------------------------------------------------------------- help
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[name] = sub
+                for inner in sub._actions:
+                    if isinstance(inner, argparse._SubParsersAction):
+                        found.update({f"{name} {n}": s for n, s in inner.choices.items()})
+    return found
+
+
+def test_every_argument_has_help_text() -> None:
+    for name, sub in _commands().items():
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"{name}: {action.dest}"
+
+
+@pytest.mark.parametrize("name", [*sorted(set(EXAMPLES) - {"serve"}), "sandbox serve"])
+def test_every_command_help_has_examples_and_the_exit_table(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = io.StringIO()
+    assert main([*name.split(), "--help"], stdout=out) == 0
+    text = out.getvalue()
+    assert "examples:\n  do-images " in text
+    assert "exit status:" in text
+    assert " 130  interrupted" in text
+
+
+def test_printable_is_what_the_tables_use() -> None:
+    assert printable(HOSTILE) == "evil\\x1b[31mRED\\x1b[0m\\nline2\\ttab\\u202eesrever\\u200b"

@@ -1,0 +1,324 @@
+"""The installed ``do-images`` in the places people run it: a real pseudo-terminal of 40
+and 200 columns, a wrong ``--base-url`` that answers HTML, a sandbox kept in a state file
+by several processes, a served sandbox with a token, and shell completion."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from do_images import AuthenticationError, Client
+from do_images._cli_text import width
+
+SCRIPT = Path(sys.executable).with_name("do-images")
+ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if key not in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "COLUMNS", "LINES")
+}
+POSIX = pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals and flock are POSIX")
+
+
+def script(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env or ENV,
+        timeout=60,
+        check=False,
+    )
+
+
+# ------------------------------------------------------------- a real terminal
+
+
+def in_terminal(columns: int, *argv: str) -> tuple[int, str]:
+    """Run the script with stdout and stderr on a pseudo-terminal ``columns`` wide;
+    return its exit status and everything the terminal received."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    process = subprocess.Popen(
+        [str(SCRIPT), *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+        env=ENV,
+        close_fds=True,
+    )
+    os.close(slave)
+    received = bytearray()
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+        code = process.wait(timeout=30)
+    return code, received.decode("utf-8").replace("\r\n", "\n")
+
+
+@POSIX
+@pytest.mark.parametrize("columns", [40, 200])
+def test_list_fits_a_real_terminal(columns: int) -> None:
+    code, text = in_terminal(columns, "--sandbox", "list")
+    assert code == 0, text
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0].split()[:2] == ["ID", "NAME"]
+    assert all(width(line) <= columns for line in lines)
+    if columns == 40:
+        assert any("…" in line for line in lines)
+    else:  # wide enough for every default column whole
+        assert not any("…" in line for line in lines)
+        assert "SLUG" in lines[0]
+        assert "CREATED" in lines[0]
+
+
+@POSIX
+@pytest.mark.parametrize("columns", [40, 200])
+def test_the_live_wait_line_stays_one_row(columns: int) -> None:
+    code, text = in_terminal(columns, "--sandbox", "transfer", "180040001", "sfo3", "--wait")
+    assert code == 0, text
+    live = text.split("\n")[0]
+    frames = [frame for frame in live.split("\r") if frame]
+    assert len(frames) >= 2  # it was rewritten in place, not printed a row per poll
+    assert all(width(frame) < columns for frame in frames)
+    assert ("…" in frames[-1]) is (columns == 40)
+
+
+# -------------------------------------------------------- a server that is not the API
+
+
+class _Html(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    page = (
+        b"<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n"
+        + b"<p>line</p>\n" * 20
+        + b"</body>\n</html>\n"
+    )
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.page)))
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize("argv", [("delete", "5", "-y"), ("transfer", "5", "nyc3"), ("list",)])
+def test_an_html_answer_is_one_line(html_server: str, argv: tuple[str, ...]) -> None:
+    env = {**ENV, "DIGITALOCEAN_TOKEN": "t" * 40}
+    result = script("--base-url", html_server, *argv, env=env)
+    assert result.returncode in (3, 10), result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "<html" not in result.stderr.lower()
+    assert "502" in result.stderr
+    assert "text/html" in result.stderr
+
+
+# --------------------------------------------------------------- a state file
+
+
+def test_a_state_file_carries_one_command_to_the_next(tmp_path: Path) -> None:
+    state = str(tmp_path / "sandbox.json")
+    created = script(
+        "--sandbox", "--state", state, "--json", "create", "--name", "kept",
+        "--url", "https://example.com/kept.img", "--region", "nyc3",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    image_id = json.loads(created.stdout)["id"]
+    listed = script("--sandbox", "--state", state, "list", "--private", "--json")
+    assert image_id in [image["id"] for image in json.loads(listed.stdout)]
+    deleted = script("--sandbox", "--state", state, "delete", str(image_id), "-y")
+    assert deleted.returncode == 0, deleted.stderr
+    gone = script("--sandbox", "--state", state, "info", str(image_id))
+    assert gone.returncode == 4
+    assert json.loads(Path(state).read_text())["format"] == "do-images sandbox state"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "not JSON"), ('{"images": []}', "not a sandbox state file"), ("[1]", "not a")],
+)
+def test_a_corrupt_or_foreign_state_file_is_refused_and_kept(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    state = tmp_path / "mine.json"
+    state.write_text(content)
+    result = script("--sandbox", "--state", str(state), "list")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert state.read_text() == content
+
+
+@POSIX
+def test_processes_writing_one_state_file_at_once_lose_nothing(tmp_path: Path) -> None:
+    state = str(tmp_path / "shared.json")
+    assert script("--sandbox", "--state", state, "list").returncode == 0
+    names = [f"parallel-{n}" for n in range(6)]
+    processes = [
+        subprocess.Popen(
+            [
+                str(SCRIPT),
+                "--sandbox",
+                "--state",
+                state,
+                "create",
+                "--name",
+                name,
+                "--url",
+                "https://example.com/a.img",
+                "--region",
+                "nyc3",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=ENV,
+            text=True,
+        )
+        for name in names
+    ]
+    ids = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        ids.append(json.loads(out)["id"])
+    assert len(set(ids)) == len(names)
+    listed = script("--sandbox", "--state", state, "list", "--private", "--json")
+    kept = {image["name"] for image in json.loads(listed.stdout)}
+    assert set(names) <= kept
+
+
+# ------------------------------------------------------------ sandbox serve
+
+
+@POSIX
+def test_serve_with_a_token_accepts_only_that_token(tmp_path: Path) -> None:
+    state = str(tmp_path / "served.json")
+    server = subprocess.Popen(
+        [str(SCRIPT), "sandbox", "serve", "--token", "s" * 20, "--state", state],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        with Client("s" * 20, base_url=base_url, max_retries=0, timeout=10) as do:
+            do.image.update(180040001, "renamed while served")
+        with (
+            Client("other-token", base_url=base_url, max_retries=0, timeout=10) as do,
+            pytest.raises(AuthenticationError),
+        ):
+            do.image.info(180040001)
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert "only the token given accepted" in err
+    # The served sandbox's state outlives it.
+    result = script("--sandbox", "--state", state, "info", "180040001", "--json")
+    assert json.loads(result.stdout)["name"] == "renamed while served"
+
+
+# --------------------------------------------------------------- completion
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script_for_each_shell(shell: str) -> None:
+    result = script("completion", shell)
+    assert result.returncode == 0, result.stderr
+    assert "do-images" in result.stdout
+    assert "_ARGCOMPLETE" in result.stdout
+
+
+def _complete(line: str, tmp_path: Path) -> list[str]:
+    """Ask the script what completes ``line``, as the shell code does."""
+    answer = tmp_path / "answer"
+    env = {
+        **ENV,
+        "_ARGCOMPLETE": "1",
+        "_ARGCOMPLETE_SHELL": "bash",
+        "_ARGCOMPLETE_IFS": "\n",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(answer),
+    }
+    subprocess.run([str(SCRIPT)], env=env, capture_output=True, timeout=60, check=False)
+    return [word.strip() for word in answer.read_text().split("\n")]
+
+
+def test_completion_offers_commands_and_options(tmp_path: Path) -> None:
+    assert {"list", "ls"} <= set(_complete("do-images l", tmp_path))
+    assert "--no-header" in _complete("do-images list --no", tmp_path)
+    assert set(_complete("do-images completion ", tmp_path)) == {"bash", "zsh", "fish"}
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completes_through_the_printed_script(tmp_path: Path) -> None:
+    code = script("completion", "bash").stdout
+    (tmp_path / "complete.bash").write_text(code)
+    probe = (
+        f"PATH={SCRIPT.parent}:$PATH; source {tmp_path / 'complete.bash'}; "
+        "COMP_WORDS=(do-images tra); COMP_CWORD=1; COMP_LINE='do-images tra'; COMP_POINT=13; "
+        "_python_argcomplete do-images; printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", probe],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.split() == ["transfer"], result.stderr
