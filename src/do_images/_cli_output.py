@@ -36,8 +36,9 @@ class Column(Generic[T]):
     header: str
     cell: Callable[[T], str]
     right: bool = False
-    shrink: bool = False
-    """May be cut (with ``…``) to fit the terminal; ids, sizes and dates never are."""
+    shrink: int = 0
+    """0: never cut (ids, sizes, dates); else cut (with ``…``) to fit the terminal, the
+    columns of level 1 first, then those of level 2, and so on."""
     aliases: tuple[str, ...] = ()
     """Other names ``--format`` accepts (doctl's, say ``MinDisk``)."""
 
@@ -123,21 +124,21 @@ IMAGE_COLUMNS: Columns[Image] = Columns(
     "image",
     {
         "id": Column("ID", lambda i: str(i.id), right=True),
-        "name": Column("NAME", lambda i: _text(i.name), shrink=True),
+        "name": Column("NAME", lambda i: _text(i.name), shrink=3),
         "type": Column("TYPE", lambda i: _text(i.type)),
-        "distribution": Column("DISTRIBUTION", lambda i: _text(i.distribution), shrink=True),
-        "slug": Column("SLUG", lambda i: _text(i.slug), shrink=True),
+        "distribution": Column("DISTRIBUTION", lambda i: _text(i.distribution), shrink=1),
+        "slug": Column("SLUG", lambda i: _text(i.slug), shrink=3),
         "status": Column("STATUS", lambda i: _text(i.status)),
         "public": Column("PUBLIC", lambda i: _value(i.public)),
-        "regions": Column("REGIONS", lambda i: _regions(i.regions), shrink=True),
+        "regions": Column("REGIONS", lambda i: _regions(i.regions), shrink=1),
         "size_gigabytes": Column("SIZE", _size, right=True),
         "min_disk_size": Column(
             "MIN DISK", lambda i: _value(i.min_disk_size), right=True, aliases=("mindisk",)
         ),
         "created_at": Column("CREATED", lambda i: _when(i.created_at, time=False)),
-        "description": Column("DESCRIPTION", lambda i: _text(i.description), shrink=True),
-        "tags": Column("TAGS", lambda i: _value(i.tags), shrink=True),
-        "error_message": Column("ERROR", lambda i: _text(i.error_message), shrink=True),
+        "description": Column("DESCRIPTION", lambda i: _text(i.description), shrink=1),
+        "tags": Column("TAGS", lambda i: _value(i.tags), shrink=1),
+        "error_message": Column("ERROR", lambda i: _text(i.error_message), shrink=2),
     },
     (
         "id",
@@ -170,21 +171,25 @@ ACTION_COLUMNS: Columns[Action] = Columns(
 """Every field of an action (``region`` is the slug of either region field)."""
 
 
-def fit_widths(widths: list[int], floors: list[int], shrink: set[int], columns: int) -> list[int]:
-    """Column widths that fit ``columns`` terminal columns with two-space gaps: the widest
-    ``shrink`` column loses a column at a time, none below its floor (its header's width).
+def fit_widths(
+    widths: list[int], floors: list[int], shrink: Mapping[int, int], columns: int
+) -> list[int]:
+    """Column widths that fit ``columns`` terminal columns with two-space gaps.
 
-    If the floors alone do not fit, the caller cuts each line at the edge.
+    ``shrink`` maps the columns that may be cut to their level: the widest column of
+    the lowest level loses a column at a time, none below its floor; then the next
+    level. If the floors alone do not fit, the caller cuts each line at the edge.
     """
     widths = [min(size, columns) if i in shrink else size for i, size in enumerate(widths)]
     excess = sum(widths) + 2 * (len(widths) - 1) - columns
-    while excess > 0:
-        candidates = [i for i in shrink if widths[i] > max(floors[i], 3)]
-        if not candidates:
-            break
-        widest = max(candidates, key=lambda i: (widths[i], -i))
-        widths[widest] -= 1
-        excess -= 1
+    for level in sorted(set(shrink.values())):
+        while excess > 0:
+            candidates = [i for i, n in shrink.items() if n == level and widths[i] > floors[i]]
+            if not candidates:
+                break
+            widest = max(candidates, key=lambda i: (widths[i], -i))
+            widths[widest] -= 1
+            excess -= 1
     return widths
 
 
@@ -250,7 +255,7 @@ class Output:
         headers: Sequence[str],
         rows: Sequence[Sequence[str]],
         right: set[int],
-        shrink: set[int] | None = None,
+        shrink: Mapping[int, int] | None = None,
     ) -> None:
         """Rows under headers, aligned, every cell made printable; on a terminal the
         ``shrink`` columns are cut with ``…`` so that each line fits."""
@@ -261,8 +266,10 @@ class Output:
             widths = [max(size, width(cell)) for size, cell in zip(widths, row, strict=True)]
         columns = self.width(self.stdout)
         if columns is not None:
-            floors = [len(header) if self.header else 1 for header in headers]
-            widths = fit_widths(widths, floors, shrink or set(), columns)
+            # A cut column keeps its header and at least 8 columns: "ubuntu-…" still
+            # says something, "u…" does not.
+            floors = [max(len(header) if self.header else 1, 8) for header in headers]
+            widths = fit_widths(widths, floors, shrink or {}, columns)
         for row in lines:
             parts = [
                 pad(fit(cell, size), size, right=index in right)
@@ -288,7 +295,9 @@ class Output:
                 [column.header for column in chosen],
                 [[column.cell(item) for column in chosen] for item in objects],
                 right={index for index, column in enumerate(chosen) if column.right},
-                shrink={index for index, column in enumerate(chosen) if column.shrink},
+                shrink={
+                    index: column.shrink for index, column in enumerate(chosen) if column.shrink
+                },
             )
 
     def images(self, images: Sequence[Image]) -> None:
@@ -322,7 +331,7 @@ class Output:
         if not rows:
             self.note("no images match")
             return
-        self.table(("ID", "NAME", "CREATED", "PLAN", "WHY"), rows, right={0}, shrink={1, 4})
+        self.table(("ID", "NAME", "CREATED", "PLAN", "WHY"), rows, right={0}, shrink={1: 2, 4: 1})
 
     def one(self, model: Image | Action) -> None:
         """One object: a key/value view, or a one-row table when columns were chosen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -124,7 +125,8 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         "--sandbox",
         action="store_true",
         default=default(False),
-        help="run against an in-process sandbox API (no account; state lives for this command)",
+        help="run against an in-process sandbox API (no account; its state lives for "
+        "this command only, unless --state keeps it)",
     )
     parser.add_argument(
         "--token",
@@ -273,7 +275,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 """A few command lines per command, shown under its ``--help``."""
 
 EXIT_TABLE = "exit status:\n" + "\n".join(
-    f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_MEANINGS.items()
+    textwrap.fill(meaning, 79, initial_indent=f"  {int(code):>3}  ", subsequent_indent=" " * 7)
+    for code, meaning in EXIT_MEANINGS.items()
 )
 
 

@@ -1,0 +1,106 @@
+"""``Sandbox(state=PATH)``: the sandbox kept in a file, across objects and processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from do_images import ActionStatus, ImageStatus
+from do_images.testing import Sandbox, SandboxStateError
+
+SNAPSHOT_ID = 180040001
+
+
+def test_a_new_file_holds_the_seeded_state(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    sandbox = Sandbox(state=path)
+    data = json.loads(path.read_text())
+    assert data["format"] == "do-images sandbox state"
+    assert data["version"] == 1
+    assert len(data["world"]["images"]) == len(sandbox.images)
+
+
+def test_changes_and_running_work_survive_a_new_sandbox(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first = Sandbox(state=path, action_seconds=30)
+    with first.client() as do:
+        do.image.update(SNAPSHOT_ID, "renamed")
+        action = do.image.transfer(SNAPSHOT_ID, "sfo3")
+        image = do.image.create("kept", "https://example.com/a.img", "nyc3")
+    second = Sandbox(state=path)
+    assert second.now == first.now
+    with second.client() as do:
+        assert do.image.info(SNAPSHOT_ID).name == "renamed"
+        assert do.image.info(image.id).status is ImageStatus.NEW
+        done = do.image.wait(action)
+        assert done.status is ActionStatus.completed
+        assert "sfo3" in do.image.info(SNAPSHOT_ID).regions  # type: ignore[operator]
+        assert do.image.wait_image(image.id).status is ImageStatus.available
+        fresh = do.image.create("next", "https://example.com/b.img", "nyc3")
+    assert fresh.id == image.id + 1  # the id sequence was kept too
+
+
+def test_two_sandboxes_on_one_file_see_each_others_changes(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    one, two = Sandbox(state=path), Sandbox(state=path)
+    with one.client() as a, two.client() as b:
+        a.image.update(SNAPSHOT_ID, "from one")
+        assert b.image.info(SNAPSHOT_ID).name == "from one"
+        b.image.destroy(SNAPSHOT_ID)
+        assert SNAPSHOT_ID not in {image.id for image in a.image.list(private=True)}
+
+
+def test_reading_does_not_rewrite_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    sandbox = Sandbox(state=path)
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    with sandbox.client() as do:
+        do.image.list()
+        do.image.info(SNAPSHOT_ID)
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+
+
+def test_a_realtime_sandbox_counts_the_time_the_file_lay_unused(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    Sandbox(state=path)
+    data = json.loads(path.read_text())
+    data["saved_at"] -= 3600  # saved an hour ago
+    path.write_text(json.dumps(data))
+    assert Sandbox(state=path).clock() < 3600  # virtual time moves only when advanced
+    assert Sandbox(state=path, realtime=True).clock() >= 3600
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "not JSON"),
+        ("{", "not JSON"),
+        ("[]", "not a sandbox state file"),
+        ('{"format": "something else"}', "not a sandbox state file"),
+        ('{"format": "do-images sandbox state", "version": 99}', "of version 99"),
+        (
+            '{"format": "do-images sandbox state", "version": 1, "start": "2026-01-01T00:00:00Z",'
+            ' "clock": 0, "saved_at": 0, "world": {"images": "nope"}}',
+            "damaged sandbox state",
+        ),
+    ],
+)
+def test_a_file_that_is_no_state_is_refused_and_left_alone(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(SandboxStateError, match=message):
+        Sandbox(state=path)
+    assert path.read_text() == content
+
+
+def test_a_state_error_is_a_value_error() -> None:
+    assert issubclass(SandboxStateError, ValueError)
+
+
+def test_an_unwritable_place_is_a_state_error(tmp_path: Path) -> None:
+    with pytest.raises(SandboxStateError, match="cannot"):
+        Sandbox(state=tmp_path / "missing-dir" / "state.json")
