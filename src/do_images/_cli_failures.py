@@ -120,7 +120,7 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
         ),
     ),
     (RateLimitError, ExitCode.RATE_LIMITED, _rate_limited),
-    (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error {exc}"),
+    (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error: {exc}"),
     (
         ResponseValidationError,
         ExitCode.API_ERROR,

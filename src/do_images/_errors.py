@@ -167,7 +167,10 @@ class APIStatusError(DoImagesError):
         self.path = path
 
     def __str__(self) -> str:
-        text = f"{self.status_code} {self.error_id or 'error'}: {self.message}"
+        if self.error_id is None and self.message.startswith(f"HTTP {self.status_code}"):
+            text = self.message  # a body that was not the API's: the message says it all
+        else:
+            text = f"{self.status_code} {self.error_id or 'error'}: {self.message}"
         where = [f"{self.method} {self.path}"] if self.method and self.path else []
         if self.request_id:
             where.append(f"request id {self.request_id}")
