@@ -254,6 +254,15 @@ def test_serve_with_a_token_accepts_only_that_token(tmp_path: Path) -> None:
         base_url = server.stdout.readline().strip()
         with Client("s" * 20, base_url=base_url, max_retries=0, timeout=10) as do:
             do.image.update(180040001, "renamed while served")
+        # The command line against the served sandbox, with its token and without.
+        env = {**ENV, "DIGITALOCEAN_TOKEN": "s" * 20}
+        shown = script("--base-url", base_url, "get", "180040001", "--format", "Name", env=env)
+        assert shown.stdout.splitlines() == ["NAME", "renamed while served"], shown.stderr
+        refused = script(
+            "--base-url", base_url, "--json", "ls", env={**ENV, "DIGITALOCEAN_TOKEN": "wrong-token"}
+        )
+        assert refused.returncode == 5
+        assert json.loads(refused.stderr)["error"]["status"] == 401
         with (
             Client("other-token", base_url=base_url, max_retries=0, timeout=10) as do,
             pytest.raises(AuthenticationError),
