@@ -152,6 +152,11 @@ def test_delete_several_with_json_reports_each(run: Run) -> None:
     assert result.json() == {"deleted": [SNAPSHOT_ID], "failed": [999]}
 
 
+def test_delete_with_json_prints_what_was_deleted(run: Run) -> None:
+    result = run("delete", str(SNAPSHOT_ID), "-y", "--json")
+    assert (result.code, result.json()) == (0, {"deleted": [SNAPSHOT_ID], "failed": []})
+
+
 def test_delete_declined_deletes_none(run: Run, sandbox: Sandbox) -> None:
     result = run("delete", str(SNAPSHOT_ID), str(OTHER_ID), stdin="n\n", tty=True)
     assert result.code == 1

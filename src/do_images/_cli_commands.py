@@ -214,7 +214,9 @@ def run_delete(ctx: Context) -> int:
     if len(ids) == 1:
         with _refused_if_public(ctx, ids[0]):
             do.image.destroy(ids[0])
-        if not out.as_json:
+        if out.as_json:
+            out.json({"deleted": ids, "failed": []})
+        else:
             out.line(f"deleted image {ids[0]}")
         return ExitCode.OK
     return _delete_each(ctx, ids)
