@@ -466,3 +466,22 @@ def test_every_command_help_has_examples_and_the_exit_table(
 
 def test_printable_is_what_the_tables_use() -> None:
     assert printable(HOSTILE) == "evil\\x1b[31mRED\\x1b[0m\\nline2\\ttab\\u202eesrever\\u200b"
+
+
+@pytest.mark.parametrize(
+    ("options", "hint"),
+    [
+        (
+            ("--sandbox", "--state", "my state.json"),
+            "do-images --sandbox --state 'my state.json' wait",
+        ),
+        (("--sandbox",), "do-images --sandbox wait"),
+    ],
+)
+def test_resume_hints_keep_the_sandbox_in_use(
+    run: Run, options: tuple[str, ...], hint: str
+) -> None:
+    """Pasted as printed, a hint never sends a sandbox's ids to the real API."""
+    result = run(*options, "transfer", str(SNAPSHOT_ID), "lon1", "--wait", "--timeout", "5")
+    assert result.code == 8
+    assert f"keep waiting with: {hint} {SNAPSHOT_ID} " in result.err

@@ -441,8 +441,10 @@ def again(args: argparse.Namespace, command: str) -> str:
     (``--sandbox --state PATH`` for a sandbox kept in a file)."""
     where = ""
     state = getattr(args, "state", None)
-    if getattr(args, "sandbox", False) and state:
-        where = f" --sandbox --state {shlex.quote(state)}"
-    elif not getattr(args, "sandbox", False) and args.base_url != DEFAULT_BASE_URL:
+    if getattr(args, "sandbox", False):
+        # Without a state file the next command's sandbox starts afresh, but the hint
+        # must still never send a sandbox's ids to the real API.
+        where = f" --sandbox --state {shlex.quote(state)}" if state else " --sandbox"
+    elif args.base_url != DEFAULT_BASE_URL:
         where = f" --base-url {shlex.quote(args.base_url)}"
     return f"do-images{where} {command}"
