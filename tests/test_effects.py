@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import httpx
 import pytest
 
-from do_images._effects import AsyncRunner, Gather, Op, Sleep, SyncRunner
+from do_images._effects import AsyncRunner, Gather, Op, Sleep, SyncRunner, Work, asyncio_sleep
 
 
 def answer(request: httpx.Request) -> httpx.Response:
@@ -112,3 +113,103 @@ def test_async_gather_never_exceeds_its_width() -> None:
 
     assert asyncio.run(main()) == list(range(10))
     assert peak == 3
+
+
+def parse_later(log: list[str], seen: Any, width: int) -> Op[str]:
+    """A page: its request, then its parsing as ``Work`` (which waits for ``seen``)."""
+
+    def work(path: str) -> Op[str]:
+        response: httpx.Response = yield httpx.Request("GET", f"https://example.test{path}")
+
+        def parse() -> str:
+            seen(path)
+            log.append(f"parse {path}")
+            return response.text.upper()
+
+        parsed: str = yield Work(parse)
+        return parsed
+
+    results: list[str] = yield Gather([work(f"/p{n}") for n in (1, 2, 3)], width=lambda: width)
+    return ",".join(results)
+
+
+def test_sync_gather_starts_the_next_request_while_one_is_parsed() -> None:
+    """Width 2 counts requests awaiting an answer: page 3 is sent while page 1 is parsed."""
+    log: list[str] = []
+    sent = {f"/p{n}": threading.Event() for n in (1, 2, 3)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(f"send {request.url.path}")
+        sent[request.url.path].set()
+        return httpx.Response(200, text=request.url.path)
+
+    def seen(path: str) -> None:
+        # Pages 1 and 2 hold their parsing until page 3 is out: with the slots freed only
+        # when an operation ends, page 3 could never start.
+        if path != "/p3":
+            assert sent["/p3"].wait(5), f"/p3 was not sent while {path} was parsed"
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        result = SyncRunner(http, lambda seconds: None)(parse_later(log, seen, 2))
+    assert result == "/P1,/P2,/P3"
+    assert log.index("send /p3") < min(log.index("parse /p1"), log.index("parse /p2"))
+
+
+def test_async_gather_starts_the_next_request_while_one_is_parsed() -> None:
+    log: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(f"send {request.url.path}")
+        return httpx.Response(200, text=request.url.path)
+
+    async def main() -> str:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            return await AsyncRunner(http, asyncio_sleep)(parse_later(log, lambda path: None, 1))
+
+    assert asyncio.run(main()) == "/P1,/P2,/P3"
+    assert log.index("send /p2") < log.index("parse /p1")
+    assert log.index("send /p3") < log.index("parse /p2")
+
+
+def failing_work() -> Op[str]:
+    def broken() -> str:
+        raise ValueError("cannot parse")
+
+    try:
+        yield Work(broken)
+    except ValueError as exc:
+        return f"caught {exc}"
+    return "not reached"
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_work_gives_its_result_or_throws_its_error(runner: Any) -> None:
+    def computed() -> Op[int]:
+        value: int = yield Work(lambda: 6 * 7)
+        return value
+
+    assert runner(computed())[0] == 42
+    assert runner(failing_work())[0] == "caught cannot parse"
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_a_failed_work_in_a_gather_fails_the_gather(runner: Any) -> None:
+    def page(n: int) -> Op[str]:
+        yield from fetch(f"/page/{n}")
+
+        def parse() -> str:
+            if n == 2:
+                raise ValueError("page 2 does not parse")
+            return str(n)
+
+        parsed: str = yield Work(parse)
+        return parsed
+
+    def gathered() -> Op[str]:
+        try:
+            yield Gather([page(n) for n in range(1, 6)], width=lambda: 2)
+        except ValueError as exc:
+            return str(exc)
+        return "not reached"
+
+    assert runner(gathered())[0] == "page 2 does not parse"

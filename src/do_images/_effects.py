@@ -9,8 +9,13 @@ result:
 - an ``httpx.Request``: the runner sends it and sends back the ``httpx.Response``,
   or throws the ``httpx.RequestError`` into the generator;
 - a ``Sleep``: the runner sleeps (on the injected sleep) and sends back ``None``;
-- a ``Gather``: the runner runs several operations, up to ``width()`` at a time, and
-  sends back their results in order, or throws in the first failure.
+- a ``Gather``: the runner runs several operations, up to ``width()`` awaiting an
+  answer at a time, and sends back their results in order, or throws in the first
+  failure;
+- a ``Work``: CPU-bound work on an answer (parsing a page); the runner calls it and
+  sends back its result or throws its error. In a ``Gather``, an operation at its
+  ``Work`` has had its answer: the next operation starts then, so one page is parsed
+  while the next is on its way, instead of batches that wait and then all parse.
 
 The rules that keep this honest:
 
@@ -27,9 +32,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 T = TypeVar("T")
 
@@ -59,7 +67,18 @@ class Gather:
     width: Callable[[], int]
 
 
-Effect: TypeAlias = "httpx.Request | Sleep | Gather"
+@dataclass(frozen=True, slots=True)
+class Work:
+    """An effect: call ``fn`` (CPU-bound work on a response, no I/O); send back its result.
+
+    In a ``Gather``, an operation that reaches its ``Work`` no longer counts against
+    ``width()``: its request has been answered.
+    """
+
+    fn: Callable[[], Any]
+
+
+Effect: TypeAlias = "httpx.Request | Sleep | Gather | Work"
 Op: TypeAlias = Generator[Effect, Any, T]
 """An operation: yields effects, is sent back responses, returns its result."""
 
@@ -75,6 +94,29 @@ class _Cancelled(Exception):
     """Raised inside a gathered operation whose siblings already failed."""
 
 
+class _Slot:
+    """A gathered operation's place among those awaiting an answer, freed once: at its
+    first ``Work`` (``ok``), or when it ends (``ok`` unless it failed)."""
+
+    __slots__ = ("free",)
+
+    def __init__(self, free: Callable[[bool], None] | None) -> None:
+        self.free = free
+
+    def release(self, ok: bool = True) -> None:
+        free, self.free = self.free, None
+        if free is not None:
+            free(ok)
+
+
+def _compute(effect: Work, slot: _Slot) -> tuple[Any, Exception | None]:
+    slot.release()  # answered: the next gathered operation may start now
+    try:
+        return effect.fn(), None
+    except Exception as exc:
+        return None, exc
+
+
 class SyncRunner:
     """Runs an operation: sends what it yields, sleeps when it asks, gathers on threads.
 
@@ -88,35 +130,58 @@ class SyncRunner:
         self.http = http
         self.sleep = sleep
 
-    def __call__(self, op: Op[T], cancelled: threading.Event | None = None) -> T:
+    def __call__(
+        self,
+        op: Op[T],
+        cancelled: threading.Event | None = None,
+        answered: Callable[[bool], None] | None = None,
+    ) -> T:
+        """Run ``op``. For ``_gather``: ``cancelled`` stops it at its next effect, and
+        ``answered`` is called once, at its first ``Work`` or its end (``False`` if it
+        failed)."""
+        slot = _Slot(answered)
         value: Any = None
         error: Exception | None = None
-        while True:
-            try:
-                effect = op.send(value) if error is None else op.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = error = None
-            if cancelled is not None and cancelled.is_set():
-                op.close()
-                raise _Cancelled
-            if isinstance(effect, Sleep):
-                self.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):
+        try:
+            while True:
                 try:
-                    value = self._gather(effect)
-                except Exception as exc:
-                    error = exc
-                continue
-            try:
-                value = self.http.send(effect, follow_redirects=False)
-            except httpx.RequestError as exc:
-                error = exc
+                    effect = op.send(value) if error is None else op.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value = error = None
+                if cancelled is not None and cancelled.is_set():
+                    op.close()
+                    raise _Cancelled
+                if isinstance(effect, Sleep):
+                    self.sleep(effect.seconds)
+                elif isinstance(effect, Work):
+                    value, error = _compute(effect, slot)
+                elif isinstance(effect, Gather):
+                    value, error = self._nested(effect)
+                else:
+                    value, error = self._send(effect)
+        except BaseException:
+            slot.release(ok=False)
+            raise
+        finally:
+            slot.release()
+
+    def _send(self, request: httpx.Request) -> tuple[Any, Exception | None]:
+        try:
+            return self.http.send(request, follow_redirects=False), None
+        except httpx.RequestError as exc:
+            return None, exc
+
+    def _nested(self, gather: Gather) -> tuple[Any, Exception | None]:
+        try:
+            return self._gather(gather), None
+        except Exception as exc:
+            return None, exc
 
     def _gather(self, gather: Gather) -> list[Any]:
-        """Run ``gather.ops`` on threads, at most ``gather.width()`` at once; results in order.
+        """Run ``gather.ops`` on threads, at most ``gather.width()`` awaiting their answer at
+        once (an operation at its ``Work`` has had it); results in order.
 
         The first failure is raised once the operations in flight have stopped: they
         stop at their next effect, and the ones not started yet never start.
@@ -124,29 +189,67 @@ class SyncRunner:
         ops = gather.ops
         if len(ops) < 2 or gather.width() < 2:
             return [self(op) for op in ops]
-        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor
 
-        results: list[Any] = [None] * len(ops)
-        waiting = iter(enumerate(ops))
-        running: dict[Future[Any], int] = {}
-        cancelled = threading.Event()
         with ThreadPoolExecutor(max_workers=len(ops), thread_name_prefix="do-images") as pool:
-            try:
-                while True:
-                    while len(running) < gather.width():
-                        started = next(waiting, None)
-                        if started is None:
-                            break
-                        index, op = started
-                        running[pool.submit(self, op, cancelled)] = index
-                    if not running:
-                        return results
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        results[running.pop(future)] = future.result()
-            finally:
-                cancelled.set()
-                for future in running:
+            return _ThreadGather(self, gather, pool).run()
+
+
+class _ThreadGather:
+    """One ``Gather`` on a thread pool: starts an operation whenever fewer than
+    ``width()`` await their answer; collects results in order; stops on a failure."""
+
+    def __init__(self, runner: SyncRunner, gather: Gather, pool: Executor) -> None:
+        self.runner = runner
+        self.gather = gather
+        self.pool = pool
+        self.results: list[Any] = [None] * len(gather.ops)
+        self.waiting = iter(enumerate(gather.ops))
+        self.running: dict[Future[Any], int] = {}
+        self.awaiting = 0
+        self.lock = threading.Lock()
+        self.cancelled = threading.Event()
+
+    def start(self) -> None:
+        with self.lock:
+            while not self.cancelled.is_set() and self.awaiting < self.gather.width():
+                started = next(self.waiting, None)
+                if started is None:
+                    return
+                index, op = started
+                self.awaiting += 1
+                future = self.pool.submit(self.runner, op, self.cancelled, self.answered)
+                self.running[future] = index
+
+    def answered(self, ok: bool) -> None:
+        with self.lock:
+            self.awaiting -= 1
+            if not ok:
+                self.cancelled.set()  # the others stop at their next effect
+        self.start()
+
+    def run(self) -> list[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        try:
+            self.start()
+            while True:
+                with self.lock:
+                    pending = list(self.running)
+                if not pending:
+                    return self.results
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    with self.lock:
+                        index = self.running.pop(future)
+                    if not isinstance(future.exception(), _Cancelled):
+                        # A cancelled sibling is no failure of its own: the failure
+                        # that stopped it is raised when its operation is collected.
+                        self.results[index] = future.result()
+        finally:
+            with self.lock:
+                self.cancelled.set()
+                for future in self.running:
                     future.cancel()
 
 
@@ -159,32 +262,52 @@ class AsyncRunner:
         self.http = http
         self.sleep = sleep
 
-    async def __call__(self, op: Op[T]) -> T:
+    async def __call__(self, op: Op[T], answered: Callable[[bool], None] | None = None) -> T:
+        """Run ``op``. For ``_gather``: ``answered`` is called once, at its first ``Work``
+        or its end (``False`` if it failed)."""
+        slot = _Slot(answered)
         value: Any = None
         error: Exception | None = None
-        while True:
-            try:
-                effect = op.send(value) if error is None else op.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = error = None
-            if isinstance(effect, Sleep):
-                await self.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):
+        try:
+            while True:
                 try:
-                    value = await self._gather(effect)
-                except Exception as exc:
-                    error = exc
-                continue
-            try:
-                value = await self.http.send(effect, follow_redirects=False)
-            except httpx.RequestError as exc:
-                error = exc
+                    effect = op.send(value) if error is None else op.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value = error = None
+                if isinstance(effect, Sleep):
+                    await self.sleep(effect.seconds)
+                elif isinstance(effect, Work):
+                    if slot.free is not None:
+                        slot.release()
+                        await _let_others_send()
+                    value, error = _compute(effect, slot)
+                elif isinstance(effect, Gather):
+                    value, error = await self._nested(effect)
+                else:
+                    value, error = await self._send(effect)
+        except BaseException:
+            slot.release(ok=False)
+            raise
+        finally:
+            slot.release()
+
+    async def _send(self, request: httpx.Request) -> tuple[Any, Exception | None]:
+        try:
+            return await self.http.send(request, follow_redirects=False), None
+        except httpx.RequestError as exc:
+            return None, exc
+
+    async def _nested(self, gather: Gather) -> tuple[Any, Exception | None]:
+        try:
+            return await self._gather(gather), None
+        except Exception as exc:
+            return None, exc
 
     async def _gather(self, gather: Gather) -> list[Any]:
-        """Run ``gather.ops`` as tasks, at most ``gather.width()`` at once; results in order.
+        """Run ``gather.ops`` as tasks, at most ``gather.width()`` awaiting their answer at
+        once (an operation at its ``Work`` has had it); results in order.
 
         The first failure cancels the tasks still running and is raised; the
         operations not started yet are never started.
@@ -194,21 +317,43 @@ class AsyncRunner:
         results: list[Any] = [None] * len(gather.ops)
         waiting = iter(enumerate(gather.ops))
         running: dict[asyncio.Future[Any], int] = {}
+        awaiting = 0
+        stopped = False
+
+        def start() -> None:
+            nonlocal awaiting
+            while not stopped and awaiting < gather.width():
+                started = next(waiting, None)
+                if started is None:
+                    return
+                index, op = started
+                awaiting += 1
+                running[asyncio.ensure_future(self(op, answered))] = index
+
+        def answered(ok: bool) -> None:
+            nonlocal awaiting, stopped
+            awaiting -= 1
+            stopped = stopped or not ok
+            start()
+
         try:
-            while True:
-                while len(running) < gather.width():
-                    started = next(waiting, None)
-                    if started is None:
-                        break
-                    index, op = started
-                    running[asyncio.ensure_future(self(op))] = index
-                if not running:
-                    return results
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            start()
+            while running:
+                done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     results[running.pop(task)] = task.result()
+            return results
         finally:
+            stopped = True
             for task in running:
                 task.cancel()
             if running:
                 await asyncio.wait(running)
+
+
+async def _let_others_send() -> None:
+    """Give the tasks just started a turn of the event loop, so their requests leave
+    before this task's CPU-bound work holds the loop."""
+    import asyncio
+
+    await asyncio.sleep(0)

@@ -28,7 +28,7 @@ from ._checks import (
     type_name,
 )
 from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
-from ._effects import Op, Sleep
+from ._effects import Op, Sleep, Work
 from ._errors import (
     ActionFailedError,
     ActionTimeoutError,
@@ -158,7 +158,8 @@ class ImageOps:
         sent = clock()
         response = yield from self._get(url)
         latency = clock() - sent
-        parsed: ImagePage | ActionPage = self.session.parse(adapter, response)
+        # Parsing is most of a list's CPU time; as Work, it overlaps the next request.
+        parsed: ImagePage | ActionPage = yield Work(lambda: self.session.parse(adapter, response))
         page = page_of(parsed)
         page.latency = latency
         return page
