@@ -233,6 +233,29 @@ def bare_list(base: str) -> int:
     return len(items)
 
 
+def bare_list_threads(base: str, width: int) -> int:
+    """The issue's floor for the sync client: page 1, then pages 2..n on ``width`` threads
+    through one ``httpx.Client``, each parsed with json.loads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(headers=HEADERS) as http:
+
+        def fetch(page: int) -> list[Any]:
+            response = http.get(f"{base}/v2/images?page={page}&per_page={PER_PAGE}")
+            if response.status_code != 200:
+                raise RuntimeError(response.status_code)
+            images: list[Any] = json.loads(response.content)["images"]
+            return images
+
+        with timed():
+            response = http.get(f"{base}/v2/images?per_page={PER_PAGE}")
+            first = json.loads(response.content)
+            pages = -(-first["meta"]["total"] // len(first["images"]))
+            with ThreadPoolExecutor(max_workers=width) as pool:
+                rest = list(pool.map(fetch, range(2, pages + 1)))
+    return len(first["images"]) + sum(len(images) for images in rest)
+
+
 # The SDK cases turn the client-side request budget off: the bare loops keep no
 # budget either, and 1,000 info() calls at the API's 250 a minute take four minutes.
 UNLIMITED: dict[str, Any] = {"requests_per_minute": None}
@@ -540,6 +563,18 @@ def build_cases(server: Server, args: argparse.Namespace) -> list[Case]:
             Case(
                 f"{dl}: httpx + json.loads, 4 at a time (asyncio)",
                 _sync(lambda: abare_list_concurrent(slow)),
+                n,
+                sequential,
+            ),
+            Case(
+                f"{dl}: httpx + json.loads, 4 threads",
+                lambda: bare_list_threads(slow, 4),
+                n,
+                sequential,
+            ),
+            Case(
+                f"{dl}: httpx + json.loads, 8 threads",
+                lambda: bare_list_threads(slow, 8),
                 n,
                 sequential,
             ),

@@ -59,6 +59,8 @@ def test_bench_prints_every_case_with_its_ratio() -> None:
         "info x3: AsyncClient",
         "info x3: AsyncClient over aiohttp (do-images[aiohttp])",
         "list 450, 1 ms/request: httpx + json.loads, 4 at a time (asyncio)",
+        "list 450, 1 ms/request: httpx + json.loads, 4 threads",
+        "list 450, 1 ms/request: httpx + json.loads, 8 threads",
         "list 450, 1 ms/request: Client",
         "list 450, 1 ms/request: Client, page_concurrency=8",
         "list 450, 1 ms/request: AsyncClient",
