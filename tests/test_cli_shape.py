@@ -485,3 +485,17 @@ def test_resume_hints_keep_the_sandbox_in_use(
     result = run(*options, "transfer", str(SNAPSHOT_ID), "lon1", "--wait", "--timeout", "5")
     assert result.code == 8
     assert f"keep waiting with: {hint} {SNAPSHOT_ID} " in result.err
+
+
+def test_create_wait_on_a_terminal_is_one_live_line(run: Run) -> None:
+    result = run(
+        "create", "--name", "web", "--url", "https://example.com/w.img", "--region", "nyc3",
+        "--wait", "--poll", "10", tty=True, environ={"COLUMNS": "30"},
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    live, rest = result.err.split("\n", 1)
+    frames = live.split("\r")[1:]
+    assert len(frames) == 7  # NEW at 0 s, then a poll every 10 s until available at 60 s
+    assert all(width(frame) <= 29 for frame in frames)
+    assert frames[-1].rstrip().endswith("…")
+    assert rest == ""

@@ -264,13 +264,16 @@ def run_create(ctx: Context) -> int:
         tags=args.tags,
     )
     if args.wait:
-        start = do.clock()
+        progress = Progress(ctx.out.stderr, do.clock, ctx.out.width)
 
         def show(seen: Image) -> None:
-            ctx.out.note(f"image {seen.id}: {seen.status}, {do.clock() - start:.0f} s")
+            progress.show(f"image {seen.id}: {seen.status}")
 
         show(image)
-        image = do.image.wait_image(image, poll=args.poll, timeout=args.timeout, on_update=show)
+        try:
+            image = do.image.wait_image(image, poll=args.poll, timeout=args.timeout, on_update=show)
+        finally:
+            progress.end()
     ctx.out.one(image)
     return ExitCode.OK
 

@@ -353,7 +353,8 @@ def describe(action: Action) -> str:
 
 
 class Progress:
-    """Reports an awaited action on stderr: one live line on a terminal, else a line a poll.
+    """Reports an awaited action or import on stderr: one live line on a terminal, else a
+    line a poll.
 
     The live line is cut to one column less than the terminal is wide, so it never
     wraps: ``\\r`` rewinds only to the start of the last row a line took.
@@ -375,7 +376,11 @@ class Progress:
 
     def update(self, action: Action) -> None:
         self.last = action
-        text = printable(f"{describe(action)}: {action.status}, {self.clock() - self.start:.0f} s")
+        self.show(f"{describe(action)}: {action.status}")
+
+    def show(self, what: str) -> None:
+        """Show ``what`` with the time elapsed: rewritten in place on a terminal."""
+        text = printable(f"{what}, {self.clock() - self.start:.0f} s")
         if self.live:
             text = fit(text, max((self.columns(self.stream) or 80) - 1, 1))
             self.stream.write("\r" + pad(text, self.shown))
