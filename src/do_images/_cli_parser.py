@@ -153,8 +153,9 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         "--state",
         default=default(None),
         metavar="PATH",
-        help="with --sandbox: keep the sandbox in this JSON file, so one command sees "
-        "what the last one did (created if missing; time passes between commands)",
+        help="with --sandbox or 'sandbox serve': keep the sandbox in this JSON file "
+        "(created if missing), so a command sees what the last one did and a served "
+        "sandbox survives a restart; time passes between commands",
     )
 
 
@@ -458,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sandbox_commands.add_parser(
         "serve",
         help="serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C",
-        description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its "
+        description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its\n"
         "base URL. With --token, only that token is accepted; else any.",
         epilog=_epilog("serve"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
