@@ -352,53 +352,10 @@ def describe(action: Action) -> str:
     return f"{action.type} {action.id} on image {action.resource_id}"
 
 
-class Progress:
-    """Reports an awaited action or import on stderr: one live line on a terminal, else a
-    line a poll.
-
-    The live line is cut to one column less than the terminal is wide, so it never
-    wraps: ``\\r`` rewinds only to the start of the last row a line took.
-    """
-
-    def __init__(
-        self,
-        stream: TextIO,
-        clock: Callable[[], float],
-        columns: Callable[[TextIO], int | None] = lambda stream: None,
-    ) -> None:
-        self.stream = stream
-        self.clock = clock
-        self.columns = columns
-        self.start = clock()
-        self.live = isatty(stream)
-        self.shown = 0
-        self.last: Action | None = None
-
-    def update(self, action: Action) -> None:
-        self.last = action
-        self.show(f"{describe(action)}: {action.status}")
-
-    def show(self, what: str) -> None:
-        """Show ``what`` with the time elapsed: rewritten in place on a terminal."""
-        text = printable(f"{what}, {self.clock() - self.start:.0f} s")
-        if self.live:
-            text = fit(text, max((self.columns(self.stream) or 80) - 1, 1))
-            self.stream.write("\r" + pad(text, self.shown))
-            self.shown = width(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.live and self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.shown = 0
-
-
-class RegionBoard:
-    """Transfers to several regions on stderr: on a terminal one line per region, rewritten
-    in place as each changes (each cut to fit, so none wraps); otherwise a line per change."""
+class _StatusLines:
+    """Status lines on stderr with the time elapsed: rewritten in place on a terminal (each
+    cut to one column less than its width, so none wraps and ``\r`` rewinds exactly
+    one row), a line per change otherwise."""
 
     def __init__(
         self,
@@ -412,12 +369,52 @@ class RegionBoard:
         self.start = clock()
         self.live = isatty(stream)
         self.lines: dict[str, str] = {}
+        """The live lines by key (a region), in the order they appeared."""
+
+    def _text(self, what: str) -> str:
+        return printable(f"{what}, {self.clock() - self.start:.0f} s")
+
+    def _fitted(self, text: str) -> str:
+        return fit(text, max((self.columns(self.stream) or 80) - 1, 1))
+
+
+class Progress(_StatusLines):
+    """Reports an awaited action or import: one live line on a terminal, else a line a poll."""
+
+    shown = 0
+    """Columns the live line takes now (the next one is padded over it)."""
+    last: Action | None = None
+    """The last action shown."""
+
+    def update(self, action: Action) -> None:
+        self.last = action
+        self.show(f"{describe(action)}: {action.status}")
+
+    def show(self, what: str) -> None:
+        """Show ``what`` with the time elapsed: rewritten in place on a terminal."""
+        text = self._text(what)
+        if self.live:
+            text = self._fitted(text)
+            self.stream.write("\r" + pad(text, self.shown))
+            self.shown = width(text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = 0
+
+
+class RegionBoard(_StatusLines):
+    """Transfers to several regions: on a terminal one line per region, rewritten in place
+    as each changes; otherwise a line per change."""
 
     def update(self, action: Action) -> None:
         region = action.region_slug or (action.region.slug if action.region else "?")
-        text = printable(
-            f"{describe(action)} to {region}: {action.status}, {self.clock() - self.start:.0f} s"
-        )
+        text = self._text(f"{describe(action)} to {region}: {action.status}")
         if not self.live:
             self.stream.write(text + "\n")
         else:
@@ -425,9 +422,8 @@ class RegionBoard:
                 # Back to the first region's line, then rewrite every line.
                 self.stream.write(f"\x1b[{len(self.lines)}A")
             self.lines[region] = text
-            edge = max((self.columns(self.stream) or 80) - 1, 1)
             for line in self.lines.values():
-                self.stream.write("\r\x1b[2K" + fit(line, edge) + "\n")
+                self.stream.write("\r\x1b[2K" + self._fitted(line) + "\n")
         self.stream.flush()
 
     def end(self) -> None:

@@ -222,6 +222,11 @@ def _format_of(columns: Columns[Any]) -> Callable[[str], list[Column[Any]]]:
     return parse
 
 
+def _add_yes(parser: argparse.ArgumentParser, help: str) -> None:
+    # doctl's -f/--force is another name for --yes.
+    parser.add_argument("--yes", "-y", "--force", "-f", dest="yes", action="store_true", help=help)
+
+
 def _add_output_options(parser: argparse.ArgumentParser, columns: Columns[Any]) -> None:
     parser.add_argument(
         "--format",
@@ -357,15 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="the ids of the images to delete (one question for all of them)",
     )
-    sub.add_argument(
-        "--yes",
-        "-y",
-        "--force",
-        "-f",
-        dest="yes",
-        action="store_true",
-        help="do not ask (required when stdin is no terminal)",
-    )
+    _add_yes(sub, "do not ask (required when stdin is no terminal)")
 
     sub = command("create", "import a custom image from a URL", run_create)
     sub.add_argument("--name", required=True, help="the image's name")
@@ -412,15 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("snapshot", "custom"),
         help="image type to prune (repeatable; default snapshot)",
     )
-    sub.add_argument(
-        "--yes",
-        "-y",
-        "--force",
-        "-f",
-        dest="yes",
-        action="store_true",
-        help="delete what the plan says goes",
-    )
+    _add_yes(sub, "delete what the plan says goes")
 
     sub = command("convert", "convert a backup into a snapshot", run_action_start)
     sub.add_argument("image", type=_image_id, metavar="ID", help="the id of a backup")
