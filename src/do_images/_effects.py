@@ -109,6 +109,37 @@ class _Slot:
             free(ok)
 
 
+class _Admission:
+    """Which operations of a ``Gather`` may start now: the rule both runners share.
+
+    At most ``width()`` (asked each time) await their answer at once; an operation
+    stops awaiting at its first ``Work`` or its end. After a failure none starts.
+    """
+
+    __slots__ = ("awaiting", "gather", "stopped", "waiting")
+
+    def __init__(self, gather: Gather) -> None:
+        self.gather = gather
+        self.waiting = iter(enumerate(gather.ops))
+        self.awaiting = 0
+        self.stopped = False
+
+    def due(self) -> list[tuple[int, Op[Any]]]:
+        """The operations (with their index) to start now; they count as awaiting."""
+        due: list[tuple[int, Op[Any]]] = []
+        while not self.stopped and self.awaiting < self.gather.width():
+            started = next(self.waiting, None)
+            if started is None:
+                break
+            self.awaiting += 1
+            due.append(started)
+        return due
+
+    def answered(self, ok: bool) -> None:
+        self.awaiting -= 1
+        self.stopped = self.stopped or not ok
+
+
 def _compute(effect: Work, slot: _Slot) -> tuple[Any, Exception | None]:
     slot.release()  # answered: the next gathered operation may start now
     try:
@@ -204,26 +235,20 @@ class _ThreadGather:
         self.gather = gather
         self.pool = pool
         self.results: list[Any] = [None] * len(gather.ops)
-        self.waiting = iter(enumerate(gather.ops))
+        self.admission = _Admission(gather)
         self.running: dict[Future[Any], int] = {}
-        self.awaiting = 0
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
 
     def start(self) -> None:
         with self.lock:
-            while not self.cancelled.is_set() and self.awaiting < self.gather.width():
-                started = next(self.waiting, None)
-                if started is None:
-                    return
-                index, op = started
-                self.awaiting += 1
+            for index, op in self.admission.due():
                 future = self.pool.submit(self.runner, op, self.cancelled, self.answered)
                 self.running[future] = index
 
     def answered(self, ok: bool) -> None:
         with self.lock:
-            self.awaiting -= 1
+            self.admission.answered(ok)
             if not ok:
                 self.cancelled.set()  # the others stop at their next effect
         self.start()
@@ -248,6 +273,7 @@ class _ThreadGather:
                         self.results[index] = future.result()
         finally:
             with self.lock:
+                self.admission.stopped = True
                 self.cancelled.set()
                 for future in self.running:
                     future.cancel()
@@ -315,25 +341,15 @@ class AsyncRunner:
         import asyncio
 
         results: list[Any] = [None] * len(gather.ops)
-        waiting = iter(enumerate(gather.ops))
+        admission = _Admission(gather)
         running: dict[asyncio.Future[Any], int] = {}
-        awaiting = 0
-        stopped = False
 
         def start() -> None:
-            nonlocal awaiting
-            while not stopped and awaiting < gather.width():
-                started = next(waiting, None)
-                if started is None:
-                    return
-                index, op = started
-                awaiting += 1
+            for index, op in admission.due():
                 running[asyncio.ensure_future(self(op, answered))] = index
 
         def answered(ok: bool) -> None:
-            nonlocal awaiting, stopped
-            awaiting -= 1
-            stopped = stopped or not ok
+            admission.answered(ok)
             start()
 
         try:
@@ -344,7 +360,7 @@ class AsyncRunner:
                     results[running.pop(task)] = task.result()
             return results
         finally:
-            stopped = True
+            admission.stopped = True
             for task in running:
                 task.cancel()
             if running:
