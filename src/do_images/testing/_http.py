@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
@@ -105,6 +105,20 @@ class Drop:
 
     times: int
     method: str | None
+
+
+Queued = TypeVar("Queued", Fault, Drop)
+
+
+def _take(queue: deque[Queued], method: str) -> Queued | None:
+    """The first queued fault for ``method`` (or any method), used up once; ``None`` if none."""
+    for item in queue:
+        if item.method is None or item.method == method:
+            item.times -= 1
+            if item.times == 0:
+                queue.remove(item)
+            return item
+    return None
 
 
 # ------------------------------------------------------------------ routing
@@ -384,22 +398,10 @@ class Front:
         return None
 
     def _take_fault(self, method: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.method is None or fault.method == method:
-                fault.times -= 1
-                if fault.times == 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
+        return _take(self.faults, method)
 
     def _take_drop(self, method: str) -> bool:
-        for drop in self.drops:
-            if drop.method is None or drop.method == method:
-                drop.times -= 1
-                if drop.times == 0:
-                    self.drops.remove(drop)
-                return True
-        return False
+        return _take(self.drops, method) is not None
 
     def _headers(
         self, request_id: str, extra: Mapping[str, str], *, has_body: bool
