@@ -1,60 +1,25 @@
 """The ``do-images`` commands: one handler each, all with one signature.
 
 A handler takes a ``Context`` (the client, the parsed arguments, the output, stdin)
-and returns an exit status; ``_cli_parser`` names each command's handler beside
-its arguments. The exit statuses and the two exceptions a handler may raise to end
-a command live here too.
+and returns an exit status (``_cli_failures.ExitCode``); ``_cli_parser`` names each
+command's handler beside its arguments. The two exceptions a handler may raise to
+end a command live here too.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from ._cli_failures import ExitCode, failure
 from ._cli_output import Output, Progress, RegionBoard, again, describe, isatty
 from ._cli_text import printable
 from ._client import Client
 from ._errors import DoImagesError, PermissionDeniedError
 from ._models import Action, Image
-
-
-class ExitCode(enum.IntEnum):
-    """What the exit status of ``do-images`` means; one value per class of failure."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    API_ERROR = 3
-    NOT_FOUND = 4
-    AUTH = 5
-    RATE_LIMITED = 6
-    ACTION_FAILED = 7
-    WAIT_TIMED_OUT = 8
-    CONNECTION = 9
-    UNKNOWN_OUTCOME = 10
-    INTERRUPTED = 130
-
-
-EXIT_MEANINGS = {
-    ExitCode.OK: "success",
-    ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
-    ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
-    ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
-    "or a deletion of prune --yes that failed",
-    ExitCode.NOT_FOUND: "not found: no such image or action",
-    ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
-    ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
-    ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
-    "or a transfer to one of several regions failed",
-    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
-    ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
-    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
-}
 
 
 class UsageError(Exception):
@@ -185,7 +150,7 @@ def _confirm(ctx: Context, ids: list[int]) -> bool:
         name = f" ({image.name})" if image.name else ""
         question = f"Delete image {image.id}{name}?"
     else:
-        question = f"Delete {len(ids)} images ({', '.join(map(str, ids))})?"
+        question = f"Delete {_images(ids)}?"
     out.stderr.write(printable(question) + " This cannot be undone. [y/N] ")
     out.stderr.flush()
     try:
@@ -227,9 +192,9 @@ def _images(ids: list[int]) -> str:
 
 
 def _delete_each(ctx: Context, ids: list[int]) -> int:
-    from ._cli_failures import failure  # the table that maps an error to its exit status
-
-    out, code, deleted = ctx.out, ExitCode.OK, []
+    out, code = ctx.out, ExitCode.OK
+    deleted: list[int] = []
+    failed: list[int] = []
     for image_id in ids:
         try:
             with _refused_if_public(ctx, image_id):
@@ -246,9 +211,10 @@ def _delete_each(ctx: Context, ids: list[int]) -> int:
                 out.line(f"deleted image {image_id}")
             continue
         code = code or status
+        failed.append(image_id)
         out.note(f"not deleted: image {image_id}: {message}")
     if out.as_json:
-        out.json({"deleted": deleted, "failed": [i for i in ids if i not in deleted]})
+        out.json({"deleted": deleted, "failed": failed})
     return code
 
 

@@ -1,4 +1,5 @@
-"""How ``do-images`` reports a failure: the exit status and the one line for each error.
+"""How ``do-images`` reports a failure: the exit statuses (``ExitCode``, with what each
+means) and the exit status and one line for each error.
 
 ``FAILURES`` is walked in order (subclasses before their bases) and reads like the
 exit-status table; ``failure()`` gives the exit code, the message and, for an error
@@ -8,11 +9,11 @@ raised after an action started, where to find that action.
 from __future__ import annotations
 
 import argparse
+import enum
 import math
 from collections.abc import Callable
 from typing import Any
 
-from ._cli_commands import ExitCode
 from ._cli_output import again
 from ._constants import TOKEN_VARIABLES
 from ._errors import (
@@ -33,6 +34,41 @@ from ._errors import (
     UnknownOutcomeError,
 )
 from ._models import Action
+
+
+class ExitCode(enum.IntEnum):
+    """What the exit status of ``do-images`` means; one value per class of failure."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    API_ERROR = 3
+    NOT_FOUND = 4
+    AUTH = 5
+    RATE_LIMITED = 6
+    ACTION_FAILED = 7
+    WAIT_TIMED_OUT = 8
+    CONNECTION = 9
+    UNKNOWN_OUTCOME = 10
+    INTERRUPTED = 130
+
+
+EXIT_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
+    ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
+    ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
+    "or a deletion of prune --yes that failed",
+    ExitCode.NOT_FOUND: "not found: no such image or action",
+    ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
+    ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
+    ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
+    "or a transfer to one of several regions failed",
+    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
+    ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
+    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
+}
 
 
 def _subject(args: argparse.Namespace) -> str:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from ._cli_commands import (
-    EXIT_MEANINGS,
     Handler,
     UsageError,
     run_action,
@@ -26,6 +25,7 @@ from ._cli_commands import (
     run_update,
     run_wait,
 )
+from ._cli_failures import EXIT_MEANINGS
 from ._cli_output import ACTION_COLUMNS, IMAGE_COLUMNS, Column, Columns
 from ._cli_text import one_line, shorten
 from ._constants import (

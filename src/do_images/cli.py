@@ -5,8 +5,9 @@ sent them) for scripts, progress on stderr while waiting, one line on stderr for
 error and one exit code per class of failure (``ExitCode``).
 
 Where things are: ``_cli_parser`` (arguments, and which handler each command runs),
-``_cli_commands`` (the handlers), ``_cli_output`` (what is printed); this module
-builds the client, maps failures to exit statuses and runs ``main``.
+``_cli_commands`` (the handlers), ``_cli_failures`` (exit statuses, and the one line
+for each error), ``_cli_output`` and ``_cli_text`` (what is printed, made safe); this
+module builds the client, checks options against each other and runs ``main``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._cli_commands import Context, ExitCode, Handler, Stop, UsageError
-from ._cli_failures import failure
+from ._cli_commands import Context, Handler, Stop, UsageError
+from ._cli_failures import ExitCode, failure
 from ._cli_output import Output, terminal_columns
 from ._cli_parser import build_parser, parse
 from ._cli_text import one_line
