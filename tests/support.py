@@ -28,7 +28,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 import httpx
 
 from do_images import AsyncClient, Client, ImageResource, Pager, RateLimit
-from do_images.cli import Target
+from do_images.cli._main import Target
 from do_images.testing import Sandbox
 
 TOKEN = "dop_v1_" + "5ec7e7" * 10

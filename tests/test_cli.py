@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from do_images import Client, Image
-from do_images.cli import ExitCode, Target, main
+from do_images.cli import main
+from do_images.cli._failures import ExitCode
+from do_images.cli._main import Target
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
 
@@ -409,7 +411,7 @@ def test_every_command_names_its_handler() -> None:
     """Each command's parser sets ``run`` (and whether it needs a client): no dispatch table."""
     import argparse
 
-    from do_images.cli import build_parser
+    from do_images.cli._parser import build_parser
 
     parser = build_parser()
     commands = next(
@@ -427,7 +429,7 @@ def test_every_command_names_its_handler() -> None:
 
 def test_the_failure_table_puts_subclasses_before_their_bases() -> None:
     """No row is shadowed by an earlier row for one of its base classes."""
-    from do_images._cli_failures import FAILURES
+    from do_images.cli._failures import FAILURES
 
     seen: list[type[BaseException]] = []
     for kind, _, _ in FAILURES:
@@ -564,7 +566,7 @@ def test_bad_prune_arguments_are_usage_errors(
 @pytest.mark.parametrize(("text", "days"), [("30d", 30.0), ("12h", 0.5), ("90m", 90 / 1440)])
 def test_durations(text: str, days: float) -> None:
     """``30d``, ``12h``, ``90m``."""
-    from do_images._cli_parser import duration
+    from do_images.cli._parser import duration
 
     assert duration(text).total_seconds() == days * 86_400
 

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from do_images._cli_output import ACTION_COLUMNS, IMAGE_COLUMNS
-from do_images._cli_parser import EXAMPLES, build_parser
-from do_images._cli_text import printable, width
 from do_images.cli import main
+from do_images.cli._output import ACTION_COLUMNS, IMAGE_COLUMNS
+from do_images.cli._parser import EXAMPLES, build_parser
+from do_images.cli._text import printable, width
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from do_images import AuthenticationError, Client
-from do_images._cli_text import width
+from do_images.cli._text import width
 
 SCRIPT = Path(sys.executable).with_name("do-images")
 ENV = {

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from do_images._cli_output import fit_widths
-from do_images._cli_text import fit, one_line, pad, printable, shorten, width
+from do_images.cli._output import fit_widths
+from do_images.cli._text import fit, one_line, pad, printable, shorten, width
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The ``do-images`` commands: one handler each, all with one signature.
 
 A handler takes a ``Context`` (the client, the parsed arguments, the output, stdin)
-and returns an exit status (``_cli_failures.ExitCode``); ``_cli_parser`` names each
+and returns an exit status (``_failures.ExitCode``); ``_parser`` names each
 command's handler beside its arguments. The two exceptions a handler may raise to
 end a command live here too.
 """
@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._cli_failures import ExitCode, failure
-from ._cli_output import Output, Progress, RegionBoard, again, describe, isatty
-from ._cli_text import printable
-from ._client import Client
-from ._errors import DoImagesError, PermissionDeniedError
-from ._models import Action, Image
+from .._client import Client
+from .._errors import DoImagesError, PermissionDeniedError
+from .._models import Action, Image
+from ._failures import ExitCode, failure
+from ._output import Output, Progress, RegionBoard, again, describe, isatty
+from ._text import printable
 
 
 class UsageError(Exception):
@@ -327,7 +327,7 @@ def run_wait(ctx: Context) -> int:
 
 def run_serve(ctx: Context) -> int:
     """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
-    from .testing import Sandbox
+    from ..testing import Sandbox
 
     out, args = ctx.out, ctx.args
     token = args.token.strip() if args.token and args.token.strip() else None

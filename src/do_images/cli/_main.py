@@ -4,10 +4,8 @@ Tables and key/value views for people, ``--json`` (the documented dicts, as the 
 sent them) for scripts, progress on stderr while waiting, one line on stderr for every
 error and one exit code per class of failure (``ExitCode``).
 
-Where things are: ``_cli_parser`` (arguments, and which handler each command runs),
-``_cli_commands`` (the handlers), ``_cli_failures`` (exit statuses, and the one line
-for each error), ``_cli_output`` and ``_cli_text`` (what is printed, made safe); this
-module builds the client, checks options against each other and runs ``main``.
+This module builds the client, checks options against each other and runs
+``main``; the package's docstring says where everything else is.
 """
 
 from __future__ import annotations
@@ -21,16 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._cli_commands import Context, Handler, Stop, UsageError
-from ._cli_failures import ExitCode, failure
-from ._cli_output import Output, terminal_columns
-from ._cli_parser import build_parser, parse
-from ._cli_text import one_line
-from ._client import Client
-from ._constants import DEFAULT_BASE_URL
-from ._errors import APIStatusError
+from .._client import Client
+from .._constants import DEFAULT_BASE_URL
+from .._errors import APIStatusError
+from ._commands import Context, Handler, Stop, UsageError
+from ._failures import ExitCode, failure
+from ._output import Output, terminal_columns
+from ._parser import build_parser, parse
+from ._text import one_line
 
-__all__ = ["ClientFactory", "ExitCode", "Target", "build_parser", "main"]
+__all__ = ["ClientFactory", "Target", "main"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ ClientFactory = Callable[[Target], Client]
 def default_client(target: Target) -> Client:
     """The ``Client`` for ``target``: a sandbox's, or the API's with the token found."""
     if target.sandbox:
-        from .testing import Sandbox
+        from ..testing import Sandbox
 
         # With a state file, time passes between commands as it does on the API, so an
         # import started by one command is done a minute later for the next.
@@ -223,6 +221,3 @@ def _silence_stdout(stdout: TextIO) -> None:
     except (OSError, ValueError, AttributeError):
         pass
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

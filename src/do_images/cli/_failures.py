@@ -14,9 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._cli_output import again
-from ._constants import TOKEN_VARIABLES
-from ._errors import (
+from .._constants import TOKEN_VARIABLES
+from .._errors import (
     ActionFailedError,
     ActionTimeoutError,
     APIConnectionError,
@@ -33,7 +32,8 @@ from ._errors import (
     ResponseValidationError,
     UnknownOutcomeError,
 )
-from ._models import Action
+from .._models import Action
+from ._output import again
 
 
 class ExitCode(enum.IntEnum):

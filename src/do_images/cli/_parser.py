@@ -9,7 +9,16 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from ._cli_commands import (
+from .._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIFECYCLE_POLL,
+    DEFAULT_LIFECYCLE_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_WAIT_TIMEOUT,
+    TOKEN_VARIABLES,
+)
+from .._version import __version__
+from ._commands import (
     Handler,
     UsageError,
     run_action,
@@ -25,18 +34,9 @@ from ._cli_commands import (
     run_update,
     run_wait,
 )
-from ._cli_failures import EXIT_MEANINGS
-from ._cli_output import ACTION_COLUMNS, IMAGE_COLUMNS, Column, Columns
-from ._cli_text import one_line, shorten
-from ._constants import (
-    DEFAULT_BASE_URL,
-    DEFAULT_LIFECYCLE_POLL,
-    DEFAULT_LIFECYCLE_TIMEOUT,
-    DEFAULT_POLL,
-    DEFAULT_WAIT_TIMEOUT,
-    TOKEN_VARIABLES,
-)
-from ._version import __version__
+from ._failures import EXIT_MEANINGS
+from ._output import ACTION_COLUMNS, IMAGE_COLUMNS, Column, Columns
+from ._text import one_line, shorten
 
 # ----------------------------------------------------------------------- parsing
 

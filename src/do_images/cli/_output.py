@@ -1,7 +1,7 @@
 """What the ``do-images`` command line prints: tables, key/value views, JSON, progress.
 
 Results go to stdout, messages and progress to stderr. Nothing here talks to the API.
-Every string from the API is made printable (``_cli_text``) before it is shown;
+Every string from the API is made printable (``_text``) before it is shown;
 ``--json`` output is exact.
 """
 
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
-from ._cli_text import fit, pad, printable, shorten, width
-from ._constants import DEFAULT_BASE_URL
-from ._models import Action, Image
+from .._constants import DEFAULT_BASE_URL
+from .._models import Action, Image
+from ._text import fit, pad, printable, shorten, width
 
 if TYPE_CHECKING:
-    from ._lifecycle import PrunePlan
+    from .._lifecycle import PrunePlan
 
 T = TypeVar("T")
 
