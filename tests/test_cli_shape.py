@@ -12,7 +12,7 @@ import pytest
 
 from do_images.cli import main
 from do_images.cli._output import ACTION_COLUMNS, IMAGE_COLUMNS
-from do_images.cli._parser import EXAMPLES, build_parser
+from do_images.cli._parser import build_parser, command_examples
 from do_images.cli._text import printable, width
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
@@ -452,7 +452,7 @@ def test_every_argument_has_help_text() -> None:
             assert action.help, f"{name}: {action.dest}"
 
 
-@pytest.mark.parametrize("name", [*sorted(set(EXAMPLES) - {"serve"}), "sandbox serve"])
+@pytest.mark.parametrize("name", sorted(command_examples()))
 def test_every_command_help_has_examples_and_the_exit_table(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

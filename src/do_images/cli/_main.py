@@ -220,4 +220,3 @@ def _silence_stdout(stdout: TextIO) -> None:
         os.dup2(devnull, stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-
