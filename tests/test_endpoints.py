@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from do_images import (
+    AccountTransfer,
     Action,
     ActionStatus,
     ActionType,
@@ -48,10 +49,48 @@ def _fake_actions(method: str, image_id: int, body: Any) -> httpx.Response:
     )
 
 
-def fake_api(request: httpx.Request) -> httpx.Response:
+TEAM = "4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf"
+KNOWN_TAGS = {"web", "base-image"}
+
+
+def _fake_tags(method: str, tag: str | None, body: Any, made: set[str]) -> httpx.Response:
+    if tag is None:  # POST /v2/tags
+        assert body is not None
+        made.add(body["name"])
+        tag_object = {"name": body["name"], "resources": {"count": 0}}
+        return json_response(201, {"tag": tag_object}, RATE_HEADERS)
+    if tag not in KNOWN_TAGS | made:
+        return json_response(404, {"id": "not_found", "message": "tag not found"}, RATE_HEADERS)
+    return httpx.Response(204, headers=RATE_HEADERS)
+
+
+def _fake_account_transfer(step: str | None, body: Any) -> httpx.Response:
+    if step is None:
+        transfer_id = 0 if "recipient_uuid" in body else 3164444
+        return json_response(201, {"transfer_id": transfer_id}, RATE_HEADERS)
+    return httpx.Response(201 if step == "accept" else 204, headers=RATE_HEADERS)
+
+
+def new_fake_api() -> Callable[[httpx.Request], httpx.Response]:
+    """A fake API of its own: the tags one creates stay its own."""
+    made: set[str] = set()
+    return lambda request: fake_api(request, made)
+
+
+def fake_api(request: httpx.Request, made: set[str]) -> httpx.Response:
+    """Answer every route like the real API does: the Tags and account-transfer ones here."""
+    path = request.url.path
+    body = json.loads(request.content) if request.content else None
+    if m := re.fullmatch(r"/v2/tags(?:/([^/]+)/resources)?", path):
+        return _fake_tags(request.method, m[1], body, made)
+    if m := re.fullmatch(r"/v2/images/\d+/account_transfer(?:/(accept|cancel|decline))?", path):
+        return _fake_account_transfer(m[1], body)
+    return fake_images_api(request, body)
+
+
+def fake_images_api(request: httpx.Request, body: Any) -> httpx.Response:
     """Answer every Images API route like the real API does."""
     method, path = request.method, request.url.path
-    body = json.loads(request.content) if request.content else None
     if m := re.fullmatch(r"/v2/images/(\d+)/actions/(\d+)", path):
         image_id, action_id = int(m[1]), int(m[2])
         return json_response(
@@ -113,6 +152,9 @@ class Row:
     kwargs: dict[str, Any]
     sent: list[Sent]
     check: Callable[[Any], bool]
+
+
+TAGGED = {"resources": [{"resource_id": "7938269", "resource_type": "image"}]}
 
 
 def in_progress_action() -> Action:
@@ -297,6 +339,92 @@ TABLE: dict[str, Row] = {
         [Sent("GET", "/v2/images", {"private": "true", "per_page": "200"})],
         lambda r: [i.id for i in r.keep] == [1] and r.delete == [],
     ),
+    "tag": Row(
+        "tag",
+        (7938269, "web", "prod", "web"),
+        {},
+        [
+            Sent("POST", "/v2/tags/web/resources", body=TAGGED),
+            Sent("POST", "/v2/tags/prod/resources", body=TAGGED),
+            Sent("POST", "/v2/tags", body={"name": "prod"}),
+            Sent("POST", "/v2/tags/prod/resources", body=TAGGED),
+        ],
+        lambda r: r is None,
+    ),
+    "untag": Row(
+        "untag",
+        (7938269, "web", "never-made"),
+        {},
+        [
+            Sent("DELETE", "/v2/tags/web/resources", body=TAGGED),
+            Sent("DELETE", "/v2/tags/never-made/resources", body=TAGGED),
+        ],
+        lambda r: r is None,
+    ),
+    "transfer_to_account-email": Row(
+        "transfer_to_account",
+        (7938269,),
+        {"email": "alice@example.com"},
+        [
+            Sent("GET", "/v2/images/7938269"),
+            Sent(
+                "POST",
+                "/v2/images/7938269/account_transfer",
+                body={"recipient_email": "alice@example.com"},
+            ),
+        ],
+        lambda r: (
+            isinstance(r, AccountTransfer) and (r.transfer_id, r.accepted) == (3164444, False)
+        ),
+    ),
+    "transfer_to_account-team": Row(
+        "transfer_to_account",
+        (Image.model_validate(image_payload(7938269)),),
+        {"team": TEAM.upper()},
+        [
+            Sent("POST", "/v2/images/7938269/account_transfer", body={"recipient_uuid": TEAM}),
+        ],
+        lambda r: (r.transfer_id, r.accepted) == (0, True),
+    ),
+    "accept_account_transfer": Row(
+        "accept_account_transfer",
+        (7938269, 3164444),
+        {"team": TEAM},
+        [
+            Sent(
+                "POST",
+                "/v2/images/7938269/account_transfer/accept",
+                body={"transfer_id": 3164444, "recipient_uuid": TEAM},
+            )
+        ],
+        lambda r: r is None,
+    ),
+    "cancel_account_transfer": Row(
+        "cancel_account_transfer",
+        (7938269, 3164444),
+        {},
+        [
+            Sent(
+                "POST",
+                "/v2/images/7938269/account_transfer/cancel",
+                body={"transfer_id": 3164444},
+            )
+        ],
+        lambda r: r is None,
+    ),
+    "decline_account_transfer": Row(
+        "decline_account_transfer",
+        (7938269, 3164444),
+        {},
+        [
+            Sent(
+                "POST",
+                "/v2/images/7938269/account_transfer/decline",
+                body={"transfer_id": 3164444},
+            )
+        ],
+        lambda r: r is None,
+    ),
     "wait": Row(
         "wait",
         (in_progress_action(),),
@@ -313,7 +441,7 @@ def test_method_sends_exact_requests_and_returns_models(
 ) -> None:
     """Each method sends exactly the documented requests and returns typed models."""
     row = TABLE[row_id]
-    harness = make_driver(fake_api)
+    harness = make_driver(new_fake_api())
     result = materialize(getattr(harness.image, row.method)(*row.args, **row.kwargs))
     sent = [
         Sent(
@@ -332,7 +460,7 @@ def test_method_sends_exact_requests_and_returns_models(
 def test_every_request_carries_auth_and_json_headers(make_driver: MakeDriver, row_id: str) -> None:
     """Every request is authenticated, asks for JSON and declares a JSON body when it has one."""
     row = TABLE[row_id]
-    harness = make_driver(fake_api)
+    harness = make_driver(new_fake_api())
     materialize(getattr(harness.image, row.method)(*row.args, **row.kwargs))
     for request in harness.requests:
         assert request.headers["authorization"].startswith("Bearer dop_v1_")
@@ -382,7 +510,7 @@ def test_sync_and_async_twins_have_the_same_docstrings() -> None:
 
 def test_rate_limit_is_recorded(make_driver: MakeDriver) -> None:
     """``do.rate_limit`` holds the ``ratelimit-*`` headers of the last response."""
-    harness = make_driver(fake_api)
+    harness = make_driver(new_fake_api())
     before = harness.rate_limit
     harness.image.info(1)
     assert before is None

@@ -9,6 +9,7 @@ types and headers, bodies that fit the response schemas, and authentication enfo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,9 +28,24 @@ EXAMPLES_PER_OPERATION = 40
 # The API refuses some requests the spec's schemas allow (an empty name or URL, a transfer
 # to a region the image is already in, converting anything but a backup) with a 422.
 # For these operations a 422 to schema-valid input is the API's behaviour, not a defect.
-BUSINESS_RULES = {"images_create_custom", "images_update", "imageActions_post"}
+# Likewise an account transfer of anything but a snapshot, or of one that is no longer
+# pending, and a tag assigned to a droplet (this API has images only).
+BUSINESS_RULES = {
+    "images_create_custom",
+    "images_update",
+    "imageActions_post",
+    "images_post_account_transfer_create",
+    "images_post_account_transfer_accept",
+    "images_post_account_transfer_cancel",
+    "images_post_account_transfer_decline",
+    "tags_assign_resources",
+    "tags_unassign_resources",
+    "tags_create",  # the spec requires no name; the API does
+}
 TOKEN = "dop_v1_schemathesis"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AS_RECIPIENT = {"images_post_account_transfer_accept", "images_post_account_transfer_decline"}
+"""Operations only the recipient of a transfer may call: sent with the recipient's token."""
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +58,84 @@ def served() -> Iterator[tuple[Sandbox, str]]:
     """A fresh sandbox per operation, served on 127.0.0.1; its responses are spec-checked."""
     # With a token set, the sandbox refuses every other one (schemathesis checks that).
     sandbox = Sandbox(token=TOKEN, log_size=100_000)
+    bob = sandbox.account("bob")
+    with sandbox.client(token=TOKEN) as do:  # pending transfers to accept, cancel, decline
+        for image in (180040001, 180040002, 180040007):
+            do.image.transfer_to_account(image, email=bob.email)
     with sandbox.serve() as base_url:
         yield sandbox, base_url
     assert_spec_valid(sandbox)
 
 
+@dataclass(frozen=True)
+class Existing:
+    """What exists in a sandbox for generated requests to name."""
+
+    names: list[int | str]
+    """The image ids (and slugs) the operation's path may name."""
+    pairs: list[tuple[int | None, int]]
+    transfer_of: dict[int | str, int]
+    """Image id -> the id of its pending account transfer."""
+    tags: list[str]
+    private: list[int]
+    team: str
+    operation_id: str
+
+    @classmethod
+    def of(cls, sandbox: Sandbox, operation_id: str) -> Existing:
+        pending = [t for t in sandbox.account_transfers if t.state == "pending"]
+        private: list[int] = [image.id for image in sandbox.images if not image.public]
+        if operation_id == "images_get":
+            names: list[int | str] = [image.id for image in sandbox.images]
+            names += [image.slug for image in sandbox.images if image.slug]
+        elif operation_id.startswith("images_post_account_transfer_"):
+            names = [t.image_id for t in pending]
+        else:
+            # Only the account's own images can be changed; public ones answer 403.
+            names = list(private)
+        return cls(
+            names=names,
+            pairs=[(action.resource_id, action.id) for action in sandbox.actions],
+            transfer_of={t.image_id: t.id for t in pending},
+            tags=sorted(
+                {t for image in sandbox.images if not image.public for t in image.tags or []}
+            ),
+            private=private,
+            team=sandbox.account("bob").team,
+            operation_id=operation_id,
+        )
+
+    def fill_body(self, body: dict[str, Any], image_id: int | str, tagged: int) -> None:
+        """Make a generated body name what exists."""
+        if "url" in body:
+            # A random string is hardly ever an http(s) URL, which the API requires.
+            body["url"] = "https://example.com/image.qcow2"
+        if "resources" in body:
+            body["resources"] = [{"resource_id": str(tagged), "resource_type": "image"}]
+        if "transfer_id" in body:
+            body["transfer_id"] = self.transfer_of.get(image_id, 1)
+        if "recipient_uuid" in body and self.operation_id.endswith("_accept"):
+            body["recipient_uuid"] = self.team
+
+
 def on_existing_ids(
     strategy: st.SearchStrategy[schemathesis.Case[Any]], sandbox: Sandbox, operation_id: str
 ) -> st.SearchStrategy[schemathesis.Case[Any]]:
-    """Most cases get an ``image_id`` (and ``action_id``) that exists in ``sandbox``.
+    """Most cases get an ``image_id`` (and ``action_id``, tag, transfer) that exists.
 
     Random integers almost never name an image, so without this nearly every request
     to ``/v2/images/{image_id}...`` would only exercise the 404 path; likewise a custom
     image's ``url`` is made a real URL.
     """
-    pairs = [(action.resource_id, action.id) for action in sandbox.actions]
-    if operation_id == "images_get":
-        names: list[int | str] = [image.id for image in sandbox.images]
-        names += [image.slug for image in sandbox.images if image.slug]
-    else:
-        # Only the account's own images can be changed; public ones answer 403.
-        names = [image.id for image in sandbox.images if not image.public]
+    existing = Existing.of(sandbox, operation_id)
 
     def use(
-        case: schemathesis.Case[Any], image_id: int | str, pair: tuple[int | None, int], dice: int
+        case: schemathesis.Case[Any],
+        image_id: int | str,
+        pair: tuple[int | None, int],
+        dice: int,
+        tag: str,
+        tagged: int,
     ) -> schemathesis.Case[Any]:
         if dice == 0:
             return case
@@ -74,17 +144,20 @@ def on_existing_ids(
             params["image_id"], params["action_id"] = pair
         elif params and "image_id" in params:
             params["image_id"] = image_id
-        if isinstance(case.body, dict) and "url" in case.body:
-            # A random string is hardly ever an http(s) URL, which the API requires.
-            case.body["url"] = "https://example.com/image.qcow2"
+        if params and "tag_id" in params:
+            params["tag_id"] = tag
+        if isinstance(case.body, dict):
+            existing.fill_body(case.body, image_id, tagged)
         return case
 
     return st.builds(
         use,
         strategy,
-        st.sampled_from(names),
-        st.sampled_from(pairs),
+        st.sampled_from(existing.names),
+        st.sampled_from(existing.pairs),
         st.integers(0, 3),  # keep a quarter of the generated ids as they are
+        st.sampled_from(existing.tags),
+        st.sampled_from(existing.private),
     )
 
 
@@ -99,6 +172,10 @@ def test_operation_conforms_to_spec(
     if operation_id in BUSINESS_RULES:
         excluded.append(positive_data_acceptance)
 
+    auth = AUTH
+    if operation_id in AS_RECIPIENT:
+        auth = {"Authorization": f"Bearer {sandbox.account('bob').token}"}
+
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
         deadline=None,
@@ -107,7 +184,7 @@ def test_operation_conforms_to_spec(
     )
     @given(case=on_existing_ids(operation.as_strategy(), sandbox, operation_id))
     def run(case: schemathesis.Case[Any]) -> None:
-        case.call_and_validate(base_url=base_url, headers=AUTH, excluded_checks=excluded)
+        case.call_and_validate(base_url=base_url, headers=auth, excluded_checks=excluded)
 
     run()
     answered = [r for r in sandbox.requests if r.operation == operation_id]

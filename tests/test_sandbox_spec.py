@@ -58,8 +58,59 @@ def exercise(sandbox: Sandbox) -> None:
         http.get("/v2/images")
         sandbox.fail_next(503, headers={"retry-after": "2"})
         http.get("/v2/images/180040005/actions")
+        exercise_tags(http)
+        exercise_account_transfers(sandbox, http)
+        sandbox.garble_next(method="GET")
+        http.get("/v2/images/180040001")  # a proxy's page: not the API's, and not checked
         sandbox.exhaust_rate_limit()
         http.get("/v2/images/180040005")
+
+
+def exercise_tags(http: httpx.Client) -> None:
+    """The Tags operations: create, read, assign, unassign, delete, with bad input."""
+    on_image = {"resources": [{"resource_id": "180040001", "resource_type": "image"}]}
+    http.post("/v2/tags", json={"name": "web"})  # already there: the same tag
+    http.post("/v2/tags", json={"name": "Staging"})
+    http.post("/v2/tags", json={"name": "no spaces allowed"})  # 400, root causes
+    http.post("/v2/tags", json={})
+    http.get("/v2/tags", params={"per_page": 2})
+    http.get("/v2/tags/Staging")
+    http.get("/v2/tags/staging")  # only the canonical name is found
+    http.post("/v2/tags/Staging/resources", json=on_image)
+    http.post("/v2/tags/Staging/resources", json=on_image)  # twice: no change
+    http.post("/v2/tags/nope/resources", json=on_image)
+    http.post(
+        "/v2/tags/Staging/resources",
+        json={"resources": [{"resource_id": "9569411", "resource_type": "droplet"}]},
+    )
+    http.post("/v2/tags/Staging/resources", json={"resources": "all"})
+    http.request("DELETE", "/v2/tags/Staging/resources", json=on_image)
+    http.delete("/v2/tags/Staging")
+    http.delete("/v2/tags/Staging")
+
+
+def exercise_account_transfers(sandbox: Sandbox, http: httpx.Client) -> None:
+    """The account-transfer operations: pending, cancelled, declined, accepted, refused."""
+    bob = sandbox.account("bob")
+    as_bob = {"authorization": f"Bearer {bob.token}"}
+    start = "/v2/images/180040001/account_transfer"
+    to_bob = {"recipient_email": bob.email}
+    first = http.post(start, json=to_bob).json()["transfer_id"]
+    http.post(start, json=to_bob)  # one pending at a time: 422
+    http.post(f"{start}/cancel", json={"transfer_id": first})
+    http.post(f"{start}/cancel", json={"transfer_id": first})  # no longer pending
+    second = http.post(start, json=to_bob).json()["transfer_id"]
+    http.post(f"{start}/decline", json={"transfer_id": second}, headers=as_bob)
+    third = http.post(start, json=to_bob).json()["transfer_id"]
+    http.post(f"{start}/accept", json={"transfer_id": third, "recipient_uuid": bob.team})
+    http.post(
+        f"{start}/accept", json={"transfer_id": third, "recipient_uuid": bob.team}, headers=as_bob
+    )
+    http.post(f"{start}/accept", json={"transfer_id": 1}, headers=as_bob)
+    http.post("/v2/images/180040003/account_transfer", json=to_bob)  # a backup: 422
+    http.post("/v2/images/180040002/account_transfer", json={})
+    http.post("/v2/images/180040002/account_transfer", json={"recipient_uuid": bob.team})
+    http.post("/v2/images/171020001/account_transfer", json=to_bob)  # public: 403
 
 
 def test_every_response_of_every_operation_validates() -> None:

@@ -93,9 +93,16 @@ def test_the_route_table_holds_every_operation_of_the_spec() -> None:
 
 
 def test_only_the_changing_routes_refuse_public_images() -> None:
-    """Public images are read-only: exactly PUT, DELETE and the action POST say 403."""
+    """Public images are read-only: exactly PUT, DELETE, the action POST and the sender's
+    account-transfer POSTs say 403."""
     private_only = {key for key, route in ROUTES.items() if route.private_only}
-    assert private_only == {("image", "PUT"), ("image", "DELETE"), ("actions", "POST")}
+    assert private_only == {
+        ("image", "PUT"),
+        ("image", "DELETE"),
+        ("actions", "POST"),
+        ("account_transfer", "POST"),
+        ("account_transfer_cancel", "POST"),
+    }
 
 
 @pytest.mark.parametrize(

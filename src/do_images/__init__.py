@@ -36,6 +36,7 @@ if typing.TYPE_CHECKING:
     )
     from ._lifecycle import PrunePlan, PruneReport
     from ._models import (
+        AccountTransfer,
         Action,
         ActionStatus,
         ActionType,
@@ -78,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "._errors",
     "UnknownOutcomeError": "._errors",
     "UnprocessableEntityError": "._errors",
+    "AccountTransfer": "._models",
     "Action": "._models",
     "ActionStatus": "._models",
     "ActionType": "._models",
@@ -107,6 +109,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AccountTransfer",
     "Action",
     "ActionFailedError",
     "ActionStatus",

@@ -17,6 +17,7 @@ from ._constants import (
     CONNECT_TIMEOUT_CAP,
     LOOPBACK_HOSTS,
     MAX_PAGE_CONCURRENCY,
+    MAX_TAG_LENGTH,
     MIN_POLL,
     TOKEN_VARIABLES,
 )
@@ -25,6 +26,8 @@ from ._version import version
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
+_TAG = re.compile(r"[A-Za-z0-9_:-]{1,255}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def type_name(value: object) -> str:
@@ -124,7 +127,46 @@ def check_tags(value: object) -> list[str]:
     """A list of tag names (a bare string is refused: it is not a list of tags)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"tags must be a list of str, not {type_name(value)}")
-    return [check_str(tag, "tag") for tag in value]
+    return [check_tag_name(tag) for tag in value]
+
+
+def check_tag_name(value: object) -> str:
+    """A tag name as the API takes it: letters, digits, ``:``, ``-`` and ``_``, 1 to 255.
+
+    Sent exactly as given: the API keeps the capitalisation a tag was created with.
+    """
+    tag = check_str(value, "tag")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise ValueError(f"tag {_echo(tag)} is {len(tag)} characters long; at most 255")
+    if not _TAG.fullmatch(tag):
+        raise ValueError(f"tag {_echo(tag)} may hold only letters, digits, ':', '-' and '_'")
+    return tag
+
+
+def check_tag_names(values: Sequence[object]) -> list[str]:
+    """At least one tag name, each checked; duplicates dropped, order kept."""
+    if not values:
+        raise ValueError("name at least one tag")
+    return list(dict.fromkeys(check_tag_name(value) for value in values))
+
+
+def check_email(value: object) -> str:
+    """An email address, as the account-transfer recipient."""
+    email = check_str(value, "email").strip()
+    if not _EMAIL.fullmatch(email):
+        raise ValueError(f"email {_echo(email)} is not an email address")
+    return email
+
+
+def check_team(value: object) -> str:
+    """A team UUID, in its canonical form (lowercase, with hyphens)."""
+    import uuid
+
+    team = check_str(value, "team").strip()
+    try:
+        return str(uuid.UUID(team))
+    except ValueError:
+        raise ValueError(f"team {_echo(team)} is not a team UUID") from None
 
 
 def check_seconds(value: object, what: str) -> float:

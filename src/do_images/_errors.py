@@ -485,7 +485,8 @@ def _error_fields(
     message: str | None = None
     error_id: str | None = None
     if isinstance(body, dict):
-        message = _text(body.get("message"), secret)
+        # The Tags API answers a bad request with {"error": ..., "root_causes": [...]}.
+        message = _text(body.get("message"), secret) or _text(body.get("error"), secret)
         error_id = _text(body.get("id"), secret)
         request_id = (
             body.get("request_id") if isinstance(body.get("request_id"), str) else request_id

@@ -8,21 +8,25 @@ action a POST with no answer may have started) and waiting live here too.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import httpx
 
 from ._checks import (
     check_bool,
+    check_email,
     check_id,
     check_id_or_slug,
     check_int,
     check_region,
     check_retries,
     check_str,
+    check_tag_names,
     check_tags,
+    check_team,
     check_url,
     check_wait,
     type_name,
@@ -34,15 +38,21 @@ from ._errors import (
     ActionTimeoutError,
     APIConnectionError,
     DoImagesError,
+    NotFoundError,
     RateLimitError,
+    ResponseValidationError,
     ServerError,
     UnknownOutcomeError,
 )
 from ._models import (
+    ACCOUNT_TRANSFER,
+    ACTION_ANY,
     ACTION_PAGE,
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
+    AccountTransfer,
     Action,
+    ActionEnvelope,
     ActionPage,
     Image,
     ImagePage,
@@ -79,11 +89,14 @@ def wait_step(action: Action, *, remaining: float, poll: float, timeout: float) 
 def transient(error: DoImagesError) -> bool:
     """Whether a poll that failed this way (after its own retries) should not end a wait.
 
-    No connection, a timeout, 429 and 5xx pass; the next poll may well succeed, and
-    ending the wait would drop the work it waits for. Anything else (401, 403, 404,
-    a body that makes no sense) would fail the same way again.
+    No connection, a timeout, 429, 5xx and an answer that does not parse (not JSON,
+    or JSON of another shape: a proxy answering in the API's place) pass; the next
+    poll may well succeed, and ending the wait would drop the work it waits for.
+    Anything else (401, 403, 404) would fail the same way again.
     """
-    return isinstance(error, (APIConnectionError, RateLimitError, ServerError))
+    return isinstance(
+        error, (APIConnectionError, RateLimitError, ServerError, ResponseValidationError)
+    )
 
 
 def next_poll(error: DoImagesError, poll: float) -> float:
@@ -252,7 +265,7 @@ class ImageOps:
         # failure raises UnknownOutcomeError from the session.
         request = self.session.request("POST", str(self.session.images_url), body)
         response = yield from self._call(request)
-        return self.session.parse(IMAGE_ENVELOPE, response).image
+        return self.session.parse_posted(IMAGE_ENVELOPE, response).image
 
     # -- actions
 
@@ -289,6 +302,8 @@ class ImageOps:
         while True:
             try:
                 response = yield from self._call(request)
+                # An answer that does not parse is no answer: look for the action.
+                parsed = self.session.parse_posted(ACTION_ANY, response)
             except UnknownOutcomeError as unknown:
                 attempts += unknown.attempts
                 yield Sleep(lookup_delay(self.session.jitter))
@@ -316,7 +331,7 @@ class ImageOps:
                 resends_left -= 1
                 logger.info("POST %s: no action started; sending once more", request.url.path)
                 continue
-            return self.session.parse_action(response)
+            return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
 
     @property
     def _retries(self) -> int:
@@ -405,3 +420,126 @@ class ImageOps:
             failure, pause = None, poll
             if on_update is not None:
                 on_update(action)
+
+    # -- tags
+
+    def _tag_request(self, method: str, tag: str, image_id: int) -> httpx.Request:
+        body = {"resources": [{"resource_id": str(image_id), "resource_type": "image"}]}
+        return self.session.request(method, self.session.api_url("tags", tag, "resources"), body)
+
+    def _assign(self, request: httpx.Request) -> Op[httpx.Response]:
+        # Assigning a tag twice changes nothing: retried like a PUT, answer or not.
+        return self.session.call(request, max_retries=self.max_retries, idempotent=True)
+
+    def tag(self, image_id: int, tags: Sequence[str]) -> Op[None]:
+        """``POST /v2/tags/{tag}/resources`` for each tag; a tag not there yet is created.
+
+        A 404 means the tag does not exist yet: it is created (``POST /v2/tags``) and
+        the assignment sent once more, whose 404 then means no such image. Tagging
+        twice is no error. Names are sent exactly as given.
+        """
+        image_id = check_id(image_id)
+        names = check_tag_names(tags)
+        for name in names:
+            request = self._tag_request("POST", name, image_id)
+            try:
+                yield from self._assign(request)
+                continue
+            except NotFoundError:
+                logger.info("tag %r does not exist yet; creating it", name)
+            yield from self._create_tag(name)
+            yield from self._assign(request)
+        return None
+
+    def _create_tag(self, name: str) -> Op[None]:
+        """``POST /v2/tags``; a tag kept under another capitalisation is an error that
+        names it, since the API only takes a tag's canonical name."""
+        request = self.session.request("POST", self.session.api_url("tags"), {"name": name})
+        response = yield from self.session.call(
+            request, max_retries=self.max_retries, idempotent=True
+        )
+        canonical = _tag_name(response.content)
+        if canonical is not None and canonical != name and canonical.casefold() == name.casefold():
+            raise DoImagesError(
+                f"tag {name!r} exists as {canonical!r}: tag names keep the capitalisation "
+                f"they were created with; use {canonical!r}"
+            )
+
+    def untag(self, image_id: int, tags: Sequence[str]) -> Op[None]:
+        """``DELETE /v2/tags/{tag}/resources`` for each tag; an absent tag is no error."""
+        image_id = check_id(image_id)
+        names = check_tag_names(tags)
+        for name in names:
+            try:
+                yield from self._call(self._tag_request("DELETE", name, image_id))
+            except NotFoundError:
+                logger.info("tag %r does not exist; nothing to remove", name)
+        return None
+
+    # -- account transfers
+
+    def transfer_to_account(
+        self, image: Image | int, email: str | None, team: str | None
+    ) -> Op[AccountTransfer]:
+        """``POST /v2/images/{id}/account_transfer`` to an email or a team, snapshots only.
+
+        ``image`` as an ``Image`` is checked as given; an id costs one ``GET``. The POST
+        has no lookup, so an ambiguous failure raises ``UnknownOutcomeError`` and is
+        never sent again.
+        """
+        if (email is None) == (team is None):
+            raise ValueError("pass exactly one of email (an account) or team (a team UUID)")
+        body = (
+            {"recipient_email": check_email(email)}
+            if email is not None
+            else {"recipient_uuid": check_team(team)}
+        )
+        if isinstance(image, Image):
+            image_id = check_id(image.id)
+        else:
+            image_id = check_id(image)
+            image = yield from self.info(image_id)
+        _check_transferable(image)
+        url = self.session.url(image_id, "account_transfer")
+        response = yield from self._call(self.session.request("POST", url, body))
+        return self.session.parse_posted(ACCOUNT_TRANSFER, response)
+
+    def _transfer_step(
+        self, step: str, image_id: int, transfer_id: int, extra: dict[str, Any]
+    ) -> Op[None]:
+        url = self.session.url(check_id(image_id), "account_transfer", step)
+        body = {"transfer_id": check_id(transfer_id, "transfer id"), **extra}
+        yield from self._call(self.session.request("POST", url, body))
+        return None
+
+    def accept_account_transfer(self, image_id: int, transfer_id: int, team: str) -> Op[None]:
+        """``POST /v2/images/{id}/account_transfer/accept`` as the recipient's team."""
+        return self._transfer_step(
+            "accept", image_id, transfer_id, {"recipient_uuid": check_team(team)}
+        )
+
+    def cancel_account_transfer(self, image_id: int, transfer_id: int) -> Op[None]:
+        """``POST /v2/images/{id}/account_transfer/cancel``, as the sender."""
+        return self._transfer_step("cancel", image_id, transfer_id, {})
+
+    def decline_account_transfer(self, image_id: int, transfer_id: int) -> Op[None]:
+        """``POST /v2/images/{id}/account_transfer/decline``, as the recipient."""
+        return self._transfer_step("decline", image_id, transfer_id, {})
+
+
+def _tag_name(content: bytes) -> str | None:
+    """The ``tag.name`` of a ``POST /v2/tags`` answer, if it has one."""
+    try:
+        name = json.loads(content)["tag"]["name"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _check_transferable(image: Image) -> None:
+    """Only your own snapshots may go to another account (the API says so too)."""
+    if image.public or str(image.type) != "snapshot":
+        kind = "public image" if image.public else f"{image.type or 'image of no type'}"
+        raise ValueError(
+            f"image {image.id} is a {kind}: only snapshots can be transferred to another account"
+        )

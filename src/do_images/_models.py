@@ -32,6 +32,7 @@ from pydantic_core import core_schema
 T = TypeVar("T")
 
 __all__ = [
+    "AccountTransfer",
     "Action",
     "ActionStatus",
     "ActionType",
@@ -294,6 +295,19 @@ class Action(_APIModel):
     """The slug of that region."""
 
 
+class AccountTransfer(_APIModel):
+    """An image's transfer to another account or team, as the API answered its start."""
+
+    transfer_id: StrictInt
+    """The transfer's id, for accepting, cancelling or declining it; ``0`` when the
+    recipient team took the image at once."""
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the image has already changed hands (``transfer_id == 0``)."""
+        return self.transfer_id == 0
+
+
 class RateLimit(BaseModel):
     """The request budget the API reported on its last response."""
 
@@ -403,3 +417,4 @@ ACTION_ANY: JsonValidator[ActionEnvelope | Action] = JsonValidator(
     ActionEnvelope | Action, config=ConfigDict(defer_build=True)
 )
 ERROR_BODY: JsonValidator[ErrorBody] = JsonValidator(ErrorBody)
+ACCOUNT_TRANSFER: JsonValidator[AccountTransfer] = JsonValidator(AccountTransfer)

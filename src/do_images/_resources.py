@@ -33,7 +33,7 @@ from ._lifecycle import (
     prune,
     wait_image,
 )
-from ._models import Action, Image
+from ._models import AccountTransfer, Action, Image
 from ._paging import AsyncPager, Pager
 
 __all__ = ["AsyncImageResource", "ImageResource"]
@@ -276,6 +276,65 @@ class ImageResource:
         the action after every poll.
         """
         return self._run(self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update))
+
+    def tag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
+        """Tag an image: ``POST /v2/tags/{tag}/resources`` for each tag.
+
+        A tag that does not exist yet is created first (``POST /v2/tags``); tagging
+        an image with a tag it has is no error. Tag names (letters, digits, ``:``,
+        ``-``, ``_``, at most 255) are checked before any request and sent exactly
+        as given: the API keeps the capitalisation a tag was created with.
+        """
+        self._run(self._ops.with_retries(max_retries).tag(id, tags))
+
+    def untag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
+        """Remove tags from an image: ``DELETE /v2/tags/{tag}/resources`` for each tag.
+
+        A tag the image lacks, or that does not exist at all, is no error.
+        """
+        self._run(self._ops.with_retries(max_retries).untag(id, tags))
+
+    def transfer_to_account(
+        self,
+        id: Image | int,
+        *,
+        email: str | None = None,
+        team: str | None = None,
+        max_retries: int | None = None,
+    ) -> AccountTransfer:
+        """Give a snapshot to another account (``email``) or team (``team``, a UUID).
+
+        ``POST /v2/images/{id}/account_transfer``. Only snapshots can be transferred:
+        anything else is refused before the POST (an ``Image`` is checked as given,
+        an id costs one ``GET``). A transfer to an account is pending until its
+        owner accepts; ``.accepted`` (``transfer_id == 0``) says the recipient team
+        took it at once. The POST is never sent twice: an ambiguous failure raises
+        ``UnknownOutcomeError``.
+        """
+        return self._run(self._ops.with_retries(max_retries).transfer_to_account(id, email, team))
+
+    def accept_account_transfer(
+        self, id: int, transfer_id: int, *, team: str, max_retries: int | None = None
+    ) -> None:
+        """Accept a transfer, as its recipient: ``POST .../account_transfer/accept``.
+
+        ``team`` is the accepting account's team UUID (the spec requires it).
+        """
+        self._run(
+            self._ops.with_retries(max_retries).accept_account_transfer(id, transfer_id, team)
+        )
+
+    def cancel_account_transfer(
+        self, id: int, transfer_id: int, *, max_retries: int | None = None
+    ) -> None:
+        """Cancel a pending transfer, as its sender: ``POST .../account_transfer/cancel``."""
+        self._run(self._ops.with_retries(max_retries).cancel_account_transfer(id, transfer_id))
+
+    def decline_account_transfer(
+        self, id: int, transfer_id: int, *, max_retries: int | None = None
+    ) -> None:
+        """Decline a pending transfer, as its recipient: ``POST .../account_transfer/decline``."""
+        self._run(self._ops.with_retries(max_retries).decline_account_transfer(id, transfer_id))
 
 
 class AsyncImageResource:
@@ -522,4 +581,69 @@ class AsyncImageResource:
         """
         return await self._run(
             self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
+        )
+
+    async def tag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
+        """Tag an image: ``POST /v2/tags/{tag}/resources`` for each tag.
+
+        A tag that does not exist yet is created first (``POST /v2/tags``); tagging
+        an image with a tag it has is no error. Tag names (letters, digits, ``:``,
+        ``-``, ``_``, at most 255) are checked before any request and sent exactly
+        as given: the API keeps the capitalisation a tag was created with.
+        """
+        await self._run(self._ops.with_retries(max_retries).tag(id, tags))
+
+    async def untag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
+        """Remove tags from an image: ``DELETE /v2/tags/{tag}/resources`` for each tag.
+
+        A tag the image lacks, or that does not exist at all, is no error.
+        """
+        await self._run(self._ops.with_retries(max_retries).untag(id, tags))
+
+    async def transfer_to_account(
+        self,
+        id: Image | int,
+        *,
+        email: str | None = None,
+        team: str | None = None,
+        max_retries: int | None = None,
+    ) -> AccountTransfer:
+        """Give a snapshot to another account (``email``) or team (``team``, a UUID).
+
+        ``POST /v2/images/{id}/account_transfer``. Only snapshots can be transferred:
+        anything else is refused before the POST (an ``Image`` is checked as given,
+        an id costs one ``GET``). A transfer to an account is pending until its
+        owner accepts; ``.accepted`` (``transfer_id == 0``) says the recipient team
+        took it at once. The POST is never sent twice: an ambiguous failure raises
+        ``UnknownOutcomeError``.
+        """
+        return await self._run(
+            self._ops.with_retries(max_retries).transfer_to_account(id, email, team)
+        )
+
+    async def accept_account_transfer(
+        self, id: int, transfer_id: int, *, team: str, max_retries: int | None = None
+    ) -> None:
+        """Accept a transfer, as its recipient: ``POST .../account_transfer/accept``.
+
+        ``team`` is the accepting account's team UUID (the spec requires it).
+        """
+        await self._run(
+            self._ops.with_retries(max_retries).accept_account_transfer(id, transfer_id, team)
+        )
+
+    async def cancel_account_transfer(
+        self, id: int, transfer_id: int, *, max_retries: int | None = None
+    ) -> None:
+        """Cancel a pending transfer, as its sender: ``POST .../account_transfer/cancel``."""
+        await self._run(
+            self._ops.with_retries(max_retries).cancel_account_transfer(id, transfer_id)
+        )
+
+    async def decline_account_transfer(
+        self, id: int, transfer_id: int, *, max_retries: int | None = None
+    ) -> None:
+        """Decline a pending transfer, as its recipient: ``POST .../account_transfer/decline``."""
+        await self._run(
+            self._ops.with_retries(max_retries).decline_account_transfer(id, transfer_id)
         )

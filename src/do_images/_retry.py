@@ -84,6 +84,7 @@ def decide(
     maybe_applied: bool,
     rate_limit: RateLimit | None,
     jitter: Callable[[], float],
+    idempotent: bool | None = None,
 ) -> Decision:
     """What to do after attempt number ``attempt`` (1-based) of a request ended in ``outcome``.
 
@@ -102,8 +103,12 @@ def decide(
        budget); a server-directed wait over ``MAX_SERVER_WAIT`` raises at once.
        Otherwise it is the jittered back-off.
     7. Nothing is retried more than ``retries`` times.
+
+    ``idempotent`` overrides what the method says: a POST that is idempotent in
+    effect (assigning a tag) is retried like a PUT.
     """
-    idempotent = method != "POST"
+    if idempotent is None:
+        idempotent = method != "POST"
     applied_now = may_have_applied(outcome)
     server: float | None = None
     if isinstance(outcome, httpx.Response):

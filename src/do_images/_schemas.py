@@ -28,6 +28,7 @@ from pydantic_core import CoreSchema
 
 from . import _models
 from ._models import (
+    AccountTransfer,
     Action,
     ActionEnvelope,
     ActionPage,
@@ -49,6 +50,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "image_envelope": ImageEnvelope,
     "action_envelope": ActionEnvelope,
     "error": ErrorBody,
+    "account_transfer": AccountTransfer,
 }
 """File stem (``schemas/<stem>.schema.json``) -> the model it describes."""
 

@@ -87,9 +87,10 @@ class Session:
         check_retries(max_retries)
         self.budget = RequestBudget(requests_per_minute, clock)
         self.base_url = check_base_url(base_url)
-        images_path = self.base_url.path.rstrip("/") + "/v2/images"
-        self.images_url = self.base_url.copy_with(path=images_path)
+        v2_path = self.base_url.path.rstrip("/") + "/v2"
+        self.images_url = self.base_url.copy_with(path=v2_path + "/images")
         self._images = str(self.images_url)
+        self._v2 = str(self.base_url.copy_with(path=v2_path))
         self.max_retries = max_retries
         self.clock = clock
         self.jitter = jitter
@@ -126,6 +127,10 @@ class Session:
         """``{base}/v2/images/{segment}/...``, each segment percent-encoded into its own."""
         return "/".join([self._images, *(quote(str(segment), safe="") for segment in segments)])
 
+    def api_url(self, *segments: int | str) -> str:
+        """``{base}/v2/{segment}/...`` (``tags``, say), each segment percent-encoded."""
+        return "/".join([self._v2, *(quote(str(segment), safe="") for segment in segments)])
+
     def request(
         self, method: str, url: str | httpx.URL, body: dict[str, Any] | None = None
     ) -> httpx.Request:
@@ -150,9 +155,32 @@ class Session:
         """An action, wrapped in ``{"action": ...}`` or bare."""
         return parse_action(response, secret=self._secret)
 
+    def parse_posted(self, adapter: JsonValidator[M], response: httpx.Response) -> M:
+        """The answer to a POST that changes something, or ``UnknownOutcomeError``.
+
+        A success whose body does not parse (not JSON, or JSON of another shape: a
+        proxy answering in the API's place) says nothing of whether the change was
+        made, so it counts as a lost answer; the parse error is its ``__cause__``.
+        """
+        try:
+            return self.parse(adapter, response)
+        except ResponseValidationError as error:
+            request = response.request
+            raise UnknownOutcomeError(
+                f"{request.method} {request.url.path} may or may not have taken effect: "
+                f"its answer did not parse ({error.message})",
+                attempts=1,
+            ) from error
+
     # -- sending
 
-    def call(self, request: httpx.Request, *, max_retries: int | None = None) -> Op[httpx.Response]:
+    def call(
+        self,
+        request: httpx.Request,
+        *,
+        max_retries: int | None = None,
+        idempotent: bool | None = None,
+    ) -> Op[httpx.Response]:
         """Send ``request``; retry what is safe to retry; return a success or raise.
 
         GET, PUT and DELETE are retried after connection errors, timeouts, 429 and
@@ -165,7 +193,8 @@ class Session:
         reset when none is left), or the jittered back-off; a server-directed wait
         above ``MAX_SERVER_WAIT`` is not slept but raised at once. A DELETE that
         gets 404 after an attempt that may have reached the server has succeeded.
-        Errors carry the number of attempts made.
+        Errors carry the number of attempts made. ``idempotent=True`` retries a POST
+        that is idempotent in effect (assigning a tag) like a PUT.
         """
         retries = self.max_retries if max_retries is None else max_retries
         maybe_applied = False  # an earlier attempt may have reached the server
@@ -205,6 +234,7 @@ class Session:
                 maybe_applied=maybe_applied,
                 rate_limit=rate_limit,
                 jitter=self.jitter,
+                idempotent=idempotent,
             )
             if isinstance(decision, Return):
                 if decision.already_done:

@@ -8,7 +8,14 @@
 'Ubuntu'
 """
 
-from ._sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Sandbox, SandboxRequest
+from ._sandbox import (
+    SANDBOX_BASE_URL,
+    SANDBOX_TOKEN,
+    Sandbox,
+    SandboxAccount,
+    SandboxRequest,
+    SandboxTransfer,
+)
 from ._state import SandboxStateError
 from ._transport import AsyncSandboxTransport, SandboxTransport
 
@@ -17,7 +24,9 @@ __all__ = [
     "SANDBOX_TOKEN",
     "AsyncSandboxTransport",
     "Sandbox",
+    "SandboxAccount",
     "SandboxRequest",
     "SandboxStateError",
+    "SandboxTransfer",
     "SandboxTransport",
 ]

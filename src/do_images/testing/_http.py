@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -18,13 +19,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
 
 from .._constants import MAX_PER_PAGE, MAX_REQUEST_BODY, SANDBOX_DEFAULT_PER_PAGE
-from ._world import Problem, World, int_segment, page_count
+from ._world import DEFAULT_ACCOUNT, Problem, World, int_segment, page_count
+
+ACCOUNT_TOKEN_PREFIX = "dop_v1_sandbox_"
+"""A token ``dop_v1_sandbox_NAME`` acts as the sandbox account NAME."""
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+"""What a sandbox account may be called."""
 
 RATE_WINDOW = 3600.0
 """The hourly request budget's window, in seconds."""
@@ -64,9 +70,18 @@ class Reply:
     dropped: bool = False
 
 
+class Answerer(Protocol):
+    """What the transport and the server answer from: ``Sandbox`` is one."""
+
+    def handle(self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes) -> Reply:
+        """Answer one HTTP request."""
+        ...  # pragma: no cover - a protocol
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxRequest:
-    """One request the sandbox saw and its answer (``dropped``: made, but never sent back).
+    """One request the sandbox saw and its answer (``dropped``: made, but never sent back;
+    ``garbled``: answered 200 with a body that is not JSON, after it was carried out).
 
     ``headers`` are the request's, with the bearer token blanked out; ``answered_at``
     is the sandbox clock (``Sandbox.clock()``) when it was answered.
@@ -83,6 +98,9 @@ class SandboxRequest:
     dropped: bool
     headers: tuple[tuple[str, str], ...] = ()
     answered_at: float = 0.0
+    garbled: bool = False
+    account: str = DEFAULT_ACCOUNT
+    """The sandbox account the request's token acts as."""
 
     def json(self) -> Any:
         """The response body decoded from JSON (``None`` when empty)."""
@@ -101,13 +119,21 @@ class Fault:
 
 @dataclass(slots=True)
 class Drop:
-    """Lose the next ``times`` responses (of ``method``, if set) after committing them."""
+    """Lose the next ``times`` responses (of ``method``, if set) after committing them;
+    with ``garble``, answer them 200 with a body that is not JSON instead."""
 
     times: int
     method: str | None
+    garble: bool = False
 
 
 Queued = TypeVar("Queued", Fault, Drop)
+
+GARBLED = (
+    b"<!DOCTYPE html><html><head><title>200 OK</title></head>"
+    b"<body><h1>Welcome</h1><p>This is not the API.</p></body></html>"
+)
+"""What a garbled answer holds: a proxy's page, not the API's JSON."""
 
 
 def _take(queue: deque[Queued], method: str) -> Queued | None:
@@ -134,6 +160,7 @@ class Call:
     body: bytes
     params: dict[str, str]
     image: dict[str, Any] | None
+    account: str = DEFAULT_ACCOUNT
 
     def json_object(self) -> dict[str, Any]:
         """The request body as a JSON object, or 400."""
@@ -166,6 +193,10 @@ class Route:
     """The path's image may be named by a public image's slug."""
     private_only: bool = False
     """Public images are read-only: this route answers them 403."""
+    recipient_ok: bool = False
+    """The recipient of a transfer of the image may name it too (accept, decline)."""
+    root_causes: bool = False
+    """A 400 has the Tags API's body, ``{"error", "messages", "root_causes"}``."""
 
 
 def _list_images(call: Call) -> Answer:
@@ -173,12 +204,13 @@ def _list_images(call: Call) -> Answer:
         kind=call.query.get("type"),
         private=call.query.get("private"),
         tag=call.query.get("tag_name"),
+        account=call.account,
     )
     return 200, paged(call.url, call.query, "images", images)
 
 
 def _create_image(call: Call) -> Answer:
-    return 202, {"image": call.world.create_image(call.json_object())}
+    return 202, {"image": call.world.create_image(call.json_object(), call.account)}
 
 
 def _get_image(call: Call) -> Answer:
@@ -205,13 +237,64 @@ def _start_action(call: Call) -> Answer:
 def _get_account_action(call: Call) -> Answer:
     action_id = int_segment(call.params["action_id"])
     action = call.world.actions.get(action_id) if action_id is not None else None
-    if action is None:
+    image = call.world.images.get(action["resource_id"]) if action is not None else None
+    if action is None or (image is not None and not call.world.visible(image, call.account)):
         raise Problem(404)
     return 200, {"action": dict(action)}
 
 
 def _get_action(call: Call) -> Answer:
     return 200, {"action": dict(call.world.find_action(call.the_image, call.params["action_id"]))}
+
+
+def _start_account_transfer(call: Call) -> Answer:
+    transfer_id = call.world.start_transfer(call.account, call.the_image, call.json_object())
+    return 201, {"transfer_id": transfer_id}
+
+
+def _accept_account_transfer(call: Call) -> Answer:
+    call.world.accept_transfer(call.account, call.the_image, call.json_object())
+    return 201, None
+
+
+def _cancel_account_transfer(call: Call) -> Answer:
+    call.world.cancel_transfer(call.account, call.the_image, call.json_object())
+    return 204, None
+
+
+def _decline_account_transfer(call: Call) -> Answer:
+    call.world.decline_transfer(call.account, call.the_image, call.json_object())
+    return 204, None
+
+
+def _list_tags(call: Call) -> Answer:
+    world = call.world
+    tags = [world.tag_object(call.account, name) for name in world.tags.get(call.account, [])]
+    return 200, paged(call.url, call.query, "tags", tags)
+
+
+def _create_tag(call: Call) -> Answer:
+    return 201, {"tag": call.world.create_tag(call.account, call.json_object())}
+
+
+def _get_tag(call: Call) -> Answer:
+    name = call.world.find_tag(call.account, call.params["tag"])
+    return 200, {"tag": call.world.tag_object(call.account, name)}
+
+
+def _delete_tag(call: Call) -> Answer:
+    call.world.delete_tag(call.account, call.params["tag"])
+    return 204, None
+
+
+def _assign_tag(call: Call) -> Answer:
+    call.world.assign_tag(call.account, call.params["tag"], call.json_object())
+    return 204, None
+
+
+def _unassign_tag(call: Call) -> Answer:
+    call.world.unassign_tag(call.account, call.params["tag"], call.json_object())
+    return 204, None
 
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -225,8 +308,26 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("action", "GET"): Route("imageActions_get", _get_action),
     # From the Actions API: any action of the account, as doboto's waits poll it.
     ("account_action", "GET"): Route("actions_get", _get_account_action),
+    ("account_transfer", "POST"): Route(
+        "images_post_account_transfer_create", _start_account_transfer, private_only=True
+    ),
+    ("account_transfer_accept", "POST"): Route(
+        "images_post_account_transfer_accept", _accept_account_transfer, recipient_ok=True
+    ),
+    ("account_transfer_cancel", "POST"): Route(
+        "images_post_account_transfer_cancel", _cancel_account_transfer, private_only=True
+    ),
+    ("account_transfer_decline", "POST"): Route(
+        "images_post_account_transfer_decline", _decline_account_transfer, recipient_ok=True
+    ),
+    ("tags", "GET"): Route("tags_list", _list_tags),
+    ("tags", "POST"): Route("tags_create", _create_tag, root_causes=True),
+    ("tag", "GET"): Route("tags_get", _get_tag),
+    ("tag", "DELETE"): Route("tags_delete", _delete_tag),
+    ("tag_resources", "POST"): Route("tags_assign_resources", _assign_tag),
+    ("tag_resources", "DELETE"): Route("tags_unassign_resources", _unassign_tag),
 }
-"""``(path shape, method) -> Route``: every operation of the Images API, and one more."""
+"""``(path shape, method) -> Route``: every operation of the spec, and one more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +339,9 @@ class Path:
 
 
 def match(raw_path: bytes) -> Path | None:
-    """Match ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]`` or ``[prefix]/v2/actions/{id}``.
+    """Match the spec's paths, ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]``,
+    ``.../account_transfer[/accept|cancel|decline]`` and ``/v2/tags[/{tag}[/resources]]``,
+    and ``[prefix]/v2/actions/{id}``.
 
     Empty segments are skipped, as the API skips them (doboto asks for ``/v2//images``).
     ``None`` when nothing matches.
@@ -246,24 +349,50 @@ def match(raw_path: bytes) -> Path | None:
     path = raw_path.split(b"?", 1)[0].decode("ascii", errors="replace")
     segments = [segment for segment in path.split("/") if segment]
     for index in range(len(segments) - 1):
-        if segments[index] == "v2" and segments[index + 1] == "actions":
-            rest = [unquote(segment) for segment in segments[index + 2 :]]
-            return Path("account_action", {"action_id": rest[0]}) if len(rest) == 1 else None
-        if segments[index] == "v2" and segments[index + 1] == "images":
+        if segments[index] == "v2" and segments[index + 1] in ("actions", "images", "tags"):
             # Each segment is decoded on its own, so an encoded "/" stays inside it.
             rest = [unquote(segment) for segment in segments[index + 2 :]]
-            break
-    else:
-        return None
+            return _ROOTS[segments[index + 1]](rest)
+    return None
+
+
+def _account_action_path(rest: list[str]) -> Path | None:
+    return Path("account_action", {"action_id": rest[0]}) if len(rest) == 1 else None
+
+
+def _tags_path(rest: list[str]) -> Path | None:
+    if not rest:
+        return Path("tags", {})
+    if len(rest) == 1:
+        return Path("tag", {"tag": rest[0]})
+    if len(rest) == 2 and rest[1] == "resources":
+        return Path("tag_resources", {"tag": rest[0]})
+    return None
+
+
+_TRANSFER_STEPS = {"accept", "cancel", "decline"}
+
+
+def _images_path(rest: list[str]) -> Path | None:
     if not rest:
         return Path("images", {})
+    image = {"image_id": rest[0]}
     if len(rest) == 1:
-        return Path("image", {"image_id": rest[0]})
-    if len(rest) == 2 and rest[1] == "actions":
-        return Path("actions", {"image_id": rest[0]})
+        return Path("image", image)
+    if len(rest) == 2 and rest[1] in ("actions", "account_transfer"):
+        return Path(rest[1], image)
     if len(rest) == 3 and rest[1] == "actions":
-        return Path("action", {"image_id": rest[0], "action_id": rest[2]})
+        return Path("action", {**image, "action_id": rest[2]})
+    if len(rest) == 3 and rest[1] == "account_transfer" and rest[2] in _TRANSFER_STEPS:
+        return Path(f"account_transfer_{rest[2]}", image)
     return None
+
+
+_ROOTS: dict[str, Callable[[list[str]], Path | None]] = {
+    "actions": _account_action_path,
+    "images": _images_path,
+    "tags": _tags_path,
+}
 
 
 # ------------------------------------------------------------------ protocol
@@ -293,6 +422,8 @@ class Front:
         self.minute: deque[float] = deque()
         self.faults: deque[Fault] = deque()
         self.drops: deque[Drop] = deque()
+        self.account_tokens: dict[str, str] = {}
+        """Token -> account, for the accounts other than the default one."""
         self.log: deque[SandboxRequest] = deque(maxlen=max(0, log_size))
         self.counts: Counter[tuple[str, str | None]] = Counter()
 
@@ -304,16 +435,28 @@ class Front:
         route = ROUTES.get((path.kind, method)) if path else None
         operation = route.operation_id if route else None
         request_id = str(uuid.uuid4())
+        account = self.account_of(headers.get("authorization"))
         try:
-            status, payload, extra = self._answer(method, url, headers, body, path, route)
+            status, payload, extra = self._answer(method, url, headers, body, path, route, account)
         except Problem as problem:
             status, extra = problem.status, problem.headers
-            payload = error_body(problem.status, problem.message)
-        if payload is not None and status >= 400:
+            if route is not None and route.root_causes and status == 400:
+                payload = root_causes_body(problem.message or "Bad Request")
+            else:
+                payload = error_body(problem.status, problem.message)
+        if payload is not None and status >= 400 and "id" in payload:
             payload["request_id"] = request_id
         reply_headers = self._headers(request_id, extra, has_body=payload is not None)
         content = b"" if payload is None else _json(payload)
-        dropped = status < 400 and self._take_drop(method)
+        lost = _take(self.drops, method)
+        dropped = lost is not None and not lost.garble and status < 400
+        garbled = lost is not None and lost.garble
+        if garbled:
+            status, content = 200, GARBLED
+            reply_headers = [
+                *(h for h in reply_headers if h[0] != "content-type"),
+                ("content-type", "text/html; charset=utf-8"),
+            ]
         self.counts[(method, operation)] += 1
         self.log.append(
             SandboxRequest(
@@ -328,6 +471,8 @@ class Front:
                 dropped=dropped,
                 headers=blank_token(headers),
                 answered_at=self.world.clock(),
+                garbled=garbled,
+                account=account or DEFAULT_ACCOUNT,
             )
         )
         return Reply(status, reply_headers, content, dropped)
@@ -340,9 +485,10 @@ class Front:
         body: bytes,
         path: Path | None,
         route: Route | None,
+        account: str | None,
     ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
         # Order as on the real API: authentication, then the budget, then the request.
-        if not self._authorized(headers.get("authorization")):
+        if account is None:
             raise Problem(401)
         limited = self._spend()
         if limited is not None:
@@ -363,21 +509,47 @@ class Front:
             raise Problem(413, "The request body is too large.")
         image = None
         if "image_id" in path.params:
-            image = self.world.find_image(path.params["image_id"], slug_ok=route.slug_ok)
+            image = self.world.find_image(
+                path.params["image_id"],
+                slug_ok=route.slug_ok,
+                account=account,
+                recipient=route.recipient_ok,
+            )
             if route.private_only and image["public"]:
                 raise Problem(403)
         query = Query(url.query.decode("ascii", errors="replace"))
-        status, payload = route.handler(Call(self.world, url, query, body, path.params, image))
+        call = Call(self.world, url, query, body, path.params, image, account)
+        status, payload = route.handler(call)
         return status, payload, {}
 
-    def _authorized(self, value: str | None) -> bool:
-        if value is None:
-            return False
-        scheme, _, token = value.partition(" ")
+    def account_of(self, authorization: str | None) -> str | None:
+        """The account a bearer token acts as; ``None`` when it is refused (401).
+
+        An account's own token acts as it. Without a set token, any other non-empty
+        one acts as the default account, and ``dop_v1_sandbox_NAME`` as account NAME
+        (made on first use); with one, only it (and the accounts' tokens) pass.
+        """
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return False
-        return self.token is None or token == self.token
+            return None
+        account = self.account_tokens.get(token)
+        if account is not None:
+            return account
+        if self.token is not None:
+            return DEFAULT_ACCOUNT if token == self.token else None
+        name = (
+            token.removeprefix(ACCOUNT_TOKEN_PREFIX)
+            if token.startswith(ACCOUNT_TOKEN_PREFIX)
+            else ""
+        )
+        if ACCOUNT_NAME.fullmatch(name) and name != DEFAULT_ACCOUNT:
+            self.world.add_account(name)
+            self.account_tokens[token] = name
+            return name
+        return DEFAULT_ACCOUNT
 
     def _spend(self) -> dict[str, str] | None:
         """Count one request against the budgets; the ``retry-after`` header if one is spent."""
@@ -399,9 +571,6 @@ class Front:
 
     def _take_fault(self, method: str) -> Fault | None:
         return _take(self.faults, method)
-
-    def _take_drop(self, method: str) -> bool:
-        return _take(self.drops, method) is not None
 
     def _headers(
         self, request_id: str, extra: Mapping[str, str], *, has_body: bool
@@ -433,6 +602,11 @@ def blank_token(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
             value = raw.replace(credential, "[redacted]")
         kept.append((name.lower(), value))
     return tuple(kept)
+
+
+def root_causes_body(message: str) -> dict[str, Any]:
+    """The Tags API's error body: ``{"error", "messages", "root_causes"}``."""
+    return {"error": message, "messages": None, "root_causes": [message]}
 
 
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:

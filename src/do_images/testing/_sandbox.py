@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,12 +28,32 @@ from .._constants import (
     DEFAULT_TIMEOUT,
 )
 from .._models import Action, Image
-from ._http import Drop, Fault, Front, Reply, SandboxRequest
+from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Drop, Fault, Front, Reply, SandboxRequest
 from ._seed import DISTRIBUTIONS
 from ._state import SandboxStateError, StateFile
-from ._world import ACTION_STATUSES, ACTION_TYPES, IMAGE_TYPES, World, check_regions, iso
+from ._transport import SandboxTransport
+from ._world import (
+    ACTION_STATUSES,
+    ACTION_TYPES,
+    DEFAULT_ACCOUNT,
+    IMAGE_STATUSES,
+    IMAGE_TYPES,
+    World,
+    account_email,
+    account_team,
+    check_regions,
+    iso,
+)
 
-__all__ = ["SANDBOX_BASE_URL", "SANDBOX_TOKEN", "Reply", "Sandbox", "SandboxRequest"]
+__all__ = [
+    "SANDBOX_BASE_URL",
+    "SANDBOX_TOKEN",
+    "Reply",
+    "Sandbox",
+    "SandboxAccount",
+    "SandboxRequest",
+    "SandboxTransfer",
+]
 
 SANDBOX_TOKEN = "dop_v1_sandbox"
 """The token ``Sandbox.client()`` uses; any other non-empty token works too unless one is set."""
@@ -156,14 +177,10 @@ class Sandbox:
 
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport answering from this sandbox, for ``Client(transport=...)``."""
-        from ._transport import SandboxTransport
-
         return SandboxTransport(self)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport answering from this sandbox, for ``AsyncClient(transport=...)``."""
-        from ._transport import SandboxTransport
-
         return SandboxTransport(self)
 
     def client(
@@ -225,7 +242,7 @@ class Sandbox:
         Virtual time still moves only with ``advance()`` (pass ``sleep=sandbox.advance,
         clock=sandbox.clock`` to your client), unless the sandbox is ``realtime``.
         """
-        from ._server import running
+        from ._server import running  # http.server and sockets, only when serving
 
         with running(self, host, port) as base_url:
             yield base_url
@@ -277,6 +294,18 @@ class Sandbox:
         _check_times(times)
         with self._lock:
             self._front.drops.append(Drop(times, method.upper() if method else None))
+
+    def garble_next(self, times: int = 1, *, method: str | None = None) -> None:
+        """Answer the next ``times`` requests (of ``method``, if given) 200 with a body
+        that is not JSON, as a misbehaving proxy in the API's place would.
+
+        The request is carried out first (a POST's change is made), so a client must
+        treat a garbled answer to a POST like a lost one, and one to a poll as a
+        passing failure.
+        """
+        _check_times(times)
+        with self._lock:
+            self._front.drops.append(Drop(times, method.upper() if method else None, garble=True))
 
     def exhaust_rate_limit(self, reset_in: float = 60.0) -> None:
         """Use up the request budget; it refills ``reset_in`` virtual seconds from now."""
@@ -332,14 +361,28 @@ class Sandbox:
         public: bool = False,
         slug: str | None = None,
         id: int | None = None,
+        created_at: datetime | None = None,
+        status: str = "available",
+        error_message: str = "",
     ) -> Image:
-        """Add an image (a private snapshot unless told otherwise) and return it.
+        """Add an image (a private, available snapshot unless told otherwise); return it.
 
         ``id`` picks its id (it must be free); by default the next free one is used.
-        ``slug`` only applies to a ``public`` image, as on the API.
+        ``slug`` only applies to a ``public`` image, as on the API. ``created_at`` (an
+        aware ``datetime``; default: the sandbox clock's now), ``status`` and
+        ``error_message`` (a failed import is ``status="deleted"`` with one) let a
+        retention test state its inventory directly.
         """
         if id is not None:
             check_int(id, "id", min=1)
+        if created_at is not None and (
+            not isinstance(created_at, datetime) or created_at.tzinfo is None
+        ):
+            raise ValueError("created_at must be a timezone-aware datetime")
+        if status not in IMAGE_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(IMAGE_STATUSES)}, got {status!r}")
+        if not isinstance(error_message, str):
+            raise TypeError("error_message must be a str")
         check_regions(regions)
         if distribution not in DISTRIBUTIONS:
             raise ValueError(f"distribution {distribution!r} is not one the API knows")
@@ -356,6 +399,9 @@ class Sandbox:
                 type=type,
                 description=description,
                 tags=list(tags),
+                created_at=None if created_at is None else iso(created_at),
+                status=status,
+                error_message=error_message,
             )
             return Image.model_validate(image)
 
@@ -385,6 +431,43 @@ class Sandbox:
                 image_id, type, region=region, status=status, action_id=id
             )
             return Action.model_validate(action)
+
+    def account(self, name: str = DEFAULT_ACCOUNT) -> SandboxAccount:
+        """The sandbox account ``name``, made on first use; ``"default"`` is the one
+        every other token acts as.
+
+        Each account has its own private images and tags, an ``email`` and a
+        ``team`` UUID to transfer images to, and a ``token`` to act as it (also over
+        ``serve()``). A name is lowercase letters, digits, ``-`` and ``_``.
+        """
+        if not isinstance(name, str) or not ACCOUNT_NAME.fullmatch(name):
+            raise ValueError(
+                f"an account name is 1 to 40 lowercase letters, digits, '-' and '_', got {name!r}"
+            )
+        with self._synced():
+            self._world.add_account(name)
+            if name == DEFAULT_ACCOUNT:
+                token = self._front.token or SANDBOX_TOKEN
+            else:
+                token = ACCOUNT_TOKEN_PREFIX + name
+                self._front.account_tokens[token] = name
+        return SandboxAccount(self, name, account_email(name), account_team(name), token)
+
+    @property
+    def account_transfers(self) -> list[SandboxTransfer]:
+        """Every account transfer of an image, oldest first, with its state."""
+        with self._synced():
+            return [
+                SandboxTransfer(
+                    id=t["id"],
+                    image_id=t["image_id"],
+                    sender=t["sender"],
+                    recipient_email=t["recipient_email"],
+                    recipient_team=t["recipient_uuid"],
+                    state=t["state"],
+                )
+                for _, t in sorted(self._world.transfers.items())
+            ]
 
     @property
     def requests(self) -> list[SandboxRequest]:
@@ -461,3 +544,46 @@ def _check_seconds(value: object, name: str) -> None:
 
 def _check_times(times: object) -> None:
     check_int(times, "times", min=1)
+
+
+@dataclass(frozen=True)
+class SandboxTransfer:
+    """An account transfer as the sandbox holds it (``Sandbox.account_transfers``)."""
+
+    id: int
+    image_id: int
+    sender: str
+    """The account that started it."""
+    recipient_email: str | None
+    recipient_team: str | None
+    state: str
+    """``pending``, ``accepted``, ``cancelled`` or ``declined``."""
+
+
+class SandboxAccount:
+    """One account of a sandbox (``Sandbox.account(name)``): who it is, and clients
+    that act as it."""
+
+    __slots__ = ("_sandbox", "email", "name", "team", "token")
+
+    def __init__(self, sandbox: Sandbox, name: str, email: str, team: str, token: str) -> None:
+        self._sandbox = sandbox
+        self.name = name
+        """The account's name in the sandbox."""
+        self.email = email
+        """Its email address: ``transfer_to_account(..., email=account.email)``."""
+        self.team = team
+        """Its team UUID: a transfer to it is accepted at once."""
+        self.token = token
+        """The bearer token that acts as this account (in-process and over ``serve()``)."""
+
+    def __repr__(self) -> str:
+        return f"<SandboxAccount {self.name!r} email={self.email!r}>"
+
+    def client(self, **kwargs: Any) -> Client:
+        """A ``Client`` acting as this account (``Sandbox.client``'s options)."""
+        return self._sandbox.client(token=self.token, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncClient:
+        """An ``AsyncClient`` acting as this account (``Sandbox.async_client``'s options)."""
+        return self._sandbox.async_client(token=self.token, **kwargs)

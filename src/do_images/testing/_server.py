@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from ._sandbox import Sandbox
+    from ._http import Answerer
 
 from .._constants import MAX_REQUEST_BODY as MAX_BODY
 
@@ -37,7 +37,7 @@ class _Server(ThreadingHTTPServer):
     # Idle keep-alive connections must not hold up closing the server.
     block_on_close = False
 
-    def __init__(self, sandbox: Sandbox, host: str, port: int) -> None:
+    def __init__(self, sandbox: Answerer, host: str, port: int) -> None:
         self.sandbox = sandbox
         if ":" in host:
             self.address_family = socket.AF_INET6
@@ -107,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def running(sandbox: Sandbox, host: str, port: int) -> Iterator[str]:
+def running(sandbox: Answerer, host: str, port: int) -> Iterator[str]:
     """Run a server for ``sandbox`` in a background thread; yield its base URL."""
     _check_loopback(host)
     server = _Server(sandbox, host, port)
@@ -127,7 +127,7 @@ def running(sandbox: Sandbox, host: str, port: int) -> Iterator[str]:
 
 
 def serve_until_interrupted(
-    sandbox: Sandbox, host: str, port: int, ready: Callable[[str], object] | None
+    sandbox: Answerer, host: str, port: int, ready: Callable[[str], object] | None
 ) -> None:
     """Serve in this thread until ``KeyboardInterrupt``; then close the server."""
     _check_loopback(host)

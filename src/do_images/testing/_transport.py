@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from ._http import Reply
-    from ._sandbox import Sandbox
+    from ._http import Answerer, Reply
 
 _DROPPED = "Server disconnected without sending a response."
 
@@ -27,7 +26,7 @@ def _response(reply: Reply, request: httpx.Request) -> httpx.Response:
 class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """``Client(transport=SandboxTransport(sandbox))`` (or ``AsyncClient``): answered in-process."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Answerer) -> None:
         self._sandbox = sandbox
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
