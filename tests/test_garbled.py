@@ -63,7 +63,7 @@ def test_a_garbled_poll_does_not_end_wait(do: Driver, sandbox: Sandbox) -> None:
 
 
 def test_the_parse_error_is_the_timeouts_cause(do: Driver, sandbox: Sandbox) -> None:
-    """Garbled to the deadline: ``ActionTimeoutError`` with the action; the parse error causes it."""
+    """Garbled to the end: ``ActionTimeoutError`` with the action, caused by the parse error."""
     started = do.image.transfer(SNAPSHOT, "fra1")
     sandbox.garble_next(times=50, method="GET")
     with pytest.raises(ActionTimeoutError) as caught:
