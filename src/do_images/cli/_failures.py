@@ -59,19 +59,22 @@ EXIT_MEANINGS = {
     ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
     "or a deletion of prune --yes that failed",
-    ExitCode.NOT_FOUND: "not found: no such image or action",
+    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
     ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
     ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
     "or a transfer to one of several regions failed",
     ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
     ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
-    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer or convert may have happened",
+    ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
+    "transfer may have happened",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
 
 def _subject(args: argparse.Namespace) -> str:
+    if getattr(args, "transfer", None) is not None:
+        return f"account transfer {args.transfer} of image {args.image}"
     if getattr(args, "action", None) is not None:
         return f"action {args.action} of image {args.image}"
     if getattr(args, "image", None) is not None:
@@ -96,6 +99,11 @@ def _rate_limited(exc: RateLimitError, args: argparse.Namespace) -> str:
 
 
 def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
+    if getattr(args, "command_name", None) == "account-transfer":
+        return (
+            f"{exc}; look with: {again(args, f'info {args.image}')} (not found: it moved; "
+            "else a transfer may be pending, and the API refuses a second while one is)"
+        )
     if getattr(args, "image", None) is None:  # create
         look = f"look for it with: {again(args, 'list --private')}"
     else:

@@ -57,7 +57,10 @@ def default_client(target: Target) -> Client:
 
         # With a state file, time passes between commands as it does on the API, so an
         # import started by one command is done a minute later for the next.
-        return Sandbox(state=target.state, realtime=target.state is not None).client()
+        sandbox = Sandbox(state=target.state, realtime=target.state is not None)
+        # A token given acts as that sandbox account (dop_v1_sandbox_NAME), else the default.
+        token = target.token.strip() if target.token and target.token.strip() else None
+        return sandbox.client() if token is None else sandbox.client(token=token)
     token = target.token
     if token is not None and not token.strip():
         token = None  # an empty --token (say, from an unset shell variable) is no token
@@ -97,6 +100,9 @@ def _check_targets(args: argparse.Namespace) -> None:
         raise UsageError(f"--state is for --sandbox and 'sandbox serve' {command}")
     if args.json and getattr(args, "format", None):
         raise UsageError(f"--json prints every field; --format is for tables {command}")
+    check = getattr(args, "check", None)
+    if check is not None:
+        check(args)
 
 
 def _complete(environ: Mapping[str, str]) -> None:

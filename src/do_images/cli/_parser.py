@@ -63,6 +63,7 @@ def _positive_id(what: str) -> Callable[[str], int]:
 
 image_arg = _positive_id("image id")
 action_arg = _positive_id("action id")
+transfer_arg = _positive_id("account transfer id")
 
 
 def id_or_slug(text: str) -> int | str:
@@ -258,8 +259,14 @@ class Commands:
         aliases: tuple[str, ...] = (),
         needs_client: bool = True,
         description: str | None = None,
+        check: Callable[[argparse.Namespace], None] | None = None,
+        usage: str | None = None,
     ) -> argparse.ArgumentParser:
-        """A command: its parser (global options included), examples and handler."""
+        """A command: its parser (global options included), examples and handler.
+
+        ``check(args)`` runs once the line is parsed, before any client is made, and
+        raises ``UsageError`` for arguments that do not fit together.
+        """
         full = f"{self._prefix} {name}" if self._prefix else name
         self.examples[full] = examples
         sub: argparse.ArgumentParser = self._subparsers.add_parser(
@@ -268,11 +275,14 @@ class Commands:
             help=help + (f" (alias: {', '.join(aliases)})" if aliases else ""),
             description=description or help,
             epilog=epilog(examples),
+            usage=usage,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_global_options(sub, on_command=True)
         # ``command`` is whatever was typed (an alias, say); ``command_name`` the command.
-        sub.set_defaults(run=run, needs_client=needs_client, command_name=full, parser=sub)
+        sub.set_defaults(
+            run=run, needs_client=needs_client, command_name=full, parser=sub, check=check
+        )
         return sub
 
     def group(self, name: str, help: str, *, examples: tuple[str, ...]) -> Commands:
@@ -308,7 +318,7 @@ def command_examples() -> dict[str, tuple[str, ...]]:
 
 
 def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
-    from . import _actions, _images, _prune, _tools
+    from . import _actions, _images, _prune, _tags, _tools, _transfers
 
     parser = _Parser(
         prog="do-images",
@@ -321,6 +331,6 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
     parser.add_argument("--version", action="version", version=f"do-images {__version__}")
     _add_global_options(parser, on_command=False)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    for family in (_images, _actions, _prune, _tools):
+    for family in (_images, _actions, _tags, _transfers, _prune, _tools):
         family.add_commands(commands)
     return parser, commands.examples

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ._commands import Context, Stop
+import argparse
+
+from .._constants import DEFAULT_BASE_URL
+from ._commands import Context, Stop, UsageError
 from ._failures import ExitCode
 from ._parser import Commands, port
 
@@ -61,6 +64,24 @@ def run_serve(ctx: Context) -> int:
     return ExitCode.OK
 
 
+def _check_serve(args: argparse.Namespace) -> None:
+    """``--base-url`` and ``--json`` pick and shape an API's answers: a server has neither."""
+    given = [
+        option
+        for option, used in (
+            ("--base-url", args.base_url != DEFAULT_BASE_URL),
+            ("--json", args.json),
+        )
+        if used
+    ]
+    if given:
+        raise UsageError(
+            f"{' and '.join(given)} {'mean' if len(given) > 1 else 'means'} nothing to "
+            "'sandbox serve': it serves the sandbox, "
+            "it asks no API (see 'do-images sandbox serve --help')"
+        )
+
+
 def add_commands(commands: Commands) -> None:
     """``completion`` and ``sandbox serve``."""
     sub = commands.add(
@@ -81,6 +102,7 @@ def add_commands(commands: Commands) -> None:
         run_serve,
         examples=_EXAMPLES["serve"],
         needs_client=False,
+        check=_check_serve,
         description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its\n"
         "base URL. With --token, only that token is accepted; else any.",
     )
