@@ -104,3 +104,113 @@ def test_a_state_error_is_a_value_error() -> None:
 def test_an_unwritable_place_is_a_state_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxStateError, match="cannot"):
         Sandbox(state=tmp_path / "missing-dir" / "state.json")
+
+
+# ------------------------------------------------- writes: atomic, once, only on change
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def test_a_write_that_fails_partway_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fsync`` fails: the previous state is intact, byte for byte, and no temp file stays."""
+    path = tmp_path / "state.json"
+    sandbox = Sandbox(state=path)
+    before = path.read_bytes()
+
+    def broken(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", broken)
+    with sandbox.client() as do, pytest.raises(SandboxStateError, match="No space left"):
+        do.image.update(SNAPSHOT_ID, "renamed")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
+    monkeypatch.undo()
+    assert Sandbox(state=path).images[0].name == sandbox.images[0].name
+
+
+def test_a_write_serialises_the_state_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from do_images.testing import _state
+
+    state = _state.StateFile(tmp_path / "s.json")
+    calls: list[object] = []
+    dumps = json.dumps
+
+    def counted(value: object, **kwargs: object) -> str:
+        calls.append(value)
+        return dumps(value, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("json.dumps", counted)
+    state.write(
+        {"start": "x", "elapsed": 0.0, "world": {"images": [1, 2]}}, clock=1.5, saved_at=9.0
+    )
+    big = [value for value in calls if isinstance(value, dict)]
+    assert len(big) == 1
+    monkeypatch.undo()
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data == {
+        "format": "do-images sandbox state",
+        "version": 1,
+        "clock": 1.5,
+        "saved_at": 9.0,
+        "start": "x",
+        "elapsed": 0.0,
+        "world": {"images": [1, 2]},
+    }
+
+
+def test_a_realtime_sandbox_does_not_rewrite_its_file_on_reads(tmp_path: Path) -> None:
+    """Its clock moves on its own; a GET changes nothing, so the file stays the same file."""
+    path = tmp_path / "state.json"
+    sandbox = Sandbox(state=path, realtime=True)
+    with sandbox.client() as do:
+        do.image.info(SNAPSHOT_ID)
+        before = _signature(path)
+        for _ in range(3):
+            do.image.list(private=True)
+            do.image.info(SNAPSHOT_ID)
+        assert _signature(path) == before
+        do.image.update(SNAPSHOT_ID, "changed")
+    assert _signature(path) != before
+
+
+def test_advancing_a_virtual_clock_is_written(tmp_path: Path) -> None:
+    """A virtual clock moved by ``advance`` is a change: the next sandbox starts there."""
+    path = tmp_path / "state.json"
+    first = Sandbox(state=path)
+    first.advance(120)
+    assert Sandbox(state=path).now == first.now
+
+
+def test_accounts_tags_and_transfers_survive_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first = Sandbox(state=path)
+    bob = first.account("bob")
+    with first.client() as do:
+        do.image.tag(180040007, "Release")
+        transfer = do.image.transfer_to_account(SNAPSHOT_ID, email=bob.email)
+    second = Sandbox(state=path)
+    with second.account("bob").client() as do:
+        do.image.accept_account_transfer(SNAPSHOT_ID, transfer.transfer_id, team=bob.team)
+        assert SNAPSHOT_ID in {image.id for image in do.image.list(private=True)}
+    with second.client() as do:
+        assert do.image.info(180040007).tags == ["Release"]
+        assert SNAPSHOT_ID not in {image.id for image in do.image.list(private=True)}
+    assert [t.state for t in Sandbox(state=path).account_transfers] == ["accepted"]
+
+
+def test_a_state_without_accounts_is_read_as_one_account(tmp_path: Path) -> None:
+    """A file written before accounts and tags existed still loads: one account, as before."""
+    path = tmp_path / "state.json"
+    Sandbox(state=path)
+    data = json.loads(path.read_text())
+    for key in ("accounts", "owners", "tags", "transfers", "next_transfer_id"):
+        del data["world"][key]
+    path.write_text(json.dumps(data))
+    with Sandbox(state=path).client() as do:
+        assert len(do.image.list(private=True)) == 7

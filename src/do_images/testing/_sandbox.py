@@ -504,13 +504,16 @@ class Sandbox:
                     if data is not None:
                         self._load(data)
                 yield
+                # The clock is kept, not compared: a realtime sandbox's moves on its own,
+                # and the file says when it was written, so a read changes nothing.
                 self._state.write(
                     {
                         "start": iso(self._start),
-                        "clock": self.clock(),
-                        "saved_at": time.time(),
+                        "elapsed": self._elapsed,
                         "world": self._world.snapshot(),
-                    }
+                    },
+                    clock=self.clock(),
+                    saved_at=time.time(),
                 )
 
     def _load(self, data: dict[str, Any]) -> None:

@@ -99,14 +99,26 @@ class StateFile:
         self._key = _key(data)
         return data
 
-    def write(self, data: dict[str, Any]) -> None:
-        """Replace the file with ``data`` (atomically); nothing is written if nothing but
-        ``saved_at`` changed since the file was last read or written here."""
-        data = {"format": FORMAT, "version": VERSION, **data}
-        key = _key(data)
-        if key == self._key and not self.changed():
+    def write(self, data: dict[str, Any], *, clock: float, saved_at: float) -> None:
+        """Replace the file with ``data`` and the moment it was written (atomically).
+
+        ``data`` is serialised once: that text is both what is compared, so nothing
+        is written when it is what this file last held (the clock and ``saved_at``
+        alone moving, as a realtime sandbox's do, change nothing), and the body of the
+        file, with the format, version, ``clock`` and ``saved_at`` put in front.
+        """
+        body = json.dumps(data, indent=1, ensure_ascii=False)
+        if body == self._key and not self.changed():
             return
-        text = json.dumps(data, indent=1, ensure_ascii=False)
+        head = (
+            f'{{\n "format": {json.dumps(FORMAT)},\n "version": {VERSION},\n'
+            f' "clock": {float(clock)!r},\n "saved_at": {float(saved_at)!r},'
+        )
+        self._replace(head + body[1:])
+        self._key = body
+        self._seen = self._signature()
+
+    def _replace(self, text: str) -> None:
         directory = self.path.parent
         try:
             handle, temporary = tempfile.mkstemp(
@@ -124,10 +136,13 @@ class StateFile:
                 raise
         except OSError as exc:
             raise SandboxStateError(f"cannot write sandbox state {self.path}: {exc}") from None
-        self._key = key
-        self._seen = self._signature()
+
+
+KEPT = ("start", "elapsed", "world")
+"""The keys a write compares; the rest (format, version, clock, saved_at) say when."""
 
 
 def _key(data: dict[str, Any]) -> str:
-    # What a write compares: everything but the moment of writing.
-    return json.dumps({k: v for k, v in data.items() if k != "saved_at"}, sort_keys=True)
+    # What a write of the same state would serialise, so an unchanged state is not
+    # written back after a read.
+    return json.dumps({k: data[k] for k in KEPT if k in data}, indent=1, ensure_ascii=False)
