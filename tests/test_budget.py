@@ -250,3 +250,23 @@ def test_requests_per_minute_is_checked(value: int) -> None:
     """``requests_per_minute`` is a positive int or ``None``."""
     with pytest.raises(ValueError, match="requests_per_minute"):
         Client(TOKEN, requests_per_minute=value)
+
+
+# ------------------------------------------------------ the clients' own default
+
+
+def test_a_default_client_starts_250_at_once_and_the_251st_waits(make_driver: MakeDriver) -> None:
+    """No ``requests_per_minute`` given: the API's 250 a minute, on both clients.
+
+    The server never says its budget is low, so only the client's own limit can hold
+    the 251st request back: it waits out the window (60 s on the fake clock).
+    """
+    do = make_driver(lambda request: json_response(200, {"image": image_payload(7)}))
+    started: list[float] = []
+    for _ in range(251):
+        do.image.info(7)
+        started.append(do.now)
+    assert started[:250] == [started[0]] * 250
+    assert do.sleeps == [60.0]
+    assert started[250] == started[0] + 60.0
+    assert len(do.requests) == 251
