@@ -248,3 +248,18 @@ def test_a_5xx_on_the_create_post_is_never_resent(kind: str) -> None:
     with driver(kind, router.handler) as do, pytest.raises(UnknownOutcomeError):
         do.image.transfer_to_account(snapshot, email="alice@example.com")
     assert create.call_count == 1
+
+
+def test_the_sdk_over_a_served_sandbox_tags_and_transfers(sandbox: Sandbox) -> None:
+    """Both accounts' clients over real HTTP: tag, transfer, accept, all on the wire."""
+    from do_images import Client
+
+    account = sandbox.account("bob")
+    with sandbox.serve() as base_url:
+        with Client("dop_v1_sender_token", base_url=base_url) as mine:
+            mine.image.tag(SNAPSHOT, "handover")
+            transfer = mine.image.transfer_to_account(SNAPSHOT, email=account.email)
+        with Client(account.token, base_url=base_url) as theirs:
+            theirs.image.accept_account_transfer(SNAPSHOT, transfer.transfer_id, team=account.team)
+            assert SNAPSHOT in {image.id for image in theirs.image.list(private=True)}
+    assert [t.state for t in sandbox.account_transfers] == ["accepted"]

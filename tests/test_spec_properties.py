@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from do_images import Action, Image, Region, ResponseValidationError
-from do_images._models import IMAGE_ENVELOPE, IMAGE_PAGE
+from do_images import AccountTransfer, Action, Image, Region, ResponseValidationError
+from do_images._models import ACCOUNT_TRANSFER, IMAGE_ENVELOPE, IMAGE_PAGE
 from do_images._session import parse, parse_action
 from spec_support import json_schema
 
@@ -264,3 +264,35 @@ def test_missing_required_field_is_refused(payload: Any) -> None:
         payload = {key: value for key, value in payload.items() if key != "id"}
     with pytest.raises(ResponseValidationError):
         parse_image(payload)
+
+
+# ------------------------------------------------- the account-transfer answer
+
+TRANSFER_SCHEMA: dict[str, Any] = {
+    **json_schema({"$ref": "#/components/responses/images_post_account_transfer_created"})[
+        "content"
+    ]["application/json"]["schema"],
+    "required": ["transfer_id"],  # what the model needs; the spec requires nothing
+}
+TRANSFER_MUST = required(AccountTransfer)
+
+
+def parse_transfer(payload: object) -> AccountTransfer:
+    """The answer to ``transfer_to_account`` as the SDK parses it."""
+    return parse(ACCOUNT_TRANSFER, _response(payload), secret=None)
+
+
+@CONTRACT
+@given(objects(TRANSFER_SCHEMA, TRANSFER_MUST))
+def test_allowed_account_transfer_round_trips(payload: dict[str, Any]) -> None:
+    """An account-transfer answer the spec allows dumps back unchanged; 0 means accepted."""
+    transfer = parse_transfer(payload)
+    assert transfer.model_dump() == payload
+    assert transfer.accepted is (payload["transfer_id"] == 0)
+
+
+@CONTRACT
+@given(broken(TRANSFER_SCHEMA, TRANSFER_MUST))
+def test_mistyped_account_transfer_is_a_response_validation_error(payload: dict[str, Any]) -> None:
+    with pytest.raises(ResponseValidationError):
+        parse_transfer(payload)
