@@ -27,6 +27,7 @@ from do_images import (
     ImageResource,
     ImageStatus,
 )
+from do_images.fleet import Fleet
 from support import MakeDriver, action_payload, image_payload, json_response, materialize
 
 RATE_HEADERS = {
@@ -425,6 +426,13 @@ TABLE: dict[str, Row] = {
         ],
         lambda r: r is None,
     ),
+    "plan_fleet": Row(
+        "plan_fleet",
+        (Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 0, "keep_min": 0}]}),),
+        {},
+        [Sent("GET", "/v2/images", {"private": "true", "per_page": "200"})],
+        lambda r: [(e.action, e.image_id) for e in r.entries] == [("delete", 1)],
+    ),
     "wait": Row(
         "wait",
         (in_progress_action(),),
@@ -470,8 +478,11 @@ def test_every_request_carries_auth_and_json_headers(make_driver: MakeDriver, ro
             assert request.headers["content-type"] == "application/json"
 
 
-TESTED_ELSEWHERE = {"prune": "needs a plan from the same client: tests/test_lifecycle.py"}
-LIFECYCLE_ROWS = frozenset({"create-wait", "wait_image", "distribute", "plan_prune"})
+TESTED_ELSEWHERE = {
+    "prune": "needs a plan from the same client: tests/test_lifecycle.py",
+    "apply_fleet": "needs a plan of the same account: tests/test_fleet_apply.py",
+}
+LIFECYCLE_ROWS = frozenset({"create-wait", "wait_image", "distribute", "plan_prune", "plan_fleet"})
 """Rows whose requests depend on the server's own numbering and timing."""
 
 

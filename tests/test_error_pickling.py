@@ -18,6 +18,7 @@ from do_images import (
     APITimeoutError,
     DistributionError,
     DoImagesError,
+    FleetError,
     Image,
     ImageFailedError,
     ImageTimeoutError,
@@ -27,6 +28,7 @@ from do_images import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    StalePlanError,
     UnknownOutcomeError,
 )
 
@@ -58,6 +60,8 @@ EXAMPLES: list[DoImagesError] = [
     ServerError("down", status_code=503, attempts=3),
     RateLimitError("slow down", retry_after=4.0, reset_at=BUDGET.reset_at, rate_limit=BUDGET),
     ResponseValidationError("bad body", body="<html>", request_id="r-2"),
+    FleetError("group 'web': keep must be a whole number"),
+    StalePlanError("2 image(s) changed since the plan was made", [3, 4]),
     UnknownOutcomeError("POST may have happened", attempts=2),
     ActionFailedError(ACTION),
     ActionTimeoutError(ACTION, timeout=300.0),

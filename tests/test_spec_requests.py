@@ -26,6 +26,7 @@ from do_images import (
     Image,
     ImageResource,
 )
+from do_images.fleet import Fleet
 from spec_support import Operation, deref, json_schema, operations, spec, validator
 from support import driver, materialize
 
@@ -156,6 +157,14 @@ ROWS = [
     ),
     Row("plan_prune", "plan_prune", lambda image: image.plan_prune(keep=1), ("images_list",)),
     Row(
+        "plan_fleet",
+        "plan_fleet",
+        lambda image: image.plan_fleet(
+            Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 1}]})
+        ),
+        ("images_list",),
+    ),
+    Row(
         "tag",
         "tag",
         lambda image: image.tag(IMAGE_ID, "web", "prod:eu"),
@@ -205,7 +214,9 @@ ROWS = [
         ("images_post_account_transfer_decline",),
     ),
 ]
-TESTED_ELSEWHERE = {"prune"}  # needs a plan made by the same client: tests/test_lifecycle.py
+# prune and apply_fleet need a plan of the same client: tests/test_lifecycle.py and
+# tests/test_fleet_apply.py.
+TESTED_ELSEWHERE = {"prune", "apply_fleet"}
 NOT_CALLED = {"tags_list", "tags_get", "tags_delete"}
 """Operations the SDK never sends: it tags images; it does not manage tags themselves."""
 

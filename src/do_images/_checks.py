@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import httpx
 
@@ -167,6 +168,22 @@ def check_team(value: object) -> str:
         return str(uuid.UUID(team))
     except ValueError:
         raise ValueError(f"team {_echo(team)} is not a team UUID") from None
+
+
+_DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60}
+MAX_DURATION_SECONDS = 100 * 365 * 86_400
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30d``, ``12h`` or ``90m`` as a positive ``timedelta`` (at most a century);
+    ``ValueError`` otherwise."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _DURATION_UNITS or not (number.isascii() and number.isdigit()):
+        raise ValueError(f"{_echo(text, 40)} is not a duration such as 30d, 12h or 90m")
+    seconds = int(number) * _DURATION_UNITS[unit]
+    if not 0 < seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(f"{_echo(text, 40)}: a duration must be positive, at most 100 years")
+    return timedelta(seconds=seconds)
 
 
 def check_seconds(value: object, what: str) -> float:

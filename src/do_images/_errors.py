@@ -53,6 +53,7 @@ __all__ = [
     "BadRequestError",
     "DistributionError",
     "DoImagesError",
+    "FleetError",
     "ImageFailedError",
     "ImageTimeoutError",
     "MissingTokenError",
@@ -61,6 +62,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "StalePlanError",
     "UnknownOutcomeError",
     "UnprocessableEntityError",
 ]
@@ -353,6 +355,27 @@ class DistributionError(DoImagesError):
         )
         self.actions = actions
         self.errors = errors
+
+
+class FleetError(DoImagesError, ValueError):
+    """A fleet file or plan that cannot be used: a bad key or value (named, with its group),
+    TOML that does not parse (with its line and column), an image two groups select, or
+    more deletions than ``max_delete`` allows."""
+
+
+class StalePlanError(FleetError):
+    """The account or the fleet file changed since the plan was made, or it is too old.
+
+    ``changed`` holds the ids of the matched images that changed, appeared or went;
+    it is empty when only the fleet file changed or the plan is too old (the message says
+    which). Nothing was changed: plan again.
+    """
+
+    changed: list[int]
+
+    def __init__(self, message: str, changed: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.changed = list(changed or [])
 
 
 # ------------------------------------------------------------- building errors

@@ -333,19 +333,8 @@ def plan_prune(
     without ``created_at``, or not ``available``, always stays.
     """
     keep, older_than, kinds = check_prune(keep, older_than, tag_name, name_prefix, types, group_by)
-    first = ops.images_url(None, True, tag_name)
-    dates: list[datetime] = []
-
-    def dated(url: str | httpx.URL) -> Op[Page[Image]]:
-        response = yield from ops._get(url)
-        when = server_now(response)
-        if when is not None:
-            dates.append(when)
-        parsed: ImagePage = ops.session.parse(IMAGE_PAGE, response)
-        return page_of(parsed)
-
-    images: list[Image] = yield from collect(dated, first, 1, lambda: ops.session.rate_limit)
-    now = max(dates) if dates else datetime.now(timezone.utc)
+    listing = yield from own_images(ops, tag_name)
+    images, now = listing.images, listing.now
     reasons: dict[int, str] = {}
     groups: dict[str, list[Image]] = {}
     kept: list[Image] = []
@@ -373,6 +362,38 @@ def plan_prune(
         now=now,
         _owner=ops.session,
     )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every page of the account's own images, and the server's time of the listing."""
+
+    images: list[Image]
+    now: datetime
+    """The latest ``Date`` the pages were answered with (the local clock if none was)."""
+    pages: int
+
+
+def own_images(ops: ImageOps, tag_name: str | None = None) -> Op[Listing]:
+    """``GET /v2/images?private=true``, every page, one by one, with the server's time."""
+    first = ops.images_url(None, True, tag_name)
+    dates: list[datetime] = []
+    pages = itertools.count(1)
+    read = 0
+
+    def dated(url: str | httpx.URL) -> Op[Page[Image]]:
+        nonlocal read
+        response = yield from ops._get(url)
+        read = next(pages)
+        when = server_now(response)
+        if when is not None:
+            dates.append(when)
+        parsed: ImagePage = ops.session.parse(IMAGE_PAGE, response)
+        return page_of(parsed)
+
+    images: list[Image] = yield from collect(dated, first, 1, lambda: ops.session.rate_limit)
+    now = max(dates) if dates else datetime.now(timezone.utc)
+    return Listing(images, now, read)
 
 
 def _candidate(image: Image, kinds: tuple[str, ...], name_prefix: str | None) -> bool:

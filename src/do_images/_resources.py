@@ -20,6 +20,7 @@ from ._constants import (
     MAX_PER_PAGE,
 )
 from ._effects import AsyncRunner, SyncRunner
+from ._fleet import OnResult, apply_fleet, plan_fleet
 from ._images import ImageListType, ImageOps, OnUpdate
 from ._lifecycle import (
     OnAction,
@@ -35,6 +36,7 @@ from ._lifecycle import (
 )
 from ._models import AccountTransfer, Action, Image
 from ._paging import AsyncPager, Pager
+from .fleet import DEFAULT_MAX_DELETE, DEFAULT_MAX_PLAN_AGE, Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource", "ImageResource"]
 
@@ -335,6 +337,50 @@ class ImageResource:
     ) -> None:
         """Decline a pending transfer, as its recipient: ``POST .../account_transfer/decline``."""
         self._run(self._ops.with_retries(max_retries).decline_account_transfer(id, transfer_id))
+
+    def plan_fleet(self, fleet: Fleet, *, max_retries: int | None = None) -> FleetPlan:
+        """What applying ``fleet`` would do: reads every page, changes nothing.
+
+        Besides the pages of ``GET /v2/images?private=true``, it reads the action list
+        of each kept image that lacks a region of its group, to see a transfer already
+        under way. Raises ``FleetError`` for an image two groups select.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(plan_fleet(ops, fleet, self._page_concurrency))
+
+    def apply_fleet(
+        self,
+        plan: FleetPlan,
+        *,
+        max_delete: int = DEFAULT_MAX_DELETE,
+        max_plan_age: timedelta = DEFAULT_MAX_PLAN_AGE,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_result: OnResult | None = None,
+        max_retries: int | None = None,
+    ) -> FleetReport:
+        """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
+
+        Before any change: more than ``max_delete`` deletions raise ``FleetError``; a
+        plan whose images or fleet file changed, or older than ``max_plan_age`` by the
+        server's clock, raises ``StalePlanError``. Then the transfers (one action-list
+        poll per image per cycle; one under way is waited for, not started again), the
+        tags, and each group's deletions once its transfers completed (none if one
+        failed). ``on_result`` is called with each entry's ``EntryResult``.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(
+            apply_fleet(
+                ops,
+                plan,
+                self._page_concurrency,
+                max_delete,
+                max_plan_age,
+                poll,
+                timeout,
+                on_result,
+            )
+        )
 
 
 class AsyncImageResource:
@@ -646,4 +692,48 @@ class AsyncImageResource:
         """Decline a pending transfer, as its recipient: ``POST .../account_transfer/decline``."""
         await self._run(
             self._ops.with_retries(max_retries).decline_account_transfer(id, transfer_id)
+        )
+
+    async def plan_fleet(self, fleet: Fleet, *, max_retries: int | None = None) -> FleetPlan:
+        """What applying ``fleet`` would do: reads every page, changes nothing.
+
+        Besides the pages of ``GET /v2/images?private=true``, it reads the action list
+        of each kept image that lacks a region of its group, to see a transfer already
+        under way. Raises ``FleetError`` for an image two groups select.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(plan_fleet(ops, fleet, self._page_concurrency))
+
+    async def apply_fleet(
+        self,
+        plan: FleetPlan,
+        *,
+        max_delete: int = DEFAULT_MAX_DELETE,
+        max_plan_age: timedelta = DEFAULT_MAX_PLAN_AGE,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        on_result: OnResult | None = None,
+        max_retries: int | None = None,
+    ) -> FleetReport:
+        """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
+
+        Before any change: more than ``max_delete`` deletions raise ``FleetError``; a
+        plan whose images or fleet file changed, or older than ``max_plan_age`` by the
+        server's clock, raises ``StalePlanError``. Then the transfers (one action-list
+        poll per image per cycle; one under way is waited for, not started again), the
+        tags, and each group's deletions once its transfers completed (none if one
+        failed). ``on_result`` is called with each entry's ``EntryResult``.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(
+            apply_fleet(
+                ops,
+                plan,
+                self._page_concurrency,
+                max_delete,
+                max_plan_age,
+                poll,
+                timeout,
+                on_result,
+            )
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
+from .._checks import parse_duration
 from .._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_POLL,
@@ -176,20 +177,12 @@ def add_wait_options(
     )
 
 
-_DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60}
-
-
 def duration(text: str) -> timedelta:
     """``30d``, ``12h`` or ``90m``: a positive age."""
-    number, unit = text[:-1], text[-1:].lower()
-    if unit not in _DURATION_UNITS or not (number.isascii() and number.isdigit()):
-        raise argparse.ArgumentTypeError(
-            f"{shorten(text, 40)} is not a duration such as 30d, 12h or 90m"
-        )
-    seconds = int(number) * _DURATION_UNITS[unit]
-    if not 0 < seconds <= 100 * 365 * 86_400:
-        raise argparse.ArgumentTypeError(f"{shorten(text, 40)}: a duration must be positive")
-    return timedelta(seconds=seconds)
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("'", "")) from None
 
 
 def count(text: str) -> int:

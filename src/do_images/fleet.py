@@ -1,0 +1,647 @@
+"""Image fleets: a TOML file says which images live where and how many to keep.
+
+``Fleet.load("fleet.toml")`` reads and checks the file; ``do.image.plan_fleet(fleet)``
+reads the account and returns a ``FleetPlan`` (nothing changes); ``do.image.apply_fleet
+(plan)`` carries it out and returns a ``FleetReport``. The rule a plan follows is
+``plan_images``, a pure function of the file, the images and the server's time, so it
+is tested without HTTP.
+
+The rule, per group: the selected images that are ``available`` and carry no protect
+tag are ranked newest first (``created_at``, then the higher id); one is deleted when
+its rank is above ``keep`` or it is older than ``max_age``, but never one of the first
+``keep_min``. Kept and protected images are transferred to the group's regions and given
+its ``ensure_tags``; images not ``available`` are left alone (``pending``); an available
+image without ``created_at`` is kept, not ranked, not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from ._checks import check_region, check_tag_name, parse_duration
+from ._errors import DoImagesError, FleetError
+from ._models import Image
+
+__all__ = [
+    "Fleet",
+    "FleetPlan",
+    "FleetReport",
+    "Group",
+    "PlanEntry",
+    "Selection",
+    "plan_images",
+]
+
+FORMAT_VERSION = 1
+"""The version of the plan document ``FleetPlan.to_json`` writes."""
+FLEET_VERSION = 1
+"""The ``version`` a fleet file must declare."""
+DEFAULT_MAX_DELETE = 20
+DEFAULT_MAX_PLAN_AGE = timedelta(hours=1)
+TRANSFER_SECONDS = 600.0
+"""About how long one image transfer takes, for the plan's estimate."""
+REQUESTS_PER_MINUTE = 250
+
+EntryAction = Literal["keep", "delete", "protected", "pending", "transfer", "tag"]
+_GROUP_KEYS = frozenset(
+    {"name", "select", "regions", "keep", "max_age", "keep_min", "protect_tags", "ensure_tags"}
+)
+_SELECT_KEYS = frozenset({"name_prefix", "tag", "types"})
+_TYPES = ("snapshot", "custom")
+
+
+# ------------------------------------------------------------------ the file
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of the account's own images a group takes."""
+
+    name_prefix: str | None = None
+    tag: str | None = None
+    types: tuple[str, ...] = ("snapshot",)
+
+    def selects(self, image: Image) -> bool:
+        """Whether ``image`` is one of this selection's: never a backup or a public image."""
+        if image.public is not False or str(image.type) not in self.types:
+            return False
+        if self.name_prefix is not None and not (image.name or "").startswith(self.name_prefix):
+            return False
+        return self.tag is None or self.tag in (image.tags or [])
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a fleet: what it selects, where its images live, how many stay."""
+
+    name: str
+    select: Selection
+    regions: tuple[str, ...] = ()
+    keep: int | None = None
+    max_age: timedelta | None = None
+    keep_min: int = 1
+    protect_tags: tuple[str, ...] = ()
+    ensure_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """A checked fleet file. ``Fleet.load(path)`` or ``Fleet.from_dict(data)``."""
+
+    groups: tuple[Group, ...]
+    document: dict[str, Any] = field(repr=False, compare=False)
+    """The file's content as read (what a plan records)."""
+    path: str | None = None
+    sha256: str = ""
+    """The SHA-256 of the file's bytes (of its canonical JSON for ``from_dict``)."""
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Fleet:
+        """Read and check a fleet file; ``FleetError`` names the key and its group, and a
+        syntax error carries the parser's line and column."""
+        where = Path(path)
+        try:
+            raw = where.read_bytes()
+        except OSError as exc:
+            raise FleetError(f"cannot read fleet file {where}: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+            data = _toml().loads(text)
+        except UnicodeDecodeError as exc:
+            raise FleetError(f"{where} is not UTF-8 text: {exc}") from None
+        except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 9)"
+            raise FleetError(f"{where} is not valid TOML: {exc}") from None
+        return cls._checked(data, str(where), hashlib.sha256(raw).hexdigest())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fleet:
+        """A fleet from the data a fleet file holds (``{"version": 1, "group": [...]}``)."""
+        canonical = json.dumps(data, sort_keys=True, default=str).encode()
+        return cls._checked(data, None, hashlib.sha256(canonical).hexdigest())
+
+    @classmethod
+    def _checked(cls, data: Mapping[str, Any], path: str | None, sha256: str) -> Fleet:
+        where = f"{path}: " if path else ""
+        if not isinstance(data, Mapping):
+            raise FleetError(f"{where}a fleet is a table with version and [[group]]")
+        unknown = sorted(set(data) - {"version", "group"})
+        if unknown:
+            raise FleetError(f"{where}unknown key {unknown[0]!r} (a fleet has version and group)")
+        if data.get("version") != FLEET_VERSION:
+            raise FleetError(f"{where}version must be {FLEET_VERSION}, got {data.get('version')!r}")
+        raw_groups = data.get("group")
+        if not isinstance(raw_groups, list) or not raw_groups:
+            raise FleetError(f"{where}a fleet needs at least one [[group]]")
+        groups = tuple(_group(raw, index, where) for index, raw in enumerate(raw_groups, 1))
+        names = [group.name for group in groups]
+        for name in names:
+            if names.count(name) > 1:
+                raise FleetError(f"{where}two groups are named {name!r}: names must be unique")
+        return cls(
+            groups=groups, document=json.loads(json.dumps(dict(data))), path=path, sha256=sha256
+        )
+
+
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # type: ignore[import-not-found,unused-ignore]  # pragma: no cover - Python 3.10
+
+    return tomli  # pragma: no cover
+
+
+def _group(raw: object, index: int, where: str) -> Group:
+    """One ``[[group]]``, checked: every problem names the key and the group."""
+    if not isinstance(raw, Mapping):
+        raise FleetError(f"{where}group {index} must be a table")
+    name = raw.get("name")
+    label = f"{where}group {name!r}" if isinstance(name, str) and name else f"{where}group {index}"
+    if not isinstance(name, str) or not name.strip():
+        raise FleetError(f"{label}: name must be a non-empty string")
+    unknown = sorted(set(raw) - _GROUP_KEYS)
+    if unknown:
+        raise FleetError(
+            f"{label}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_GROUP_KEYS))})"
+        )
+    try:
+        keep = _count(raw.get("keep"), "keep", optional=True)
+        keep_min = _count(raw.get("keep_min", 1), "keep_min", optional=False)
+        assert keep_min is not None
+        max_age = _age(raw.get("max_age"))
+        regions = tuple(dict.fromkeys(_names(raw.get("regions", []), "regions", check_region)))
+        protect = tuple(_names(raw.get("protect_tags", []), "protect_tags", check_tag_name))
+        ensure = tuple(_names(raw.get("ensure_tags", []), "ensure_tags", check_tag_name))
+        select = _selection(raw.get("select", {}))
+    except (TypeError, ValueError) as exc:
+        raise FleetError(f"{label}: {exc}") from None
+    if keep is not None and keep < keep_min:
+        raise FleetError(f"{label}: keep ({keep}) must be at least keep_min ({keep_min})")
+    return Group(name, select, regions, keep, max_age, keep_min, protect, ensure)
+
+
+def _count(value: object, key: str, *, optional: bool) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} must be a whole number of 0 or more, got {value!r}")
+    return value
+
+
+def _age(value: object) -> timedelta | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f'max_age must be a duration such as "30d", got {value!r}')
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"max_age: {exc}") from None
+
+
+def _names(value: object, key: str, check: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError(f"{key} must be a list of strings, got {value!r}")
+    try:
+        return [check(item) for item in value]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+def _selection(raw: object) -> Selection:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"select must be a table, got {raw!r}")
+    unknown = sorted(set(raw) - _SELECT_KEYS)
+    if unknown:
+        raise ValueError(f"select: unknown key {unknown[0]!r} (known: name_prefix, tag, types)")
+    prefix, tag = raw.get("name_prefix"), raw.get("tag")
+    if prefix is not None and (not isinstance(prefix, str) or not prefix):
+        raise ValueError(f"select.name_prefix must be a non-empty string, got {prefix!r}")
+    if tag is not None:
+        tag = check_tag_name(tag)
+    types = raw.get("types", ["snapshot"])
+    if not isinstance(types, list) or not types:
+        raise ValueError(f"select.types must be a non-empty list, got {types!r}")
+    for kind in types:
+        if kind == "backup":
+            raise ValueError("select.types: backups are managed by DigitalOcean, never a fleet's")
+        if kind not in _TYPES:
+            raise ValueError(f"select.types may hold 'snapshot' and 'custom', not {kind!r}")
+    return Selection(prefix, tag, tuple(dict.fromkeys(types)))
+
+
+# ------------------------------------------------------------------ the rule
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One line of a plan: a verdict on an image, a transfer or a tag to add."""
+
+    action: EntryAction
+    group: str
+    image_id: int
+    image_name: str
+    reason: str
+    region: str | None = None
+    """For ``transfer``: where to."""
+    tag: str | None = None
+    """For ``tag``: which."""
+    running: int | None = None
+    """For ``transfer``: the id of a transfer already under way there (waited for)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the plan document holds it."""
+        data: dict[str, Any] = {
+            "action": self.action,
+            "group": self.group,
+            "image_id": self.image_id,
+            "image_name": self.image_name,
+            "reason": self.reason,
+        }
+        if self.action == "transfer":
+            data["region"] = self.region
+            if self.running is not None:
+                data["running"] = self.running
+        if self.action == "tag":
+            data["tag"] = self.tag
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanEntry:
+        return cls(
+            action=data["action"],
+            group=str(data["group"]),
+            image_id=int(data["image_id"]),
+            image_name=str(data["image_name"]),
+            reason=str(data["reason"]),
+            region=data.get("region"),
+            tag=data.get("tag"),
+            running=data.get("running"),
+        )
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What ``plan_images`` decided: the entries, notes and every matched image."""
+
+    entries: list[PlanEntry]
+    notes: list[str]
+    matched: dict[int, Image]
+    groups: dict[int, str]
+    """Image id -> its group."""
+
+
+def _days(age: timedelta) -> str:
+    days = age.days
+    return f"{days} day{'s' if days != 1 else ''} old"
+
+
+def _rank(group: Group, ranked: list[Image], now: datetime) -> list[PlanEntry]:
+    """A group's ranked images, newest first: keep or delete, each with its reason."""
+    entries: list[PlanEntry] = []
+    for rank, image in enumerate(ranked, 1):
+        assert image.created_at is not None
+        age = now - image.created_at
+        over_keep = group.keep is not None and rank > group.keep
+        too_old = group.max_age is not None and age > group.max_age
+        limit = f"keep {group.keep}" if group.keep is not None else "no keep limit"
+        if (over_keep or too_old) and rank > group.keep_min:
+            why = [f"rank {rank} > keep {group.keep}"] if over_keep else [f"rank {rank}"]
+            why.append(
+                f"{_days(age)} > max_age {_age_text(group.max_age)}" if too_old else _days(age)
+            )
+            entries.append(_entry("delete", group, image, ", ".join(why)))
+        elif over_keep or too_old:
+            why_kept = f"rank {rank}: one of the keep_min {group.keep_min} newest, always kept"
+            entries.append(_entry("keep", group, image, f"{why_kept} ({_days(age)})"))
+        else:
+            entries.append(_entry("keep", group, image, f"rank {rank} of {limit}, {_days(age)}"))
+    return entries
+
+
+def _age_text(age: timedelta | None) -> str:
+    if age is None:
+        return "none"
+    seconds = int(age.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return str(age)  # pragma: no cover - durations are whole minutes
+
+
+def _entry(action: EntryAction, group: Group, image: Image, reason: str, **extra: Any) -> PlanEntry:
+    return PlanEntry(action, group.name, image.id, image.name or "", reason, **extra)
+
+
+def plan_images(
+    fleet: Fleet,
+    images: Iterable[Image],
+    now: datetime,
+    running: Mapping[int, Mapping[str, int]] | None = None,
+) -> Verdicts:
+    """The plan for ``images`` (the account's own, every page) at the server's ``now``.
+
+    ``running`` maps an image id to the regions a transfer is already under way to
+    (region -> action id): those transfers are waited for, not started. Raises
+    ``FleetError`` for an image two groups select. Reads nothing, changes nothing.
+    """
+    running = running or {}
+    # A listing may show an image twice (pages shift when images come and go while it
+    # is read): each image counts once.
+    listed = list({image.id: image for image in reversed(list(images))}.values())[::-1]
+    groups: dict[int, str] = {}
+    for group in fleet.groups:
+        for image in listed:
+            if group.select.selects(image):
+                if image.id in groups:
+                    raise FleetError(
+                        f"image {image.id} ({image.name}) is selected by groups "
+                        f"{groups[image.id]!r} and {group.name!r}: an image may be in one group"
+                    )
+                groups[image.id] = group.name
+    matched = {image.id: image for image in listed if image.id in groups}
+    entries: list[PlanEntry] = []
+    notes: list[str] = []
+    for group in fleet.groups:
+        members = [image for image in listed if groups.get(image.id) == group.name]
+        verdicts = _verdicts(group, members, now)
+        entries.extend(verdicts)
+        for verdict in verdicts:
+            if verdict.action in ("keep", "protected"):
+                image = matched[verdict.image_id]
+                entries.extend(_transfers(group, image, running.get(image.id, {})))
+                entries.extend(_tags(group, image))
+                notes.extend(_outside(group, image))
+    return Verdicts(entries, notes, matched, groups)
+
+
+def _verdicts(group: Group, members: list[Image], now: datetime) -> list[PlanEntry]:
+    entries: list[PlanEntry] = []
+    ranked: list[Image] = []
+    for image in members:
+        status = str(image.status or "").lower()
+        protected = [tag for tag in group.protect_tags if tag in (image.tags or [])]
+        if status != "available":
+            entries.append(
+                _entry(
+                    "pending", group, image, f"status {image.status}: neither counted nor deleted"
+                )
+            )
+        elif protected:
+            entries.append(_entry("protected", group, image, f"carries protect tag {protected[0]}"))
+        elif image.created_at is None:
+            entries.append(_entry("keep", group, image, "no created_at: kept, not ranked"))
+        else:
+            ranked.append(image)
+    ranked.sort(key=lambda image: (image.created_at, image.id), reverse=True)
+    return entries + _rank(group, ranked, now)
+
+
+def needs_action_list(fleet: Fleet, images: Iterable[Image], now: datetime) -> list[int]:
+    """The kept (or protected) images that lack one of their group's regions: the plan
+    reads their action lists, to see a transfer already under way."""
+    verdicts = plan_images(fleet, images, now)
+    return sorted({entry.image_id for entry in verdicts.entries if entry.action == "transfer"})
+
+
+def _transfers(group: Group, image: Image, running: Mapping[str, int]) -> list[PlanEntry]:
+    have = set(image.regions or [])
+    entries = []
+    for region in group.regions:
+        if region in have:
+            continue
+        if region in running:
+            reason = f"missing in {region}; transfer {running[region]} under way: waited for"
+            entries.append(
+                _entry("transfer", group, image, reason, region=region, running=running[region])
+            )
+        else:
+            entries.append(_entry("transfer", group, image, f"missing in {region}", region=region))
+    return entries
+
+
+def _tags(group: Group, image: Image) -> list[PlanEntry]:
+    have = set(image.tags or [])
+    return [
+        _entry("tag", group, image, "ensure_tags", tag=tag)
+        for tag in group.ensure_tags
+        if tag not in have
+    ]
+
+
+def _outside(group: Group, image: Image) -> list[str]:
+    if not group.regions:
+        return []
+    extra = [region for region in image.regions or [] if region not in group.regions]
+    if not extra:
+        return []
+    return [
+        f"image {image.id} ({image.name}) is also in {', '.join(extra)}, outside "
+        f"the regions of group {group.name!r}: left as it is (the API cannot remove one region)"
+    ]
+
+
+# ------------------------------------------------------------------ the plan
+
+
+def digest(image: Image) -> str:
+    """What a stale-plan check compares of one image."""
+    state = [
+        image.id,
+        image.name,
+        str(image.status),
+        sorted(image.regions or []),
+        sorted(image.tags or []),
+        image.created_at.isoformat() if image.created_at else None,
+    ]
+    return hashlib.sha256(json.dumps(state).encode()).hexdigest()
+
+
+def fingerprint(fleet_sha256: str, digests: Mapping[int, str]) -> str:
+    """One digest of the fleet file and every matched image."""
+    text = json.dumps([fleet_sha256, sorted(digests.items())])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """What applying a fleet would do; making one changes nothing.
+
+    ``entries`` hold one verdict per matched image (``keep``, ``delete``, ``protected``,
+    ``pending``) and the ``transfer`` and ``tag`` entries; ``notes`` tell what is left
+    as it is. ``listed_at`` is the server's time of the listing the plan was made from.
+    """
+
+    fleet: Fleet
+    entries: list[PlanEntry]
+    notes: list[str]
+    listed_at: datetime
+    digests: dict[int, str]
+    """Image id -> its ``digest``: what a stale-plan check compares."""
+    pages: int = 1
+    """How many pages the listing took (apply reads them again)."""
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.fleet.sha256, self.digests)
+
+    def of(self, action: EntryAction) -> list[PlanEntry]:
+        """The entries of one kind."""
+        return [entry for entry in self.entries if entry.action == action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many transfers, tags, deletions, kept, protected and pending images."""
+        return {
+            "transfers": len(self.of("transfer")),
+            "tags": len(self.of("tag")),
+            "deletions": len(self.of("delete")),
+            "kept": len(self.of("keep")),
+            "protected": len(self.of("protected")),
+            "pending": len(self.of("pending")),
+        }
+
+    @property
+    def changes(self) -> int:
+        """How many entries applying would act on."""
+        counts = self.counts
+        return counts["transfers"] + counts["tags"] + counts["deletions"]
+
+    @property
+    def summary(self) -> str:
+        """One line, as Terraform's: ``Plan: 4 transfers, 2 tags, 3 deletions; 5 kept.``"""
+        counts = self.counts
+        rest = "".join(f", {counts[key]} {key}" for key in ("protected", "pending") if counts[key])
+        kept = f"{counts['kept']} kept{rest}."
+        if not self.changes:
+            return f"No changes: the account matches the fleet file; {kept}"
+        return (
+            f"Plan: {counts['transfers']} transfer{'s' if counts['transfers'] != 1 else ''}, "
+            f"{counts['tags']} tag{'s' if counts['tags'] != 1 else ''}, "
+            f"{counts['deletions']} deletion{'s' if counts['deletions'] != 1 else ''}; {kept}"
+        )
+
+    @property
+    def estimate(self) -> dict[str, float]:
+        """About how many requests applying takes, and how long, at 250 a minute: the
+        re-read, each change, and a poll of each transferred image's actions every 10 s."""
+        transferring = {entry.image_id for entry in self.of("transfer")}
+        polls = len(transferring) * int(TRANSFER_SECONDS / 10)
+        requests = self.pages + self.changes + polls
+        seconds = max(requests * 60 / REQUESTS_PER_MINUTE, TRANSFER_SECONDS if transferring else 0)
+        return {"requests": requests, "seconds": round(seconds, 1)}
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan document (``format_version`` 1)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "listed_at": self.listed_at.isoformat(),
+            "fleet": {
+                "path": self.fleet.path,
+                "sha256": self.fleet.sha256,
+                "groups": self.fleet.document.get("group", []),
+            },
+            "fingerprint": self.fingerprint,
+            "images": {str(key): value for key, value in sorted(self.digests.items())},
+            "pages": self.pages,
+            "entries": [entry.to_json() for entry in self.entries],
+            "notes": list(self.notes),
+            "summary": self.counts,
+            "estimate": self.estimate,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the plan document to ``path`` (JSON)."""
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FleetPlan:
+        """A plan from its document; ``FleetError`` if it is not one this version reads."""
+        if not isinstance(data, Mapping) or data.get("format_version") != FORMAT_VERSION:
+            version = data.get("format_version") if isinstance(data, Mapping) else None
+            raise FleetError(
+                f"not a fleet plan of format_version {FORMAT_VERSION} (got {version!r})"
+            )
+        try:
+            fleet_data = data["fleet"]
+            fleet = Fleet.from_dict({"version": FLEET_VERSION, "group": fleet_data["groups"]})
+            fleet = Fleet(
+                fleet.groups, fleet.document, fleet_data.get("path"), str(fleet_data["sha256"])
+            )
+            plan = cls(
+                fleet=fleet,
+                entries=[PlanEntry.from_json(entry) for entry in data["entries"]],
+                notes=[str(note) for note in data.get("notes", [])],
+                listed_at=datetime.fromisoformat(str(data["listed_at"])),
+                digests={int(key): str(value) for key, value in data["images"].items()},
+                pages=int(data.get("pages", 1)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, FleetError):
+                raise
+            raise FleetError(f"a damaged fleet plan ({type(exc).__name__}: {exc})") from None
+        if plan.fingerprint != data.get("fingerprint"):
+            raise FleetError("a damaged fleet plan: its fingerprint does not match its content")
+        return plan
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FleetPlan:
+        """Read a plan saved with ``save``."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise FleetError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise FleetError(f"{path} is not a fleet plan (not JSON: {exc})") from None
+        return cls.from_json(data)
+
+
+# ------------------------------------------------------------------ the report
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What happened to one entry of the plan."""
+
+    entry: PlanEntry
+    outcome: Literal["done", "failed", "skipped"]
+    detail: str = ""
+    error: DoImagesError | None = None
+
+
+@dataclass
+class FleetReport:
+    """What ``apply_fleet`` did, entry by entry (``keep``, ``protected`` and ``pending``
+    entries are not acted on and not listed)."""
+
+    results: list[EntryResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[EntryResult]:
+        """The entries that failed, or were skipped because an earlier one failed."""
+        return [result for result in self.results if result.outcome != "done"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def of(self, outcome: str) -> list[EntryResult]:
+        return [result for result in self.results if result.outcome == outcome]
+
+
+def regions_by_image(entries: Sequence[PlanEntry]) -> dict[int, list[PlanEntry]]:
+    """The transfer entries, by image, in plan order."""
+    found: dict[int, list[PlanEntry]] = {}
+    for entry in entries:
+        if entry.action == "transfer":
+            found.setdefault(entry.image_id, []).append(entry)
+    return found

@@ -1,0 +1,239 @@
+"""Fleets end to end on both clients: plan, save, apply, again, stale, limits, failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from do_images import AsyncClient, Client, FleetError, StalePlanError
+from do_images.fleet import Fleet, FleetPlan
+from do_images.testing import SANDBOX_BASE_URL, SANDBOX_TOKEN, Sandbox
+from support import Driver, driver
+
+START = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+FLEET = """\
+version = 1
+
+[[group]]
+name = "web"
+select = { name_prefix = "web-" }
+regions = ["nyc3", "sfo3"]
+keep = 2
+max_age = "30d"
+ensure_tags = ["managed"]
+"""
+
+
+@pytest.fixture
+def world() -> Sandbox:
+    sandbox = Sandbox(start=START, seed=False)
+    for number, days, regions in (
+        (1, 1, ["nyc3"]),
+        (2, 5, ["nyc3", "sfo3"]),
+        (3, 40, ["nyc3"]),
+        (4, 50, ["nyc3"]),
+    ):
+        sandbox.add_image(
+            f"web-{number}", id=number, regions=regions, created_at=START - timedelta(days=days)
+        )
+    sandbox.add_image("db-1", id=9, created_at=START - timedelta(days=400))
+    return sandbox
+
+
+@pytest.fixture
+def fleet_file(tmp_path: Path) -> Path:
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET)
+    return path
+
+
+@pytest.fixture
+def do(kind: str, world: Sandbox) -> Iterator[Driver]:
+    client = world.client() if kind == "sync" else world.async_client()
+    with driver(kind, client=client) as made:
+        yield made
+
+
+def changes(plan: FleetPlan) -> list[tuple[str, int, str | None]]:
+    return [
+        (e.action, e.image_id, e.region or e.tag)
+        for e in plan.entries
+        if e.action in ("transfer", "tag", "delete")
+    ]
+
+
+def test_plan_save_apply_then_nothing_to_do(
+    do: Driver, world: Sandbox, fleet_file: Path, tmp_path: Path
+) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    assert changes(plan) == [
+        ("delete", 3, None),
+        ("delete", 4, None),
+        ("transfer", 1, "sfo3"),
+        ("tag", 1, "managed"),
+        ("tag", 2, "managed"),
+    ]
+    assert plan.summary == "Plan: 1 transfer, 2 tags, 2 deletions; 2 kept."
+    # A plan reads the pages and one action list (web-1 lacks sfo3), nothing else.
+    assert [(r.method, r.operation) for r in world.requests] == [
+        ("GET", "images_list"),
+        ("GET", "imageActions_list"),
+    ]
+    plan.save(tmp_path / "plan.json")
+    loaded = FleetPlan.load(tmp_path / "plan.json")
+    assert loaded.fingerprint == plan.fingerprint
+    report = do.image.apply_fleet(loaded)
+    assert report.ok
+    assert sorted((r.entry.action, r.outcome) for r in report.results) == [
+        ("delete", "done"),
+        ("delete", "done"),
+        ("tag", "done"),
+        ("tag", "done"),
+        ("transfer", "done"),
+    ]
+    assert {image.id for image in world.images} == {1, 2, 9}
+    assert do.image.info(1).regions == ["nyc3", "sfo3"]
+    assert do.image.info(2).tags == ["managed"]
+    again = do.image.plan_fleet(Fleet.load(fleet_file))
+    assert again.changes == 0
+    assert again.summary == "No changes: the account matches the fleet file; 2 kept."
+    before = world.count("POST") + world.count("DELETE")
+    assert do.image.apply_fleet(again).results == []
+    assert world.count("POST") + world.count("DELETE") == before
+
+
+def test_a_renamed_image_makes_the_plan_stale(do: Driver, world: Sandbox, fleet_file: Path) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    do.image.update(3, "web-3-renamed")
+    with pytest.raises(StalePlanError) as caught:
+        do.image.apply_fleet(plan)
+    assert caught.value.changed == [3]
+    assert world.count("POST") == 0
+    assert world.count("DELETE") == 0
+
+
+def test_a_changed_fleet_file_makes_the_plan_stale(
+    do: Driver, world: Sandbox, fleet_file: Path
+) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    fleet_file.write_text(FLEET.replace("keep = 2", "keep = 3"))
+    with pytest.raises(StalePlanError, match="fleet file") as caught:
+        do.image.apply_fleet(plan)
+    assert caught.value.changed == []
+    assert world.count("POST") == 0
+
+
+def test_an_old_plan_is_refused_by_the_servers_clock(
+    do: Driver, world: Sandbox, fleet_file: Path
+) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    world.advance(3601)
+    with pytest.raises(StalePlanError, match="old by the server's clock"):
+        do.image.apply_fleet(plan)
+    do.image.apply_fleet(plan, max_plan_age=timedelta(hours=2))
+
+
+def test_more_deletions_than_allowed_are_refused_before_any_request(
+    do: Driver, world: Sandbox, fleet_file: Path
+) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    sent = len(world.requests)
+    with pytest.raises(
+        FleetError, match=r"deletes 2 images, more than max_delete 1.*--max-delete 2"
+    ):
+        do.image.apply_fleet(plan, max_delete=1)
+    assert len(world.requests) == sent
+
+
+def test_a_failed_transfer_keeps_its_groups_deletions(
+    do: Driver, world: Sandbox, fleet_file: Path
+) -> None:
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    world.error_next_action()
+    report = do.image.apply_fleet(plan)
+    outcomes = {(r.entry.action, r.entry.image_id): r.outcome for r in report.results}
+    assert outcomes == {
+        ("transfer", 1): "failed",
+        ("tag", 1): "done",
+        ("tag", 2): "done",
+        ("delete", 3): "skipped",
+        ("delete", 4): "skipped",
+    }
+    assert all("a transfer of group 'web' failed" in r.detail for r in report.of("skipped"))
+    assert {image.id for image in world.images} == {1, 2, 3, 4, 9}
+    assert not report.ok
+
+
+def _interrupting(world: Sandbox, kind: str) -> Client | AsyncClient:
+    """A client wired to ``world`` whose first sleep (the first wait for a transfer) is a
+    Ctrl-C."""
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    async def async_sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    common: dict[str, Any] = {"base_url": SANDBOX_BASE_URL, "clock": world.clock}
+    if kind == "sync":
+        return Client(SANDBOX_TOKEN, transport=world.transport(), sleep=sleep, **common)
+    return AsyncClient(
+        SANDBOX_TOKEN, transport=world.async_transport(), sleep=async_sleep, **common
+    )
+
+
+def test_ctrl_c_then_a_new_plan_waits_for_the_running_transfer(
+    kind: str, do: Driver, world: Sandbox, fleet_file: Path
+) -> None:
+    fleet = Fleet.load(fleet_file)
+    plan = do.image.plan_fleet(fleet)
+    with (
+        driver(kind, client=_interrupting(world, kind)) as stopped,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        stopped.image.apply_fleet(plan)
+    assert world.count("POST", "imageActions_post") == 1  # the transfer started
+    resumed = do.image.plan_fleet(fleet)
+    (transfer,) = resumed.of("transfer")
+    assert transfer.running is not None
+    assert "under way: waited for" in transfer.reason
+    report = do.image.apply_fleet(resumed)
+    assert report.ok
+    assert world.count("POST", "imageActions_post") == 1  # never started twice
+    assert do.image.info(1).regions == ["nyc3", "sfo3"]
+    assert do.image.plan_fleet(fleet).changes == 0
+
+
+def test_a_plan_of_many_pages_reads_each_page_once(kind: str) -> None:
+    world = Sandbox(start=START, seed=False)
+    for number in range(1, 451):
+        world.add_image(
+            f"web-{number}",
+            id=number,
+            created_at=START - timedelta(hours=number),
+            regions=["nyc3", "sfo3"],
+        )
+    fleet = Fleet.from_dict(
+        {
+            "version": 1,
+            "group": [
+                {
+                    "name": "web",
+                    "select": {"name_prefix": "web-"},
+                    "regions": ["nyc3", "sfo3"],
+                    "keep": 440,
+                }
+            ],
+        }
+    )
+    client = world.client() if kind == "sync" else world.async_client()
+    with driver(kind, client=client) as do:
+        plan = do.image.plan_fleet(fleet)
+    assert plan.pages == 3
+    assert [r.operation for r in world.requests] == ["images_list"] * 3
+    assert len(plan.of("delete")) == 10
+    assert plan.estimate["requests"] == 3 + 10

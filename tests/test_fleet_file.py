@@ -1,0 +1,106 @@
+"""Fleet files: TOML, ``version = 1``, every mistake named with its key and group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from do_images import FleetError
+from do_images.fleet import Fleet
+
+GOOD = """\
+version = 1
+
+[[group]]
+name = "web"
+select = { name_prefix = "web-", tag = "web", types = ["snapshot", "custom"] }
+regions = ["nyc3", "sfo3", "ams3"]
+keep = 3
+max_age = "30d"
+keep_min = 1
+protect_tags = ["keep"]
+ensure_tags = ["managed:do-images"]
+"""
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.toml"
+    path.write_text(GOOD)
+    fleet = Fleet.load(path)
+    (group,) = fleet.groups
+    assert (group.name, group.keep, group.keep_min, group.max_age.days if group.max_age else 0) == (
+        "web",
+        3,
+        1,
+        30,
+    )
+    assert group.regions == ("nyc3", "sfo3", "ams3")
+    assert group.select.types == ("snapshot", "custom")
+    assert fleet.path == str(path)
+    assert len(fleet.sha256) == 64
+
+
+def test_defaults() -> None:
+    (group,) = Fleet.from_dict({"version": 1, "group": [{"name": "g"}]}).groups
+    assert (group.keep, group.max_age, group.keep_min, group.select.types) == (
+        None,
+        None,
+        1,
+        ("snapshot",),
+    )
+
+
+def test_a_syntax_error_carries_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('version = 1\n[[group]]\nname = "web\n')
+    with pytest.raises(FleetError, match=r"not valid TOML: .*line 3, column"):
+        Fleet.load(path)
+
+
+def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FleetError, match="cannot read fleet file"):
+        Fleet.load(tmp_path / "nope.toml")
+
+
+def one(**group: Any) -> dict[str, Any]:
+    return {"version": 1, "group": [{"name": "web", **group}]}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"group": [{"name": "web"}]}, "version must be 1, got None"),
+        ({"version": 2, "group": [{"name": "web"}]}, "version must be 1, got 2"),
+        ({"version": 1}, "at least one"),
+        ({"version": 1, "group": [], "extra": 1}, "unknown key 'extra'"),
+        ({"version": 1, "group": [{"keep": 1}]}, "group 1: name must be"),
+        ({"version": 1, "group": [{"name": "a"}, {"name": "a"}]}, "two groups are named 'a'"),
+        (one(kep=3), "group 'web': unknown key 'kep'"),
+        (one(keep="3"), "group 'web': keep must be a whole number"),
+        (one(keep=-1), "group 'web': keep must be a whole number"),
+        (one(keep=True), "group 'web': keep must be"),
+        (one(keep=1, keep_min=2), r"group 'web': keep \(1\) must be at least keep_min \(2\)"),
+        (one(keep=0), r"keep \(0\) must be at least keep_min \(1\)"),
+        (one(max_age=30), "group 'web': max_age must be a duration"),
+        (one(max_age="30 days"), "group 'web': max_age: .*is not a duration"),
+        (one(regions=["NYC 3"]), "group 'web': regions: region 'NYC 3' is not a region slug"),
+        (one(regions="nyc3"), "group 'web': regions must be a list"),
+        (one(protect_tags=["bad tag"]), "group 'web': protect_tags: tag 'bad tag'"),
+        (one(ensure_tags=[5]), "group 'web': ensure_tags: tag must be a str"),
+        (one(select={"types": ["backup"]}), "group 'web': select.types: backups are managed"),
+        (one(select={"types": ["base"]}), "select.types may hold 'snapshot' and 'custom'"),
+        (one(select={"prefix": "web"}), "group 'web': select: unknown key 'prefix'"),
+        (one(select={"name_prefix": ""}), "select.name_prefix must be a non-empty string"),
+        (one(select="web"), "group 'web': select must be a table"),
+    ],
+)
+def test_mistakes_name_the_key_and_group(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(FleetError, match=message):
+        Fleet.from_dict(data)
+
+
+def test_fleet_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="version"):
+        Fleet.from_dict({"version": 3, "group": []})
