@@ -1,9 +1,9 @@
-"""The ``do-images`` commands: one handler each, all with one signature.
+"""What every ``do-images`` command handler shares: one signature, two ways to stop.
 
 A handler takes a ``Context`` (the client, the parsed arguments, the output, stdin)
-and returns an exit status (``_failures.ExitCode``); ``_parser`` names each
-command's handler beside its arguments. The two exceptions a handler may raise to
-end a command live here too.
+and returns an exit status (``_failures.ExitCode``); each family module names its
+handlers beside their arguments. The two exceptions a handler may raise to end a
+command, waiting with a progress line and asking at the terminal live here too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from .._client import Client
 from .._errors import DoImagesError, PermissionDeniedError
 from .._models import Action
 from ._failures import ExitCode
-from ._output import Output, Progress, again, describe
+from ._output import Output, Progress, again, describe, isatty
+from ._text import printable
 
 
 class UsageError(Exception):
@@ -97,3 +98,24 @@ def refused_if_public(ctx: Context, image_id: int) -> Iterator[None]:
                 "public images cannot be changed, deleted, transferred or converted",
             ) from None
         raise
+
+
+def ask(ctx: Context, question: str, *, refusing: str) -> bool:
+    """Ask ``question`` on the terminal; whether the answer was yes.
+
+    With no terminal on stdin there is no one to ask: a usage error that says to pass
+    ``--yes`` (``refusing`` names what was not done).
+    """
+    out = ctx.out
+    if not isatty(ctx.stdin):
+        raise UsageError(f"refusing to {refusing} without --yes: stdin is not a terminal")
+    out.stderr.write(printable(question) + " [y/N] ")
+    out.stderr.flush()
+    try:
+        answer = ctx.stdin.readline()
+    except KeyboardInterrupt:
+        out.stderr.write("\n")  # end the prompt's line before the error line
+        raise
+    if not answer.endswith("\n"):
+        out.stderr.write("\n")  # Ctrl-D: the terminal did not end the prompt's line
+    return answer.strip().lower() in ("y", "yes")

@@ -23,6 +23,7 @@ from .._errors import (
     AuthenticationError,
     DistributionError,
     DoImagesError,
+    FleetError,
     ImageFailedError,
     ImageTimeoutError,
     MissingTokenError,
@@ -30,6 +31,7 @@ from .._errors import (
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
+    StalePlanError,
     UnknownOutcomeError,
 )
 from .._models import Action
@@ -50,15 +52,17 @@ class ExitCode(enum.IntEnum):
     WAIT_TIMED_OUT = 8
     CONNECTION = 9
     UNKNOWN_OUTCOME = 10
+    STALE_PLAN = 11
     INTERRUPTED = 130
 
 
 EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
-    ExitCode.USAGE: "usage: bad arguments, or delete without --yes when stdin is no terminal",
+    ExitCode.USAGE: "usage: bad arguments, a bad fleet file or plan, or delete or apply "
+    "without --yes when stdin is no terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
-    "or a deletion of prune --yes that failed",
+    "a deletion of prune --yes that failed, or an entry of apply that failed",
     ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
     ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
@@ -68,6 +72,8 @@ EXIT_MEANINGS = {
     ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
     "transfer may have happened",
+    ExitCode.STALE_PLAN: "stale plan: the account or the fleet file changed since the plan, "
+    "or it is too old; nothing was changed: plan again",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
@@ -187,6 +193,8 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
             else str(exc)
         ),
     ),
+    (StalePlanError, ExitCode.STALE_PLAN, lambda exc, args: str(exc)),
+    (FleetError, ExitCode.USAGE, lambda exc, args: str(exc)),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
     # The SDK refuses bad arguments with these before sending anything.
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),

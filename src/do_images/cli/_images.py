@@ -7,11 +7,10 @@ import argparse
 from .._constants import DEFAULT_LIFECYCLE_POLL, DEFAULT_LIFECYCLE_TIMEOUT
 from .._errors import DoImagesError
 from .._models import Image
-from ._commands import Context, Stop, UsageError, refused_if_public
+from ._commands import Context, Stop, UsageError, ask, refused_if_public
 from ._failures import ExitCode, failure
 from ._output import IMAGE_COLUMNS, Progress, isatty
 from ._parser import Commands, add_output_options, add_wait_options, add_yes, id_or_slug, image_arg
-from ._text import printable
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "list": (
@@ -77,23 +76,16 @@ def run_update(ctx: Context) -> int:
 
 def _confirm(ctx: Context, ids: list[int]) -> bool:
     """Ask once, on the terminal, whether to delete every image in ``ids``."""
-    out = ctx.out
+    refusing = f"delete {_images(ids)}"
+    if not isatty(ctx.stdin):
+        raise UsageError(f"refusing to {refusing} without --yes: stdin is not a terminal")
     if len(ids) == 1:
         image = ctx.client.image.info(ids[0])
         name = f" ({image.name})" if image.name else ""
         question = f"Delete image {image.id}{name}?"
     else:
         question = f"Delete {_images(ids)}?"
-    out.stderr.write(printable(question) + " This cannot be undone. [y/N] ")
-    out.stderr.flush()
-    try:
-        answer = ctx.stdin.readline()
-    except KeyboardInterrupt:
-        out.stderr.write("\n")  # end the prompt's line before the error line
-        raise
-    if not answer.endswith("\n"):
-        out.stderr.write("\n")  # Ctrl-D: the terminal did not end the prompt's line
-    return answer.strip().lower() in ("y", "yes")
+    return ask(ctx, f"{question} This cannot be undone.", refusing=refusing)
 
 
 def run_delete(ctx: Context) -> int:
@@ -101,14 +93,9 @@ def run_delete(ctx: Context) -> int:
     every one was deleted (the first failure's exit status otherwise)."""
     do, args, out = ctx.client, ctx.args, ctx.out
     ids = list(dict.fromkeys(args.images))
-    if not args.yes:
-        if not isatty(ctx.stdin):
-            raise UsageError(
-                f"refusing to delete {_images(ids)} without --yes: stdin is not a terminal"
-            )
-        if not _confirm(ctx, ids):
-            out.note(f"not deleted: {_images(ids)}")
-            return ExitCode.FAILED
+    if not args.yes and not _confirm(ctx, ids):
+        out.note(f"not deleted: {_images(ids)}")
+        return ExitCode.FAILED
     if len(ids) == 1:
         with refused_if_public(ctx, ids[0]):
             do.image.destroy(ids[0])

@@ -1,0 +1,195 @@
+"""The fleet commands: ``plan`` a fleet file, ``apply`` it (or a saved plan)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._commands import Context, Stop, UsageError, ask
+from ._failures import ExitCode
+from ._output import Output, again
+from ._parser import Commands, add_yes, count
+from ._text import printable
+
+if TYPE_CHECKING:
+    from ..fleet import EntryResult, FleetPlan, FleetReport, PlanEntry
+
+_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "plan": (
+        "do-images plan fleet.toml                       # what apply would do",
+        "do-images plan fleet.toml --out plan.json       # saved, to apply as it is",
+        "do-images plan fleet.toml --detailed-exitcode   # 0: nothing to do, 2: changes",
+    ),
+    "apply": (
+        "do-images apply plan.json --yes                 # a saved plan, if still current",
+        "do-images apply fleet.toml                      # plan, show, ask, apply",
+        "do-images apply plan.json --yes --max-delete 40",
+    ),
+}
+_SIGNS = {"transfer": "+", "tag": "~", "delete": "-"}
+
+
+def _what(entry: PlanEntry) -> str:
+    target = f"{entry.image_id} {entry.image_name}".rstrip()
+    if entry.action == "transfer":
+        return f"{_SIGNS['transfer']} transfer {target} to {entry.region}"
+    if entry.action == "tag":
+        return f"{_SIGNS['tag']} tag      {target} + {entry.tag}"
+    return f"{_SIGNS['delete']} delete   {target}"
+
+
+def show_plan(out: Output, plan: FleetPlan) -> None:
+    """The plan in Terraform's words: ``+`` transfer, ``~`` tag, ``-`` delete, why."""
+    changes = [entry for entry in plan.entries if entry.action in _SIGNS]
+    if changes:
+        out.line("do-images will make these changes:")
+        for group in plan.fleet.groups:
+            # In the order apply takes them: transfers, tags, then deletions.
+            mine = sorted(
+                (entry for entry in changes if entry.group == group.name),
+                key=lambda entry: list(_SIGNS).index(entry.action),
+            )
+            if not mine:
+                continue
+            out.line("")
+            out.line(f"  # group {printable(group.name)}")
+            width = max(len(printable(_what(entry))) for entry in mine)
+            for entry in mine:
+                out.line(f"  {printable(_what(entry)):<{width}}  {printable(entry.reason)}")
+    if plan.notes:
+        out.line("")
+        out.line("Notes (left as they are):")
+        for note in plan.notes:
+            out.line(f"  {printable(note)}")
+    if changes or plan.notes:
+        out.line("")
+    out.line(plan.summary)
+    if changes:
+        estimate = plan.estimate
+        minutes = max(1, round(estimate["seconds"] / 60))
+        out.line(
+            f"Applying takes about {int(estimate['requests'])} requests and {minutes} min "
+            "within the request budget."
+        )
+
+
+def _load_fleet(path: str) -> Any:
+    from ..fleet import Fleet
+
+    return Fleet.load(path)
+
+
+def run_plan(ctx: Context) -> int:
+    """``plan FLEET.toml``: read the account, say what applying would change."""
+    args, out = ctx.args, ctx.out
+    try:
+        fleet = _load_fleet(args.fleet)
+        plan = ctx.client.image.plan_fleet(fleet)
+    except Exception as exc:
+        if args.detailed_exitcode:
+            raise Stop(ExitCode.FAILED, _message(exc, args)) from None
+        raise
+    if args.out:
+        plan.save(args.out)
+    if out.as_json:
+        out.json(plan.to_json())
+    else:
+        show_plan(out, plan)
+        if args.out:
+            out.note(f"plan saved to {args.out}; apply it with: {again(args, f'apply {args.out}')}")
+    if args.detailed_exitcode and plan.changes:
+        return ExitCode.USAGE  # Terraform's 2: changes pending
+    return ExitCode.OK
+
+
+def _message(exc: Exception, args: Any) -> str:
+    from ._failures import failure
+
+    return failure(exc, args)[1]
+
+
+def _plan_of(ctx: Context) -> FleetPlan:
+    """A saved plan (a JSON file) as it is, or a fleet file planned now."""
+    from ..fleet import FleetPlan
+
+    path = ctx.args.file
+    try:
+        head = Path(path).read_bytes()[:1024].lstrip()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"{"):
+        return FleetPlan.load(path)
+    return ctx.client.image.plan_fleet(_load_fleet(path))
+
+
+def run_apply(ctx: Context) -> int:
+    """``apply FILE``: show the plan, ask (unless ``--yes``), carry it out, report."""
+    args, out = ctx.args, ctx.out
+    plan = _plan_of(ctx)
+    if not out.as_json:
+        show_plan(out, plan)
+    if not plan.changes:
+        if out.as_json:
+            out.json({"ok": True, "results": []})
+        return ExitCode.OK
+    if not args.yes and not ask(ctx, "Apply these changes?", refusing="apply"):
+        out.note("not applied")
+        return ExitCode.FAILED
+
+    def progress(result: EntryResult) -> None:
+        if not out.as_json:
+            out.note(f"{result.outcome:<7} {_what(result.entry)}: {result.detail}")
+
+    report = ctx.client.image.apply_fleet(plan, max_delete=args.max_delete, on_result=progress)
+    if out.as_json:
+        out.json(_report_json(report))
+    done, failed, skipped = (len(report.of(kind)) for kind in ("done", "failed", "skipped"))
+    out.note(f"Applied: {done} done, {failed} failed, {skipped} skipped.")
+    if not report.ok:
+        out.note(f"plan again to see what remains: {again(args, 'plan ' + (args.file or ''))}")
+    return ExitCode.OK if report.ok else ExitCode.API_ERROR
+
+
+def _report_json(report: FleetReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "results": [
+            {**result.entry.to_json(), "outcome": result.outcome, "detail": result.detail}
+            for result in report.results
+        ],
+    }
+
+
+def add_commands(commands: Commands) -> None:
+    """``plan`` and ``apply``."""
+    sub = commands.add(
+        "plan",
+        "show what applying a fleet file would change (reads only)",
+        run_plan,
+        examples=_EXAMPLES["plan"],
+    )
+    sub.add_argument("fleet", metavar="FLEET.toml", help="the fleet file (TOML, version = 1)")
+    sub.add_argument("--out", metavar="PLAN.json", help="save the plan, for apply to run as it is")
+    sub.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="as Terraform: exit 0 when nothing is to do, 2 when changes are pending, 1 on "
+        "any error",
+    )
+    sub = commands.add(
+        "apply",
+        "make the account match a fleet file, or carry out a saved plan",
+        run_apply,
+        examples=_EXAMPLES["apply"],
+    )
+    sub.add_argument(
+        "file", metavar="FLEET.toml|PLAN.json", help="a fleet file, or a plan saved by plan --out"
+    )
+    add_yes(sub, "apply without asking (required when stdin is no terminal)")
+    sub.add_argument(
+        "--max-delete",
+        type=count,
+        default=20,
+        metavar="N",
+        help="refuse a plan that deletes more than N images (default 20)",
+    )
