@@ -85,3 +85,11 @@ def test_parse_cost_prints_every_step() -> None:
     for name, (time_cell, ratio_cell, _per_image) in table.items():
         assert time_cell.endswith(" ms"), name
         assert ratio_cell.endswith("x"), name
+
+
+def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> None:
+    table = rows(run("fleet_plan.py", "--images", "450", "--rounds", "1"))
+    assert table["pages read by the plan"][:2] == ["3", "3"]
+    assert table["action lists read"][0] == "3"
+    assert table["requests of the plan"][0] == "6"
+    assert table["planning CPU, parsing excluded (median of 1)"][0].endswith(" ms")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -237,3 +238,22 @@ def test_a_plan_of_many_pages_reads_each_page_once(kind: str) -> None:
     assert [r.operation for r in world.requests] == ["images_list"] * 3
     assert len(plan.of("delete")) == 10
     assert plan.estimate["requests"] == 3 + 10
+
+
+def test_the_plan_document_fits_its_schema_and_refuses_damage(
+    do: Driver, fleet_file: Path, tmp_path: Path
+) -> None:
+    from spec_support import committed_schema, validator
+
+    plan = do.image.plan_fleet(Fleet.load(fleet_file))
+    document = json.loads(json.dumps(plan.to_json()))
+    assert list(validator(committed_schema("fleet_plan")).iter_errors(document)) == []
+    assert FleetPlan.from_json(document).to_json() == document
+    tampered = {**document, "entries": document["entries"][1:]}
+    with pytest.raises(FleetError, match="fingerprint does not match"):
+        FleetPlan.from_json(tampered)
+    with pytest.raises(FleetError, match="damaged fleet plan: fingerprint"):
+        FleetPlan.from_json({k: v for k, v in document.items() if k != "fingerprint"})
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(FleetError, match="not JSON"):
+        FleetPlan.load(tmp_path / "x.json")

@@ -38,6 +38,7 @@ from ._models import (
     ImagePage,
     Region,
 )
+from .fleet import FleetPlanDocument
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -51,6 +52,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "action_envelope": ActionEnvelope,
     "error": ErrorBody,
     "account_transfer": AccountTransfer,
+    "fleet_plan": FleetPlanDocument,
 }
 """File stem (``schemas/<stem>.schema.json``) -> the model it describes."""
 

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from ._checks import check_region, check_tag_name, parse_duration
 from ._errors import DoImagesError, FleetError
 from ._models import Image
@@ -33,6 +35,7 @@ from ._models import Image
 __all__ = [
     "Fleet",
     "FleetPlan",
+    "FleetPlanDocument",
     "FleetReport",
     "Group",
     "PlanEntry",
@@ -275,19 +278,6 @@ class PlanEntry:
             data["tag"] = self.tag
         return data
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlanEntry:
-        return cls(
-            action=data["action"],
-            group=str(data["group"]),
-            image_id=int(data["image_id"]),
-            image_name=str(data["image_name"]),
-            reason=str(data["reason"]),
-            region=data.get("region"),
-            tag=data.get("tag"),
-            running=data.get("running"),
-        )
-
 
 @dataclass(frozen=True)
 class Verdicts:
@@ -466,9 +456,14 @@ def digest(image: Image) -> str:
     return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
 
-def fingerprint(fleet_sha256: str, digests: Mapping[int, str]) -> str:
-    """One digest of the fleet file and every matched image."""
-    text = json.dumps([fleet_sha256, sorted(digests.items())])
+def fingerprint(
+    fleet_sha256: str, digests: Mapping[int, str], entries: Sequence[PlanEntry] = ()
+) -> str:
+    """One digest of the fleet file, every matched image and the entries decided from
+    them (so a plan edited by hand is refused, not carried out)."""
+    text = json.dumps(
+        [fleet_sha256, sorted(digests.items()), [entry.to_json() for entry in entries]]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -492,7 +487,7 @@ class FleetPlan:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.fleet.sha256, self.digests)
+        return fingerprint(self.fleet.sha256, self.digests, self.entries)
 
     def of(self, action: EntryAction) -> list[PlanEntry]:
         """The entries of one kind."""
@@ -572,24 +567,21 @@ class FleetPlan:
                 f"not a fleet plan of format_version {FORMAT_VERSION} (got {version!r})"
             )
         try:
-            fleet_data = data["fleet"]
-            fleet = Fleet.from_dict({"version": FLEET_VERSION, "group": fleet_data["groups"]})
-            fleet = Fleet(
-                fleet.groups, fleet.document, fleet_data.get("path"), str(fleet_data["sha256"])
-            )
-            plan = cls(
-                fleet=fleet,
-                entries=[PlanEntry.from_json(entry) for entry in data["entries"]],
-                notes=[str(note) for note in data.get("notes", [])],
-                listed_at=datetime.fromisoformat(str(data["listed_at"])),
-                digests={int(key): str(value) for key, value in data["images"].items()},
-                pages=int(data.get("pages", 1)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, FleetError):
-                raise
-            raise FleetError(f"a damaged fleet plan ({type(exc).__name__}: {exc})") from None
-        if plan.fingerprint != data.get("fingerprint"):
+            document = FleetPlanDocument.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise FleetError(f"a damaged fleet plan: {where}: {first['msg']}") from None
+        fleet = Fleet.from_dict({"version": FLEET_VERSION, "group": document.fleet.groups})
+        plan = cls(
+            fleet=Fleet(fleet.groups, fleet.document, document.fleet.path, document.fleet.sha256),
+            entries=[PlanEntry(**entry.model_dump()) for entry in document.entries],
+            notes=list(document.notes),
+            listed_at=document.listed_at,
+            digests={int(key): value for key, value in document.images.items()},
+            pages=document.pages,
+        )
+        if plan.fingerprint != document.fingerprint:
             raise FleetError("a damaged fleet plan: its fingerprint does not match its content")
         return plan
 
@@ -603,6 +595,67 @@ class FleetPlan:
         except ValueError as exc:
             raise FleetError(f"{path} is not a fleet plan (not JSON: {exc})") from None
         return cls.from_json(data)
+
+
+# ------------------------------------------------------- the plan document's shape
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class PlanEntryDocument(_Document):
+    """One entry of a plan document."""
+
+    action: Literal["keep", "delete", "protected", "pending", "transfer", "tag"]
+    group: str
+    image_id: int
+    image_name: str
+    reason: str
+    region: str | None = None
+    tag: str | None = None
+    running: int | None = None
+
+
+class PlanFleetDocument(_Document):
+    """The fleet file a plan was made from."""
+
+    path: str | None
+    sha256: str
+    groups: list[dict[str, Any]]
+
+
+class PlanSummaryDocument(_Document):
+    """How many of each kind of entry a plan holds."""
+
+    transfers: int
+    tags: int
+    deletions: int
+    kept: int
+    protected: int
+    pending: int
+
+
+class PlanEstimateDocument(_Document):
+    """About how many requests applying takes, and how many seconds."""
+
+    requests: int
+    seconds: float
+
+
+class FleetPlanDocument(_Document):
+    """A saved fleet plan (``FleetPlan.to_json()``, ``plan.save(path)``), version 1."""
+
+    format_version: Literal[1]
+    listed_at: datetime
+    fleet: PlanFleetDocument
+    fingerprint: str
+    images: dict[str, str]
+    pages: int
+    entries: list[PlanEntryDocument]
+    notes: list[str]
+    summary: PlanSummaryDocument
+    estimate: PlanEstimateDocument
 
 
 # ------------------------------------------------------------------ the report
