@@ -544,3 +544,24 @@ async def test_async_client_pages_concurrently_in_order(width: int) -> None:
         images = await do.image.list()
     assert [image.name for image in images] == [f"snap-{number}" for number in range(450)]
     assert sandbox.count("GET") == 3
+
+
+def test_add_image_states_an_inventory_directly() -> None:
+    """``created_at``, ``status`` and ``error_message``: a retention test's inventory as given."""
+    from datetime import datetime, timezone
+
+    sandbox = Sandbox(seed=False)
+    old = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    kept = sandbox.add_image("web-old", created_at=old)
+    failed = sandbox.add_image(
+        "broken", type="custom", status="deleted", error_message="bad gzip header"
+    )
+    with sandbox.client() as do:
+        assert do.image.info(kept.id).created_at == old
+        seen = do.image.info(failed.id)
+        assert (seen.status, seen.error_message) == ("deleted", "bad gzip header")
+        assert [image.id for image in do.image.list(private=True)] == [kept.id]  # deleted: unlisted
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sandbox.add_image("naive", created_at=datetime(2025, 1, 1))
+    with pytest.raises(ValueError, match="status must be one of"):
+        sandbox.add_image("odd", status="gone")
