@@ -25,7 +25,9 @@ if typing.TYPE_CHECKING:
         DoImagesError,
         FleetError,
         ImageFailedError,
+        ImageFileError,
         ImageTimeoutError,
+        MissingSpacesKeyError,
         MissingTokenError,
         NotFoundError,
         PermissionDeniedError,
@@ -35,6 +37,7 @@ if typing.TYPE_CHECKING:
         StalePlanError,
         UnknownOutcomeError,
         UnprocessableEntityError,
+        UploadError,
     )
     from ._lifecycle import PrunePlan, PruneReport
     from ._models import (
@@ -49,6 +52,7 @@ if typing.TYPE_CHECKING:
         Region,
     )
     from ._resources import AsyncImageResource, ImageResource
+    from ._spaces import ImportProgress, SpacesTarget, UploadProgress
     from ._version import __version__
 
 # The names load on first use (PEP 562), so `import do_images` costs next to nothing
@@ -70,6 +74,12 @@ _EXPORTS: dict[str, str] = {
     "DistributionError": "._errors",
     "DoImagesError": "._errors",
     "FleetError": "._errors",
+    "ImageFileError": "._errors",
+    "MissingSpacesKeyError": "._errors",
+    "UploadError": "._errors",
+    "SpacesTarget": "._spaces",
+    "UploadProgress": "._spaces",
+    "ImportProgress": "._spaces",
     "StalePlanError": "._errors",
     "ImageFailedError": "._errors",
     "ImageTimeoutError": "._errors",
@@ -130,10 +140,13 @@ __all__ = [
     "FleetError",
     "Image",
     "ImageFailedError",
+    "ImageFileError",
     "ImageResource",
     "ImageStatus",
     "ImageTimeoutError",
     "ImageType",
+    "ImportProgress",
+    "MissingSpacesKeyError",
     "MissingTokenError",
     "NotFoundError",
     "Pager",
@@ -145,8 +158,11 @@ __all__ = [
     "Region",
     "ResponseValidationError",
     "ServerError",
+    "SpacesTarget",
     "StalePlanError",
     "UnknownOutcomeError",
     "UnprocessableEntityError",
+    "UploadError",
+    "UploadProgress",
     "__version__",
 ]

@@ -13,9 +13,11 @@ result:
   answer at a time, and sends back their results in order, or throws in the first
   failure;
 - a ``Work``: CPU-bound work on an answer (parsing a page); the runner calls it and
-  sends back its result or throws its error. In a ``Gather``, an operation at its
-  ``Work`` has had its answer: the next operation starts then, so one page is parsed
-  while the next is on its way, instead of batches that wait and then all parse.
+  sends back its result or throws its error. A ``Blocking`` is the same for work that
+  waits on I/O of its own (an upload to Spaces): the async runner runs it in a thread.
+  In a ``Gather``, an operation at its ``Work`` has had its answer: the next operation
+  starts then, so one page is parsed while the next is on its way, instead of batches
+  that wait and then all parse.
 
 The rules that keep this honest:
 
@@ -78,7 +80,16 @@ class Work:
     fn: Callable[[], Any]
 
 
-Effect: TypeAlias = "httpx.Request | Sleep | Gather | Work"
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """An effect: call ``fn``, which blocks on I/O the runner does not own (an upload to
+    Spaces through its own client); send back its result or throw its error. The sync
+    runner calls it; the async runner runs it in a worker thread, so the loop goes on."""
+
+    fn: Callable[[], Any]
+
+
+Effect: TypeAlias = "httpx.Request | Sleep | Gather | Work | Blocking"
 Op: TypeAlias = Generator[Effect, Any, T]
 """An operation: yields effects, is sent back responses, returns its result."""
 
@@ -140,7 +151,17 @@ class _Admission:
         self.stopped = self.stopped or not ok
 
 
-def _compute(effect: Work, slot: _Slot) -> tuple[Any, Exception | None]:
+async def _in_thread(effect: Blocking, slot: _Slot) -> tuple[Any, Exception | None]:
+    import asyncio
+
+    slot.release()
+    try:
+        return await asyncio.to_thread(effect.fn), None
+    except Exception as exc:
+        return None, exc
+
+
+def _compute(effect: Work | Blocking, slot: _Slot) -> tuple[Any, Exception | None]:
     slot.release()  # answered: the next gathered operation may start now
     try:
         return effect.fn(), None
@@ -186,7 +207,7 @@ class SyncRunner:
                     raise _Cancelled
                 if isinstance(effect, Sleep):
                     self.sleep(effect.seconds)
-                elif isinstance(effect, Work):
+                elif isinstance(effect, (Work, Blocking)):
                     value, error = _compute(effect, slot)
                 elif isinstance(effect, Gather):
                     value, error = self._nested(effect)
@@ -304,6 +325,8 @@ class AsyncRunner:
                 value = error = None
                 if isinstance(effect, Sleep):
                     await self.sleep(effect.seconds)
+                elif isinstance(effect, Blocking):
+                    value, error = await _in_thread(effect, slot)
                 elif isinstance(effect, Work):
                     if slot.free is not None:
                         slot.release()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -55,7 +56,9 @@ __all__ = [
     "DoImagesError",
     "FleetError",
     "ImageFailedError",
+    "ImageFileError",
     "ImageTimeoutError",
+    "MissingSpacesKeyError",
     "MissingTokenError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -65,6 +68,7 @@ __all__ = [
     "StalePlanError",
     "UnknownOutcomeError",
     "UnprocessableEntityError",
+    "UploadError",
 ]
 
 
@@ -355,6 +359,46 @@ class DistributionError(DoImagesError):
         )
         self.actions = actions
         self.errors = errors
+
+
+class ImageFileError(DoImagesError, ValueError):
+    """A local image file DigitalOcean would refuse; nothing was sent. ``reason`` says
+    what it is and how to fix it."""
+
+    path: str
+    reason: str
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)}: {reason}")
+        self.path = os.fspath(path)
+        self.reason = reason
+
+
+class MissingSpacesKeyError(DoImagesError, ValueError):
+    """No Spaces access key or secret key was passed, nor found in the environment."""
+
+
+class UploadError(DoImagesError):
+    """Spaces refused the upload, or could not be reached past the retries.
+
+    ``bucket`` and ``key`` name the object; ``resumable`` says whether the parts sent so
+    far were kept (``import_file`` with ``resume=True`` goes on from them);
+    ``unreachable`` whether Spaces could not be reached (rather than said no).
+    """
+
+    bucket: str
+    key: str
+    resumable: bool
+    unreachable: bool
+
+    def __init__(
+        self, message: str, *, bucket: str, key: str, resumable: bool, unreachable: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.bucket = bucket
+        self.key = key
+        self.resumable = resumable
+        self.unreachable = unreachable
 
 
 class FleetError(DoImagesError, ValueError):

@@ -109,6 +109,7 @@ def create_and_wait(
     wait: object,
     poll: float,
     timeout: float,
+    on_update: OnImage | None = None,
 ) -> Op[Image]:
     """``create``, then (``wait=True``) wait for the import; later errors carry ``.image``."""
     check_bool(wait, "wait")
@@ -117,7 +118,7 @@ def create_and_wait(
     if not wait:
         return image
     try:
-        return (yield from wait_image(ops, image, poll, timeout, None))
+        return (yield from wait_image(ops, image, poll, timeout, on_update))
     except DoImagesError as error:
         if error.image is None:
             error.image = image

@@ -8,6 +8,7 @@ operation (``_images``, ``_lifecycle``) and runs it on its client's runner
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from ._constants import (
 from ._effects import AsyncRunner, SyncRunner
 from ._fleet import OnResult, apply_fleet, plan_fleet
 from ._images import ImageListType, ImageOps, OnUpdate
+from ._import import import_file
 from ._lifecycle import (
     OnAction,
     OnImage,
@@ -36,6 +38,8 @@ from ._lifecycle import (
 )
 from ._models import AccountTransfer, Action, Image
 from ._paging import AsyncPager, Pager
+from ._spaces import OnProgress as OnImportProgress
+from ._spaces import SpacesTarget
 from .fleet import DEFAULT_MAX_DELETE, DEFAULT_MAX_PLAN_AGE, Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource", "ImageResource"]
@@ -379,6 +383,58 @@ class ImageResource:
                 poll,
                 timeout,
                 on_result,
+            )
+        )
+
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        region: str,
+        space: SpacesTarget,
+        regions: Sequence[str] = (),
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        keep_object: bool = False,
+        public_read: bool = False,
+        resume: bool = True,
+        on_progress: OnImportProgress | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Import a local disk image: check it, upload it to ``space``, import, wait,
+        copy it to ``regions``, and delete the uploaded object; return the image.
+
+        The file is checked by its content before anything is sent (``ImageFileError``:
+        gzip or bzip2 or none; raw, qcow2, VHDX, VDI or VMDK; at most 100 GB). The
+        upload is multipart with several parts in flight, resumable (``resume``), and
+        the API fetches it through a presigned URL (``public_read=True``: a public
+        object for the import instead). The object is deleted once the import ended,
+        succeeded or failed, unless ``keep_object``. ``on_progress`` gets
+        ``UploadProgress`` then ``ImportProgress``. Errors after the import started
+        carry ``.image``.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return self._run(
+            import_file(
+                ops,
+                path,
+                name=name,
+                region=region,
+                space=space,
+                regions=regions,
+                distribution=distribution,
+                description=description,
+                tags=tags,
+                timeout=timeout,
+                poll=poll,
+                keep_object=keep_object,
+                public_read=public_read,
+                resume=resume,
+                on_progress=on_progress,
             )
         )
 
@@ -735,5 +791,57 @@ class AsyncImageResource:
                 poll,
                 timeout,
                 on_result,
+            )
+        )
+
+    async def import_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        region: str,
+        space: SpacesTarget,
+        regions: Sequence[str] = (),
+        distribution: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = DEFAULT_LIFECYCLE_POLL,
+        keep_object: bool = False,
+        public_read: bool = False,
+        resume: bool = True,
+        on_progress: OnImportProgress | None = None,
+        max_retries: int | None = None,
+    ) -> Image:
+        """Import a local disk image: check it, upload it to ``space``, import, wait,
+        copy it to ``regions``, and delete the uploaded object; return the image.
+
+        The file is checked by its content before anything is sent (``ImageFileError``:
+        gzip or bzip2 or none; raw, qcow2, VHDX, VDI or VMDK; at most 100 GB). The
+        upload is multipart with several parts in flight, resumable (``resume``), and
+        the API fetches it through a presigned URL (``public_read=True``: a public
+        object for the import instead). The object is deleted once the import ended,
+        succeeded or failed, unless ``keep_object``. ``on_progress`` gets
+        ``UploadProgress`` then ``ImportProgress``. Errors after the import started
+        carry ``.image``.
+        """
+        ops = self._ops.with_retries(max_retries)
+        return await self._run(
+            import_file(
+                ops,
+                path,
+                name=name,
+                region=region,
+                space=space,
+                regions=regions,
+                distribution=distribution,
+                description=description,
+                tags=tags,
+                timeout=timeout,
+                poll=poll,
+                keep_object=keep_object,
+                public_read=public_read,
+                resume=resume,
+                on_progress=on_progress,
             )
         )
