@@ -46,7 +46,7 @@ def script(*argv: str, env: dict[str, str] | None = None) -> subprocess.Complete
 # ------------------------------------------------------------- a real terminal
 
 
-def in_terminal(columns: int, *argv: str) -> tuple[int, str]:
+def in_terminal(columns: int, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run the script with stdout and stderr on a pseudo-terminal ``columns`` wide;
     return its exit status and everything the terminal received."""
     import fcntl
@@ -61,7 +61,7 @@ def in_terminal(columns: int, *argv: str) -> tuple[int, str]:
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=slave,
-        env=ENV,
+        env=env or ENV,
         close_fds=True,
     )
     os.close(slave)

@@ -481,6 +481,7 @@ def test_every_request_carries_auth_and_json_headers(make_driver: MakeDriver, ro
 TESTED_ELSEWHERE = {
     "prune": "needs a plan from the same client: tests/test_lifecycle.py",
     "apply_fleet": "needs a plan of the same account: tests/test_fleet_apply.py",
+    "import_file": "needs an S3 server: tests/test_import_file.py (moto on loopback)",
 }
 LIFECYCLE_ROWS = frozenset({"create-wait", "wait_image", "distribute", "plan_prune", "plan_fleet"})
 """Rows whose requests depend on the server's own numbering and timing."""

@@ -21,7 +21,9 @@ from do_images import (
     FleetError,
     Image,
     ImageFailedError,
+    ImageFileError,
     ImageTimeoutError,
+    MissingSpacesKeyError,
     MissingTokenError,
     NotFoundError,
     RateLimit,
@@ -30,6 +32,7 @@ from do_images import (
     ServerError,
     StalePlanError,
     UnknownOutcomeError,
+    UploadError,
 )
 
 ACTION = Action.model_validate(
@@ -61,6 +64,9 @@ EXAMPLES: list[DoImagesError] = [
     RateLimitError("slow down", retry_after=4.0, reset_at=BUDGET.reset_at, rate_limit=BUDGET),
     ResponseValidationError("bad body", body="<html>", request_id="r-2"),
     FleetError("group 'web': keep must be a whole number"),
+    ImageFileError("disk.img.xz", "it is xz-compressed"),
+    MissingSpacesKeyError("no Spaces keys"),
+    UploadError("Spaces refused", bucket="b", key="web.qcow2", resumable=True, unreachable=False),
     StalePlanError("2 image(s) changed since the plan was made", [3, 4]),
     UnknownOutcomeError("POST may have happened", attempts=2),
     ActionFailedError(ACTION),

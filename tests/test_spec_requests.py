@@ -216,7 +216,7 @@ ROWS = [
 ]
 # prune and apply_fleet need a plan of the same client: tests/test_lifecycle.py and
 # tests/test_fleet_apply.py.
-TESTED_ELSEWHERE = {"prune", "apply_fleet"}
+TESTED_ELSEWHERE = {"prune", "apply_fleet", "import_file"}  # import_file: test_import_file.py
 NOT_CALLED = {"tags_list", "tags_get", "tags_delete"}
 """Operations the SDK never sends: it tags images; it does not manage tags themselves."""
 

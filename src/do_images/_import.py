@@ -108,25 +108,37 @@ def import_file(
 
 
 def _check_url(url: str, uploader: Uploader, key: str) -> Op[None]:
-    """The URL answers a ranged GET (as the importer's first request will), or ``UploadError``."""
-    try:
-        response: httpx.Response = yield check_url_request(url)
-    except httpx.RequestError as exc:
+    """The URL answers a ranged GET (as the importer's first request will), or
+    ``UploadError``. Sent from a client of its own: the API's carries the token."""
+    status: int | str = yield Blocking(lambda: fetch_status(url))
+    if isinstance(status, str):
         raise UploadError(
-            f"the URL of {key} cannot be fetched ({type(exc).__name__})",
+            f"the URL of {key} cannot be fetched ({status})",
             bucket=uploader.bucket,
             key=key,
             resumable=False,
             unreachable=True,
-        ) from None
-    if response.status_code not in (200, 206):
+        )
+    if status not in (200, 206):
         raise UploadError(
-            f"the URL of {key} answers HTTP {response.status_code}, so the importer could "
-            "not fetch it either (public_read=True is the fallback)",
+            f"the URL of {key} answers HTTP {status}, so the importer could not fetch it "
+            "either (public_read=True is the fallback)",
             bucket=uploader.bucket,
             key=key,
             resumable=False,
         )
+
+
+def fetch_status(url: str) -> int | str:
+    """The status of a ranged GET of ``url``'s first MiB, or why there was none."""
+    request = check_url_request(url)
+    try:
+        with httpx.Client(timeout=30.0, follow_redirects=False) as http:
+            response = http.send(request, stream=True)
+            response.close()
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return response.status_code
 
 
 def _import(

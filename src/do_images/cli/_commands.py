@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from .._client import Client
@@ -44,6 +44,8 @@ class Context:
     args: argparse.Namespace
     out: Output
     stdin: TextIO
+    environ: Mapping[str, str] = field(default_factory=dict)
+    """The environment (``main``'s ``environ``): where Spaces keys are looked for."""
 
     @property
     def client(self) -> Client:

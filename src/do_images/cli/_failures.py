@@ -25,7 +25,9 @@ from .._errors import (
     DoImagesError,
     FleetError,
     ImageFailedError,
+    ImageFileError,
     ImageTimeoutError,
+    MissingSpacesKeyError,
     MissingTokenError,
     NotFoundError,
     PermissionDeniedError,
@@ -33,6 +35,7 @@ from .._errors import (
     ResponseValidationError,
     StalePlanError,
     UnknownOutcomeError,
+    UploadError,
 )
 from .._models import Action
 from ._output import again
@@ -64,12 +67,14 @@ EXIT_MEANINGS = {
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
     "a deletion of prune --yes that failed, or an entry of apply that failed",
     ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
-    ExitCode.AUTH: "auth: no token, a token the API refused (401), or not allowed (403)",
+    ExitCode.AUTH: "auth: no token (or no Spaces keys, for import), a token the API refused "
+    "(401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
     ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
     "or a transfer to one of several regions failed",
     ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
-    ExitCode.CONNECTION: "connection: the API could not be reached, or the request timed out",
+    ExitCode.CONNECTION: "connection: the API (or Spaces, for import) could not be reached, "
+    "or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
     "transfer may have happened",
     ExitCode.STALE_PLAN: "stale plan: the account or the fleet file changed since the plan, "
@@ -136,6 +141,13 @@ def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
     )
 
 
+def _upload_failed(exc: UploadError, args: argparse.Namespace) -> str:
+    kept = (
+        "; the parts sent are kept: run the same command again to resume" if exc.resumable else ""
+    )
+    return f"{exc}{kept}"
+
+
 _Message = Callable[[Any, argparse.Namespace], str]
 
 FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode, _Message]] = [
@@ -194,6 +206,9 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
         ),
     ),
     (StalePlanError, ExitCode.STALE_PLAN, lambda exc, args: str(exc)),
+    (ImageFileError, ExitCode.USAGE, lambda exc, args: str(exc)),
+    (MissingSpacesKeyError, ExitCode.AUTH, lambda exc, args: str(exc)),
+    (UploadError, ExitCode.CONNECTION, _upload_failed),
     (FleetError, ExitCode.USAGE, lambda exc, args: str(exc)),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
     # The SDK refuses bad arguments with these before sending anything.
@@ -204,6 +219,8 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
 
 def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:
     """The exit code and the one-line message for an exception a command raised."""
+    if isinstance(exc, UploadError) and not exc.unreachable:
+        return ExitCode.API_ERROR, _upload_failed(exc, args)  # Spaces said no
     for kind, code, message in FAILURES:
         if isinstance(exc, kind):
             return code, message(exc, args) + _resume_hint(exc, args)

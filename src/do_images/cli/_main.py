@@ -213,9 +213,9 @@ def _run(
 ) -> int:
     run: Handler = args.run
     if not args.needs_client:
-        return run(Context(None, args, out, stdin))
+        return run(Context(None, args, out, stdin, target.environ))
     with client_factory(target) as do:
-        return run(Context(do, args, out, stdin))
+        return run(Context(do, args, out, stdin, target.environ))
 
 
 def _silence_stdout(stdout: TextIO) -> None:

@@ -311,7 +311,7 @@ def command_examples() -> dict[str, tuple[str, ...]]:
 
 
 def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
-    from . import _actions, _fleet, _images, _prune, _tags, _tools, _transfers
+    from . import _actions, _fleet, _images, _import, _prune, _tags, _tools, _transfers
 
     parser = _Parser(
         prog="do-images",
@@ -324,6 +324,6 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
     parser.add_argument("--version", action="version", version=f"do-images {__version__}")
     _add_global_options(parser, on_command=False)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    for family in (_images, _actions, _tags, _transfers, _prune, _fleet, _tools):
+    for family in (_images, _actions, _import, _tags, _transfers, _prune, _fleet, _tools):
         family.add_commands(commands)
     return parser, commands.examples
