@@ -93,3 +93,13 @@ def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> 
     assert table["action lists read"][0] == "3"
     assert table["requests of the plan"][0] == "6"
     assert table["planning CPU, parsing excluded (median of 1)"][0].endswith(" ms")
+
+
+def test_upload_benchmark_compares_with_boto3_upload_file() -> None:
+    table = rows(run("upload.py", "--mib", "8", "--rounds", "1"))
+    assert set(table) == {
+        "upload 8 MiB: boto3 upload_file",
+        "upload 8 MiB: import_file's upload",
+        "format check of the 8 MiB file",
+    }
+    assert re.fullmatch(r"\d+\.\d\dx", table["upload 8 MiB: import_file's upload"][2])

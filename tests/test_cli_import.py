@@ -113,3 +113,43 @@ def test_the_installed_script_shows_a_live_bar_on_a_terminal(
     assert "image 190000001" in screen
     assert "available" in screen
     assert json.dumps(SECRET) not in screen
+
+
+def test_ctrl_c_during_the_upload_leaves_it_resumable(
+    run: Run, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C while parts are on their way: exit 130, the command that resumes it, and
+    that command sends only the parts not stored yet."""
+    from do_images import _spaces
+
+    monkeypatch.setattr(_spaces, "PART_SIZE", 5 * 1024 * 1024)
+    path = sparse_raw(tmp_path, "disk.img", 4 * 5 * 1024 * 1024)
+    sent: list[int] = []
+    real_part = _spaces._Multipart._part
+
+    def interrupted(self: _spaces._Multipart, number: int, upload_id: str) -> str:
+        if len(sent) == 2:
+            raise KeyboardInterrupt
+        sent.append(number)
+        return real_part(self, number, upload_id)
+
+    monkeypatch.setattr(_spaces._Multipart, "_part", interrupted)
+    monkeypatch.setattr(_spaces, "PARTS_IN_FLIGHT", 1)
+    result = run(*args(path, bucket, endpoint), environ=KEYS)
+    assert result.code == 130
+    assert (
+        "upload interrupted; the parts sent are kept: resume with: do-images import" in result.err
+    )
+    assert _spaces._state_path(path).exists()
+    monkeypatch.setattr(_spaces._Multipart, "_part", real_part)
+    resent: list[int] = []
+
+    def counted(self: _spaces._Multipart, number: int, upload_id: str) -> str:
+        resent.append(number)
+        return real_part(self, number, upload_id)
+
+    monkeypatch.setattr(_spaces._Multipart, "_part", counted)
+    again = run(*args(path, bucket, endpoint), environ=KEYS)
+    assert again.code == 0, again.err
+    assert sorted(resent) == [3, 4]
+    assert not _spaces._state_path(path).exists()

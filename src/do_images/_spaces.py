@@ -180,6 +180,7 @@ class Uploader:
         )
         self.part_size = PART_SIZE
         self.in_flight = PARTS_IN_FLIGHT
+        """Parts read and on their way at once: memory stays under this times part_size."""
 
     # -- errors
 
