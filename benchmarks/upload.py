@@ -24,28 +24,43 @@ from pathlib import Path
 
 ACCESS, SECRET = "AKIABENCHMARK000001", "benchmark-secret"
 
-CHILD = f"""
-import json, resource, sys, time
+CHILD = """
+import json, os, sys, threading, time
 mode, endpoint, bucket, path = sys.argv[1:5]
 import boto3
 from do_images import SpacesTarget
 from do_images._imagefile import check_image_file
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+page = os.sysconf("SC_PAGE_SIZE")
+
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * page
+
+before, peak, done = rss(), [0], threading.Event()
+
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.005)
+
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
 started = time.perf_counter()
 if mode == "plain":
     boto3.session.Session().client(
         "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="{ACCESS}", aws_secret_access_key="{SECRET}",
+        aws_access_key_id="ACCESS_KEY", aws_secret_access_key="SECRET_KEY",
     ).upload_file(path, bucket, "plain.img")
 else:
     target = SpacesTarget(bucket, "us-east-1", endpoint=endpoint,
-                          access_key="{ACCESS}", secret_key="{SECRET}")
+                          access_key="ACCESS_KEY", secret_key="SECRET_KEY")
     target.uploader().upload(check_image_file(path), "sdk.img", public=False, resume=False,
                              on_progress=None)
 seconds = time.perf_counter() - started
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"seconds": seconds, "growth_mib": (after - before) / 1024}}))
-"""
+done.set()
+sampler.join()
+print(json.dumps({"seconds": seconds, "growth_mib": (peak[0] - before) / 2**20}))
+""".replace("ACCESS_KEY", ACCESS).replace("SECRET_KEY", SECRET)
 
 
 def free_port() -> int:

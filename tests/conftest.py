@@ -11,6 +11,8 @@ from do_images.testing import Sandbox
 from sandbox_support import assert_spec_valid
 from support import KINDS, SANDBOX_START, Driver, Handler, MakeDriver
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest) -> str:

@@ -41,11 +41,11 @@ KEY_VARIABLES = (
     ("DIGITALOCEAN_SPACES_ACCESS_KEY", "DIGITALOCEAN_SPACES_SECRET_KEY"),
 )
 """Where the keys are looked for, in this order (Terraform and Pulumi's, then Packer's)."""
-PART_SIZE = 16 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024
 """S3's smallest part (but the last)."""
 MAX_PARTS = 10_000
-PARTS_IN_FLIGHT = 4
+PARTS_IN_FLIGHT = 8
 MAX_PRESIGN = 7 * 86_400
 """The longest a SigV4 presigned URL may live."""
 
@@ -176,6 +176,10 @@ class Uploader:
                 signature_version="s3v4",
                 s3={"addressing_style": "path"},
                 retries={"max_attempts": 4, "mode": "standard"},
+                # Each part carries its MD5 (Content-MD5, which S3 and Spaces check);
+                # no second checksum on top.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
             ),
         )
         self.part_size = PART_SIZE
