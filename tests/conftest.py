@@ -42,3 +42,20 @@ def sandbox() -> Iterator[Sandbox]:
     sandbox = Sandbox(start=SANDBOX_START)
     yield sandbox
     assert_spec_valid(sandbox)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One S3-compatible server (moto's server mode) on 127.0.0.1 for the whole run."""
+    from spaces_support import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    """A new, empty bucket on that server."""
+    from spaces_support import new_bucket
+
+    return new_bucket(s3_endpoint)

@@ -4,29 +4,22 @@ loopback, the sandbox), in-process and as the installed script on a real termina
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
-from spaces_support import ACCESS, SECRET, FaultProxy, free_port, moto_server, new_bucket, s3
+from spaces_support import ACCESS, SECRET, FaultProxy, free_port, s3
 from support import Run, cli_runner
 from test_cli_terminal import ENV, POSIX, in_terminal
 
 KEYS = {"SPACES_ACCESS_KEY_ID": ACCESS, "SPACES_SECRET_ACCESS_KEY": SECRET}
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
 @pytest.fixture
-def bucket(endpoint: str) -> str:
-    return new_bucket(endpoint)
+def endpoint(s3_endpoint: str) -> str:
+    return s3_endpoint
 
 
 @pytest.fixture

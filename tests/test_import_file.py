@@ -24,21 +24,15 @@ from do_images import (
 from do_images._spaces import _state_path
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
-from spaces_support import ACCESS, SECRET, FaultProxy, moto_server, new_bucket, s3
+from spaces_support import ACCESS, SECRET, FaultProxy, s3
 from support import Driver, driver
 
 MiB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
 @pytest.fixture
-def bucket(endpoint: str) -> str:
-    return new_bucket(endpoint)
+def endpoint(s3_endpoint: str) -> str:
+    return s3_endpoint
 
 
 @pytest.fixture

@@ -172,7 +172,9 @@ class ImageOps:
         response = yield from self._get(url)
         latency = clock() - sent
         # Parsing is most of a list's CPU time; as Work, it overlaps the next request.
-        parsed: ImagePage | ActionPage = yield Work(lambda: self.session.parse(adapter, response))
+        parsed: ImagePage | ActionPage = yield Work(
+            lambda: self.session.parse_page(adapter, response)
+        )
         page = page_of(parsed)
         page.latency = latency
         return page
@@ -350,7 +352,7 @@ class ImageOps:
             response = yield from self._get(url)
             if since is None:
                 since = matching_since(response, self.session.clock() - started)
-            page = page_of(self.session.parse(ACTION_PAGE, response))
+            page = page_of(self.session.parse_page(ACTION_PAGE, response))
             matches.extend(action for action in page.items if action_matches(action, body, since))
             url = walk.admit(page.next_url)
         # Of several candidates, the one started first is the one closest to our POST.

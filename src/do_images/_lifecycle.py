@@ -389,7 +389,7 @@ def own_images(ops: ImageOps, tag_name: str | None = None) -> Op[Listing]:
         when = server_now(response)
         if when is not None:
             dates.append(when)
-        parsed: ImagePage = ops.session.parse(IMAGE_PAGE, response)
+        parsed: ImagePage = ops.session.parse_page(IMAGE_PAGE, response)
         return page_of(parsed)
 
     images: list[Image] = yield from collect(dated, first, 1, lambda: ops.session.rate_limit)

@@ -28,6 +28,7 @@ from ._errors import (
     request_id_of,
     transport_error,
 )
+from ._gc import collector_paused
 from ._models import ACTION_ANY, Action, ActionEnvelope, JsonValidator, RateLimit
 from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit, reset_wait
 
@@ -154,6 +155,11 @@ class Session:
     def parse_action(self, response: httpx.Response) -> Action:
         """An action, wrapped in ``{"action": ...}`` or bare."""
         return parse_action(response, secret=self._secret)
+
+    def parse_page(self, adapter: JsonValidator[M], response: httpx.Response) -> M:
+        """A page of a list, parsed with the cyclic collector paused (``_gc``)."""
+        with collector_paused():
+            return self.parse(adapter, response)
 
     def parse_posted(self, adapter: JsonValidator[M], response: httpx.Response) -> M:
         """The answer to a POST that changes something, or ``UnknownOutcomeError``.
