@@ -30,6 +30,7 @@ from typing_extensions import TypedDict
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import PER_PAGE, _page_body
 
+from do_images._gc import collector_paused
 from do_images._models import IMAGE_PAGE, ImageStatus, ImageType, Timestamp
 
 FIELDS = [
@@ -114,7 +115,13 @@ def cases() -> dict[str, Callable[[bytes], Any]]:
             extra=True, strict=True, enums=True, dates=True
         ),
         "do_images ImagePage": IMAGE_PAGE.validate_json,
+        "do_images ImagePage, collector paused per page (as list() parses)": _paused_page,
     }
+
+
+def _paused_page(body: bytes) -> Any:
+    with collector_paused():
+        return IMAGE_PAGE.validate_json(body)
 
 
 def _images(parsed: Any) -> list[Any]:
@@ -122,13 +129,36 @@ def _images(parsed: Any) -> list[Any]:
     return images
 
 
-def run(parse: Callable[[bytes], Any], pages: list[bytes]) -> float:
-    """Process time to parse every page and keep every image; freed after the clock."""
+def run(parse: Callable[[bytes], Any], pages: list[bytes], collector: bool = True) -> float:
+    """Process time to parse every page and keep every image; freed after the clock.
+
+    ``collector`` false turns the cyclic garbage collector off for the whole run."""
     gc.collect()
     kept: list[Any] = []
+    if not collector:
+        gc.disable()
+    try:
+        start = time.process_time()
+        for body in pages:
+            kept.extend(_images(parse(bytes(bytearray(body)))))  # a fresh buffer, as from a socket
+        elapsed = time.process_time() - start
+    finally:
+        gc.enable()
+    del kept
+    return elapsed
+
+
+def run_kept(parse: Callable[[bytes], Any], pages: list[bytes], times: int = 5) -> float:
+    """Process time to parse the listing ``times`` times, keeping every result alive: a
+    program holding several large lists, where the collector's passes cost the most."""
+    gc.collect()
+    kept: list[list[Any]] = []
     start = time.process_time()
-    for body in pages:
-        kept.extend(_images(parse(bytes(bytearray(body)))))  # a fresh buffer, as from a socket
+    for _ in range(times):
+        images: list[Any] = []
+        for body in pages:
+            images.extend(_images(parse(bytes(bytearray(body)))))
+        kept.append(images)
     elapsed = time.process_time() - start
     del kept
     return elapsed
@@ -145,21 +175,39 @@ def main(argv: list[str] | None = None) -> int:
     for parse in todo.values():  # warm up: validators are built on first use
         run(parse, pages[:1])
     times: dict[str, list[float]] = {name: [] for name in todo}
+    off: dict[str, list[float]] = {name: [] for name in todo}
     for _ in range(args.rounds):
         for name, parse in todo.items():
             times[name].append(run(parse, pages))
+            off[name].append(run(parse, pages, collector=False))
     medians = {name: statistics.median(values) for name, values in times.items()}
+    medians_off = {name: statistics.median(values) for name, values in off.items()}
     floor = medians["json.loads (dicts)"]
     print(
         f"Python {sys.version.split()[0]}; {args.images:,} images in {count} pages; "
         f"medians of {args.rounds} interleaved rounds\n"
     )
-    print("| parse and keep | process time | vs json.loads | per image |")
-    print("|---|---:|---:|---:|")
+    print("| parse and keep | collector on | vs json.loads | per image | collector off |")
+    print("|---|---:|---:|---:|---:|")
     for name, value in medians.items():
         per_image = (value - floor) / args.images * 1e6
         delta = f"{per_image:+.2f} µs" if value is not floor else ""
-        print(f"| {name} | {value * 1000:.1f} ms | {value / floor:.2f}x | {delta} |")
+        print(
+            f"| {name} | {value * 1000:.1f} ms | {value / floor:.2f}x | {delta} | "
+            f"{medians_off[name] * 1000:.1f} ms |"
+        )
+    held = {
+        "do_images ImagePage, collector on": IMAGE_PAGE.validate_json,
+        "do_images ImagePage, collector paused per page (as list() parses)": _paused_page,
+    }
+    kept: dict[str, list[float]] = {name: [] for name in held}
+    for _ in range(args.rounds):
+        for name, parse in held.items():
+            kept[name].append(run_kept(parse, pages))
+    print("\n| the listing parsed 5 times, every result kept | process time |")
+    print("|---|---:|")
+    for name, values in kept.items():
+        print(f"| {name} | {statistics.median(values) * 1000:.1f} ms |")
     return 0
 
 

@@ -25,7 +25,9 @@ def rows(table: str) -> dict[str, list[str]]:
     """The table's rows by their first cell (header and rule left out)."""
     out: dict[str, list[str]] = {}
     for line in table.splitlines():
-        if line.startswith("| ") and not line.startswith(("| case ", "| parse and keep ")):
+        if line.startswith("| ") and not line.startswith(
+            ("| case ", "| parse and keep ", "| the listing")
+        ):
             cells = [cell.strip() for cell in line.strip("|").split("|")]
             out[cells[0]] = cells[1:]
     return out
@@ -77,14 +79,20 @@ def test_bench_prints_every_case_with_its_ratio() -> None:
 
 def test_parse_cost_prints_every_step() -> None:
     out = run("parse_cost.py", "--rounds", "1", "--images", "400")
-    table = rows(out)
+    first, kept = out.split("\n| the listing parsed 5 times")
+    table = rows(first)
     names = list(table)
     assert names[0] == "json.loads (dicts)"
-    assert names[-1] == "do_images ImagePage"
-    assert len(table) == 9
-    for name, (time_cell, ratio_cell, _per_image) in table.items():
+    assert names[-1] == "do_images ImagePage, collector paused per page (as list() parses)"
+    assert len(table) == 10
+    for name, (time_cell, ratio_cell, _per_image, off_cell) in table.items():
         assert time_cell.endswith(" ms"), name
         assert ratio_cell.endswith("x"), name
+        assert off_cell.endswith(" ms"), name
+    assert list(rows(kept)) == [
+        "do_images ImagePage, collector on",
+        "do_images ImagePage, collector paused per page (as list() parses)",
+    ]
 
 
 def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> None:
