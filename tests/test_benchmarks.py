@@ -111,3 +111,17 @@ def test_upload_benchmark_compares_with_boto3_upload_file() -> None:
         "format check of the 8 MiB file",
     }
     assert re.fullmatch(r"\d+\.\d\dx", table["upload 8 MiB: import_file's upload"][2])
+
+
+def test_startup_benchmark_prints_every_case() -> None:
+    table = rows(run("startup.py", "--rounds", "1"))
+    assert set(table) == {
+        "python -c pass",
+        "do-images --version",
+        "do-images --help",
+        "do-images list --help",
+        "httpx + plain pydantic Image/Action, GET, validate, print",
+        "do-images --json info ID (loopback server)",
+        "do-images --sandbox list",
+    }
+    assert re.fullmatch(r"\d+\.\d\dx", table["do-images --version"][1])

@@ -11,8 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ._constants import (
     CONNECT_TIMEOUT_CAP,
@@ -24,6 +23,9 @@ from ._constants import (
 )
 from ._errors import MissingTokenError
 from ._version import version
+
+if TYPE_CHECKING:
+    import httpx
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
@@ -114,6 +116,8 @@ def check_region(value: object) -> str:
 
 def check_url(value: object) -> str:
     """The ``http(s)://`` address of a custom image to import."""
+    import httpx
+
     url = check_str(value, "url")
     try:
         parsed = httpx.URL(url)
@@ -241,6 +245,8 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
 
 
 def check_base_url(base_url: object) -> httpx.URL:
+    import httpx  # here, not at import: the command line builds its parser without it
+
     """``https://`` only, except loopback hosts, which may use ``http://``."""
     if not isinstance(base_url, (str, httpx.URL)):
         raise TypeError(f"base_url must be a str, not {type_name(base_url)}")
@@ -277,6 +283,8 @@ def check_page_concurrency(value: object) -> int:
 
 def check_user_agent(user_agent: str | None) -> str:
     """The ``User-Agent`` header: the caller's product (one line) before ours."""
+    import httpx
+
     ours = f"do_images/{version()} httpx/{httpx.__version__}"
     if user_agent is None:
         return ours
@@ -286,6 +294,8 @@ def check_user_agent(user_agent: str | None) -> str:
 
 
 def timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
+    import httpx
+
     """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     if isinstance(timeout, httpx.Timeout):
         return timeout.as_dict()

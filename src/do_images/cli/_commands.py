@@ -12,14 +12,16 @@ import argparse
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .._client import Client
 from .._errors import DoImagesError, PermissionDeniedError
-from .._models import Action
 from ._failures import ExitCode
 from ._output import Output, Progress, again, describe, isatty
 from ._text import printable
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from .._models import Action
 
 
 class UsageError(Exception):

@@ -37,7 +37,6 @@ from .._errors import (
     UnknownOutcomeError,
     UploadError,
 )
-from .._models import Action
 from ._output import again
 
 
@@ -132,6 +131,8 @@ def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
 
 def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
     """For an error that came after an action started: where to find that action."""
+    from .._models import Action
+
     action = getattr(exc, "action", None)
     if not isinstance(action, Action) or isinstance(exc, (ActionTimeoutError, ActionFailedError)):
         return ""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_LIFECYCLE_POLL, DEFAULT_LIFECYCLE_TIMEOUT
 from .._errors import DoImagesError
-from .._models import Image
 from ._commands import Context, Stop, UsageError, ask, refused_if_public
 from ._failures import ExitCode, failure
 from ._output import IMAGE_COLUMNS, Progress, isatty
 from ._parser import Commands, add_output_options, add_wait_options, add_yes, id_or_slug, image_arg
+
+if TYPE_CHECKING:
+    from .._models import Image
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "list": (

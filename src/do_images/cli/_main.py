@@ -17,9 +17,8 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .._client import Client
 from .._constants import DEFAULT_BASE_URL
 from .._errors import APIStatusError
 from ._commands import Context, Handler, Stop, UsageError
@@ -27,6 +26,9 @@ from ._failures import ExitCode, failure
 from ._output import Output, terminal_columns
 from ._parser import build_parser, parse
 from ._text import one_line
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = ["ClientFactory", "Target", "main"]
 
@@ -43,7 +45,7 @@ class Target:
     """``--state``: the sandbox's state file (only with ``sandbox``)."""
 
 
-ClientFactory = Callable[[Target], Client]
+ClientFactory = Callable[[Target], "Client"]
 """Builds the ``Client`` a command runs with (a seam for tests and embedding)."""
 
 
@@ -52,6 +54,8 @@ ClientFactory = Callable[[Target], Client]
 
 def default_client(target: Target) -> Client:
     """The ``Client`` for ``target``: a sandbox's, or the API's with the token found."""
+    from .._client import Client  # only now: --help and --version need none of it
+
     if target.sandbox:
         from ..testing import Sandbox
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
 from .._constants import DEFAULT_BASE_URL
-from .._models import Action, Image
 from ._text import fit, pad, printable, shorten, width
 
 if TYPE_CHECKING:
     from .._lifecycle import PrunePlan
+    from .._models import Action, Image
 
 T = TypeVar("T")
 
@@ -339,6 +339,8 @@ class Output:
         if self.as_json:
             self.json(model.model_dump())
         elif self.columns is not None or not self.header:
+            from .._models import Image
+
             kind: Columns[Any] = IMAGE_COLUMNS if isinstance(model, Image) else ACTION_COLUMNS
             self._objects([model], kind, "")
         else:
