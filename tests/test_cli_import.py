@@ -4,6 +4,7 @@ loopback, the sandbox), in-process and as the installed script on a real termina
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,16 @@ def test_ctrl_c_during_the_upload_leaves_it_resumable(
     assert again.code == 0, again.err
     assert sorted(resent) == [3, 4]
     assert not _spaces._state_path(path).exists()
+
+
+def test_without_the_spaces_extra_it_says_which_to_install(
+    run: Run, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    result = run(*args(path, bucket, endpoint), environ=KEYS)
+    assert result.code == 1
+    assert (
+        result.err
+        == "error: importing a local image needs boto3: pip install 'do-images[spaces]'\n"
+    )

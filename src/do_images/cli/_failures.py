@@ -212,6 +212,8 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (UploadError, ExitCode.CONNECTION, _upload_failed),
     (FleetError, ExitCode.USAGE, lambda exc, args: str(exc)),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
+    # An optional extra that is not installed: the message says which.
+    (ImportError, ExitCode.FAILED, lambda exc, args: str(exc)),
     # The SDK refuses bad arguments with these before sending anything.
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
 ]
