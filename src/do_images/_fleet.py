@@ -107,13 +107,13 @@ def _check_fresh(plan: FleetPlan, images: list[Image], age: timedelta, most: tim
 def _check_apply(plan: object, max_delete: object, max_plan_age: object, on_result: object) -> None:
     if not isinstance(plan, FleetPlan):
         raise TypeError(f"plan must be a FleetPlan, not {type_name(plan)}")
-    check_int(max_delete, "max_delete", min=0)
+    most = check_int(max_delete, "max_delete", min=0)
     if not isinstance(max_plan_age, timedelta) or max_plan_age <= timedelta(0):
         raise ValueError(f"max_plan_age must be a positive timedelta, got {max_plan_age!r}")
     if on_result is not None and not callable(on_result):
         raise TypeError(f"on_result must be callable, not {type_name(on_result)}")
     deletions = len(plan.of("delete"))
-    if deletions > max_delete:  # type: ignore[operator]
+    if deletions > most:
         raise FleetError(
             f"the plan deletes {deletions} images, more than max_delete {max_delete}; "
             f"if that is meant, raise it (apply_fleet(plan, max_delete={deletions}), "

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 import httpx
 
@@ -154,9 +155,13 @@ def _import(
     timeout: float,
     on_progress: OnProgress | None,
 ) -> Op[Image]:
-    def report(stage: str, image: Image | None, action: Action | None = None) -> None:
+    def report(
+        stage: Literal["importing", "distributing", "done"],
+        image: Image | None,
+        action: Action | None = None,
+    ) -> None:
         if on_progress is not None:
-            on_progress(ImportProgress(stage, image, action))  # type: ignore[arg-type]
+            on_progress(ImportProgress(stage, image, action))
 
     report("importing", None)
     created = ops.create(name, url, region, distribution, description, tags or None)

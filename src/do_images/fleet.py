@@ -396,13 +396,6 @@ def _verdicts(group: Group, members: list[Image], now: datetime) -> list[PlanEnt
     return entries + _rank(group, ranked, now)
 
 
-def needs_action_list(fleet: Fleet, images: Iterable[Image], now: datetime) -> list[int]:
-    """The kept (or protected) images that lack one of their group's regions: the plan
-    reads their action lists, to see a transfer already under way."""
-    verdicts = plan_images(fleet, images, now)
-    return sorted({entry.image_id for entry in verdicts.entries if entry.action == "transfer"})
-
-
 def _transfers(group: Group, image: Image, running: Mapping[str, int]) -> list[PlanEntry]:
     have = set(image.regions or [])
     entries = []
