@@ -52,7 +52,7 @@ JSON = st.recursive(
 EXTRA_NAMES = st.sampled_from(
     ["checksum", "keys", "items", "get", "copy", "model_config", "model_fields", "__class__"]
 ) | TEXT.filter(bool)
-# What the API sends: second precision, UTC, "Z" (other forms are normalised; see README).
+# What the API sends: second precision, UTC, "Z" (other forms are normalised; see docs/spec.md).
 TIMESTAMPS = st.datetimes(datetime(1970, 1, 1), datetime(2099, 12, 31)).map(
     lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 )

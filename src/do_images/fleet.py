@@ -480,6 +480,7 @@ class FleetPlan:
 
     @property
     def fingerprint(self) -> str:
+        """The SHA-256 of the fleet file, the matched images and the entries."""
         return fingerprint(self.fleet.sha256, self.digests, self.entries)
 
     def of(self, action: EntryAction) -> list[PlanEntry]:
@@ -678,9 +679,11 @@ class FleetReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every entry was done."""
         return not self.failed
 
     def of(self, outcome: str) -> list[EntryResult]:
+        """The results with this outcome (``done``, ``failed`` or ``skipped``)."""
         return [result for result in self.results if result.outcome == outcome]
 
 
