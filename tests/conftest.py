@@ -9,7 +9,7 @@ import pytest
 
 from do_images.testing import Sandbox
 from sandbox_support import assert_spec_valid
-from support import KINDS, SANDBOX_START, Driver, Handler, MakeDriver
+from support import KINDS, SANDBOX_START, Driver, Handler, MakeDriver, driver
 
 pytest_plugins = ["pytester"]
 
@@ -32,8 +32,8 @@ def make_driver(kind: str) -> Iterator[MakeDriver]:
         return driver
 
     yield make
-    for driver in made:
-        driver.close()
+    for made_driver in made:
+        made_driver.close()
 
 
 @pytest.fixture
@@ -42,6 +42,16 @@ def sandbox() -> Iterator[Sandbox]:
     sandbox = Sandbox(start=SANDBOX_START)
     yield sandbox
     assert_spec_valid(sandbox)
+
+
+@pytest.fixture
+def do(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
+    """Either client, wired to the spec-checked ``sandbox`` (waits advance its clock).
+
+    Modules that need another sandbox define a ``do`` of their own."""
+    client = sandbox.client() if kind == "sync" else sandbox.async_client()
+    with driver(kind, client=client) as made:
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -28,13 +28,6 @@ API = "https://api.digitalocean.com/v2"
 
 
 @pytest.fixture
-def do(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
-    client = sandbox.client() if kind == "sync" else sandbox.async_client()
-    with driver(kind, client=client) as made:
-        yield made
-
-
-@pytest.fixture
 def bob(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
     """A client acting as the second account, ``bob``."""
     account = sandbox.account("bob")

@@ -62,18 +62,8 @@ def example_sandbox() -> Sandbox:
     return sandbox
 
 
-FLEET_TOML = """\
-version = 1
-
-[[group]]
-name = "web"
-select = { name_prefix = "web-", tag = "web", types = ["snapshot", "custom"] }
-regions = ["nyc3", "sfo3", "ams3"]
-keep = 3
-max_age = "30d"
-protect_tags = ["keep"]
-ensure_tags = ["managed:do-images"]
-"""
+FLEET_TOML = next(code for _, code in blocks(ROOT / "docs" / "fleets.md", "toml"))
+"""The fleet file the fleets page shows: the one its commands plan and apply."""
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ blindly sent again, and a POST with nothing to look up raises ``UnknownOutcomeEr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from do_images import (
@@ -20,18 +18,10 @@ from do_images import (
     UnknownOutcomeError,
 )
 from do_images.testing import Sandbox
-from support import Driver, driver
+from support import Driver
 
 SNAPSHOT = 180040001  # a private snapshot in nyc3 (seeded)
 BACKUP = 180040003  # a private backup (seeded)
-
-
-@pytest.fixture
-def do(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
-    """Either client, wired to the spec-checked sandbox (waits advance its clock)."""
-    client = sandbox.client() if kind == "sync" else sandbox.async_client()
-    with driver(kind, client=client) as made:
-        yield made
 
 
 def garbled(sandbox: Sandbox) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,13 +17,6 @@ from support import Driver, driver, json_response
 SNAPSHOT = 180040001  # web-01, tagged web and prod (seeded)
 STAGING = 180040007  # staging snapshot, no tags (seeded)
 API = "https://api.digitalocean.com/v2"
-
-
-@pytest.fixture
-def do(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
-    client = sandbox.client() if kind == "sync" else sandbox.async_client()
-    with driver(kind, client=client) as made:
-        yield made
 
 
 def bodies(sandbox: Sandbox, operation: str) -> list[Any]:

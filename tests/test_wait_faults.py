@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -18,18 +16,10 @@ from do_images import (
     ServerError,
 )
 from do_images.testing import Sandbox
-from support import Driver, MakeDriver, action_payload, driver, error_response, json_response
+from support import Driver, MakeDriver, action_payload, error_response, json_response
 
 SNAPSHOT = 180040001  # a private snapshot in nyc3 (seeded)
 BACKUP = 180040003  # a private backup (seeded)
-
-
-@pytest.fixture
-def do(kind: str, sandbox: Sandbox) -> Iterator[Driver]:
-    """Either client, wired to the spec-checked sandbox (waits advance its clock)."""
-    client = sandbox.client() if kind == "sync" else sandbox.async_client()
-    with driver(kind, client=client) as made:
-        yield made
 
 
 def test_the_reproduction_keeps_waiting_until_the_transfer_completes(

@@ -29,6 +29,7 @@ from .fleet import (
     digest,
     plan_images,
     regions_by_image,
+    with_running,
 )
 
 logger = logging.getLogger("do_images")
@@ -63,7 +64,7 @@ def plan_fleet(ops: ImageOps, fleet: Fleet, width: int) -> Op[FleetPlan]:
     running = {
         image_id: _running(actions) for image_id, actions in zip(lacking, lists, strict=True)
     }
-    verdicts = plan_images(fleet, listing.images, listing.now, running)
+    verdicts = with_running(verdicts, running)  # the rule ran once; only transfers change
     digests = {image_id: digest(image) for image_id, image in verdicts.matched.items()}
     return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, listing.pages)
 

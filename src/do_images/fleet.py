@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -286,8 +286,6 @@ class Verdicts:
     entries: list[PlanEntry]
     notes: list[str]
     matched: dict[int, Image]
-    groups: dict[int, str]
-    """Image id -> its group."""
 
 
 def _days(age: timedelta) -> str:
@@ -368,10 +366,11 @@ def plan_images(
         for verdict in verdicts:
             if verdict.action in ("keep", "protected"):
                 image = matched[verdict.image_id]
-                entries.extend(_transfers(group, image, running.get(image.id, {})))
+                entries.extend(_transfers(group, image))
                 entries.extend(_tags(group, image))
                 notes.extend(_outside(group, image))
-    return Verdicts(entries, notes, matched, groups)
+    planned = Verdicts(entries, notes, matched)
+    return with_running(planned, running) if running else planned
 
 
 def _verdicts(group: Group, members: list[Image], now: datetime) -> list[PlanEntry]:
@@ -396,20 +395,27 @@ def _verdicts(group: Group, members: list[Image], now: datetime) -> list[PlanEnt
     return entries + _rank(group, ranked, now)
 
 
-def _transfers(group: Group, image: Image, running: Mapping[str, int]) -> list[PlanEntry]:
+def _transfers(group: Group, image: Image) -> list[PlanEntry]:
     have = set(image.regions or [])
+    return [
+        _entry("transfer", group, image, f"missing in {region}", region=region)
+        for region in group.regions
+        if region not in have
+    ]
+
+
+def with_running(verdicts: Verdicts, running: Mapping[int, Mapping[str, int]]) -> Verdicts:
+    """The same plan, its transfers to a region one is already under way to marked as
+    waited for (``running``: image id -> region -> action id), not started again."""
     entries = []
-    for region in group.regions:
-        if region in have:
-            continue
-        if region in running:
-            reason = f"missing in {region}; transfer {running[region]} under way: waited for"
-            entries.append(
-                _entry("transfer", group, image, reason, region=region, running=running[region])
-            )
+    for entry in verdicts.entries:
+        action = running.get(entry.image_id, {}).get(str(entry.region))
+        if entry.action == "transfer" and action is not None:
+            reason = f"missing in {entry.region}; transfer {action} under way: waited for"
+            entries.append(replace(entry, reason=reason, running=action))
         else:
-            entries.append(_entry("transfer", group, image, f"missing in {region}", region=region))
-    return entries
+            entries.append(entry)
+    return replace(verdicts, entries=entries)
 
 
 def _tags(group: Group, image: Image) -> list[PlanEntry]:

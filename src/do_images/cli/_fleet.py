@@ -12,7 +12,7 @@ from ._parser import Commands, add_yes, count
 from ._text import printable
 
 if TYPE_CHECKING:
-    from ..fleet import EntryResult, FleetPlan, FleetReport, PlanEntry
+    from ..fleet import EntryResult, Fleet, FleetPlan, FleetReport, PlanEntry
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "plan": (
@@ -73,7 +73,7 @@ def show_plan(out: Output, plan: FleetPlan) -> None:
         )
 
 
-def _load_fleet(path: str) -> Any:
+def _load_fleet(path: str) -> Fleet:
     from ..fleet import Fleet
 
     return Fleet.load(path)

@@ -29,6 +29,7 @@ from .._constants import (
 )
 from .._models import Action, Image
 from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Drop, Fault, Front, Reply, SandboxRequest
+from ._importer import fetch_failure
 from ._seed import DISTRIBUTIONS
 from ._state import SandboxStateError, StateFile
 from ._transport import SandboxTransport
@@ -132,6 +133,7 @@ class Sandbox:
             action_seconds=float(action_seconds),
             import_seconds=float(import_seconds),
             seed=seed,
+            fetch=fetch_failure,
         )
         self._front = Front(
             self._world,

@@ -85,8 +85,13 @@ class World:
         action_seconds: float,
         import_seconds: float,
         seed: bool,
+        fetch: Callable[[str], str | None] | None = None,
     ) -> None:
         self.start = start
+        self.fetch = fetch
+        """Fetches a loopback import's URL as the importer would: ``None`` when it holds
+        an image DigitalOcean imports, else the import's ``error_message``. Injected, so
+        the rules here do no I/O."""
         self.clock = clock
         self.action_seconds = action_seconds
         self.import_seconds = import_seconds
@@ -372,8 +377,8 @@ class World:
             size_gigabytes=None,
         )
         failure = self.failed_imports.pop(0) if self.failed_imports else None
-        if failure is None and is_loopback(parsed):
-            failure = fetch_failure(url)
+        if failure is None and self.fetch is not None and is_loopback(parsed):
+            failure = self.fetch(url)
         self._pending.append(
             _Import(
                 due=self.clock() + self.import_seconds,
@@ -733,44 +738,10 @@ def check_region(region: str) -> None:
         raise Problem(422, f"The region {region} is not available.")
 
 
-_UNREACHABLE = (
-    "We were unable to download your image from the URL you provided ({why}). Please "
-    "make sure it is reachable from the Internet and try again."
-)
-_NOT_AN_IMAGE = (
-    "The file at the URL you provided is not an image we can import ({why}). Supported "
-    "formats are raw, qcow2, vhdx, vdi and vmdk, optionally compressed with gzip or bzip2."
-)
-_COMPRESSION = (
-    "The file at the URL you provided uses a compression we cannot read ({why}). "
-    "Supported compression formats are gzip and bzip2."
-)
-
-
 def is_loopback(url: httpx.URL) -> bool:
     """Whether ``url`` is on this machine: such an import is really fetched."""
     host = url.host
     return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def fetch_failure(url: str) -> str | None:
-    """Fetch the head of a loopback image as the importer does (a ranged GET) and sniff
-    it: ``None`` when DigitalOcean would import it, else its ``error_message``."""
-    from .._imagefile import sniff
-
-    try:
-        response = httpx.get(url, headers={"Range": "bytes=0-65535"}, timeout=5.0)
-    except httpx.HTTPError as exc:
-        return _UNREACHABLE.format(why=type(exc).__name__)
-    if response.status_code not in (200, 206):
-        return _UNREACHABLE.format(why=f"HTTP {response.status_code}")
-    try:
-        sniff(response.content)
-    except ValueError as exc:
-        why = str(exc).split(":")[0]
-        compressed = "compressed" in why or "zip archive" in why
-        return (_COMPRESSION if compressed else _NOT_AN_IMAGE).format(why=why)
-    return None
 
 
 def check_tag(name: str, status: int = 422) -> None:
