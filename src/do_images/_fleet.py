@@ -17,7 +17,7 @@ from ._checks import check_int, check_wait, type_name
 from ._effects import Gather, Op
 from ._errors import DoImagesError, FleetError, NotFoundError, StalePlanError
 from ._images import ImageOps
-from ._lifecycle import _await_all, own_images
+from ._jobs._toolkit import await_actions, own_images
 from ._models import Action, Image
 from ._paging import page_concurrency
 from .fleet import (
@@ -192,7 +192,6 @@ def _transfer_image(
     """Start (or, if under way, adopt) every transfer of one image; await them together."""
     actions: dict[str, Action] = {}
     errors: dict[str, DoImagesError] = {}
-    url = ops.session.url(image_id, "actions")
     for entry in entries:
         region = str(entry.region)
         try:
@@ -200,11 +199,11 @@ def _transfer_image(
                 actions[region] = yield from ops.action_info(image_id, entry.running)
             else:
                 body = {"type": "transfer", "region": region}
-                actions[region] = yield from ops._start_action(image_id, url, body)
+                actions[region] = yield from ops.start_action(image_id, body)
         except DoImagesError as error:
             errors[region] = error
     if actions:
-        yield from _await_all(ops, image_id, actions, errors, poll, timeout, None)
+        yield from await_actions(ops, image_id, actions, errors, poll=poll, timeout=timeout)
     results = []
     for entry in entries:
         region = str(entry.region)

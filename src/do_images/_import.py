@@ -169,7 +169,9 @@ def _import(
     def seen(image: Image) -> None:
         report("importing", image)
 
-    image = yield from create_and_wait(ops, created, True, poll, timeout, on_update=seen)
+    image = yield from create_and_wait(
+        ops, created, wait=True, poll=poll, timeout=timeout, on_update=seen
+    )
     missing = [r for r in regions if r not in (image.regions or [])]
     if missing:
         try:
@@ -177,10 +179,10 @@ def _import(
                 ops,
                 image.id,
                 missing,
-                True,
-                poll,
-                timeout,
-                lambda action: report("distributing", image, action),
+                wait=True,
+                poll=poll,
+                timeout=timeout,
+                on_update=lambda action: report("distributing", image, action),
             )
             image = yield from ops.info(image.id)
         except DoImagesError as error:

@@ -144,7 +144,7 @@ class ImageResource:
         """
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
-        return self._run(create_and_wait(ops, created, wait, poll, timeout))
+        return self._run(create_and_wait(ops, created, wait=wait, poll=poll, timeout=timeout))
 
     def transfer(
         self,
@@ -164,7 +164,9 @@ class ImageResource:
         the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
         """
         return self._run(
-            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+            self._ops.with_retries(max_retries).transfer(
+                id, region, wait=wait, poll=poll, timeout=timeout
+            )
         )
 
     def convert(
@@ -177,7 +179,9 @@ class ImageResource:
         max_retries: int | None = None,
     ) -> Action:
         """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
-        return self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
+        return self._run(
+            self._ops.with_retries(max_retries).convert(id, wait=wait, poll=poll, timeout=timeout)
+        )
 
     def wait_image(
         self,
@@ -196,7 +200,7 @@ class ImageResource:
         not end the wait. ``on_update`` is called with the image after every poll.
         """
         ops = self._ops.with_retries(max_retries)
-        return self._run(wait_image(ops, image, poll, timeout, on_update))
+        return self._run(wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update))
 
     def distribute(
         self,
@@ -219,7 +223,9 @@ class ImageResource:
         and whenever it changed.
         """
         ops = self._ops.with_retries(max_retries)
-        return self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
+        return self._run(
+            distribute(ops, id, regions, wait=wait, poll=poll, timeout=timeout, on_update=on_update)
+        )
 
     def plan_prune(
         self,
@@ -239,7 +245,17 @@ class ImageResource:
         ``created_at``, not ``available``, public, or of other types always stay.
         """
         ops = self._ops.with_retries(max_retries)
-        return self._run(plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by))
+        return self._run(
+            plan_prune(
+                ops,
+                keep=keep,
+                older_than=older_than,
+                tag_name=tag_name,
+                name_prefix=name_prefix,
+                types=types,
+                group_by=group_by,
+            )
+        )
 
     def prune(
         self,
@@ -254,7 +270,7 @@ class ImageResource:
         as deleted. ``on_progress(done, total)`` is called after each image.
         """
         ops = self._ops.with_retries(max_retries)
-        return self._run(prune(ops, plan, self._page_concurrency, on_progress))
+        return self._run(prune(ops, plan, width=self._page_concurrency, on_progress=on_progress))
 
     def action_list(self, id: int, *, max_retries: int | None = None) -> builtins.list[Action]:
         """Every action of an image, all pages: ``GET /v2/images/{id}/actions``."""
@@ -281,7 +297,11 @@ class ImageResource:
         the last state seen) after ``timeout`` seconds. ``on_update`` is called with
         the action after every poll.
         """
-        return self._run(self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update))
+        return self._run(
+            self._ops.with_retries(max_retries).wait(
+                action, poll=poll, timeout=timeout, on_update=on_update
+            )
+        )
 
     def tag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
         """Tag an image: ``POST /v2/tags/{tag}/resources`` for each tag.
@@ -538,7 +558,7 @@ class AsyncImageResource:
         """
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
-        return await self._run(create_and_wait(ops, created, wait, poll, timeout))
+        return await self._run(create_and_wait(ops, created, wait=wait, poll=poll, timeout=timeout))
 
     async def transfer(
         self,
@@ -558,7 +578,9 @@ class AsyncImageResource:
         the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
         """
         return await self._run(
-            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+            self._ops.with_retries(max_retries).transfer(
+                id, region, wait=wait, poll=poll, timeout=timeout
+            )
         )
 
     async def convert(
@@ -571,7 +593,9 @@ class AsyncImageResource:
         max_retries: int | None = None,
     ) -> Action:
         """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
-        return await self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
+        return await self._run(
+            self._ops.with_retries(max_retries).convert(id, wait=wait, poll=poll, timeout=timeout)
+        )
 
     async def wait_image(
         self,
@@ -590,7 +614,9 @@ class AsyncImageResource:
         not end the wait. ``on_update`` is called with the image after every poll.
         """
         ops = self._ops.with_retries(max_retries)
-        return await self._run(wait_image(ops, image, poll, timeout, on_update))
+        return await self._run(
+            wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update)
+        )
 
     async def distribute(
         self,
@@ -613,7 +639,9 @@ class AsyncImageResource:
         and whenever it changed.
         """
         ops = self._ops.with_retries(max_retries)
-        return await self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
+        return await self._run(
+            distribute(ops, id, regions, wait=wait, poll=poll, timeout=timeout, on_update=on_update)
+        )
 
     async def plan_prune(
         self,
@@ -634,7 +662,15 @@ class AsyncImageResource:
         """
         ops = self._ops.with_retries(max_retries)
         return await self._run(
-            plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by)
+            plan_prune(
+                ops,
+                keep=keep,
+                older_than=older_than,
+                tag_name=tag_name,
+                name_prefix=name_prefix,
+                types=types,
+                group_by=group_by,
+            )
         )
 
     async def prune(
@@ -650,7 +686,9 @@ class AsyncImageResource:
         as deleted. ``on_progress(done, total)`` is called after each image.
         """
         ops = self._ops.with_retries(max_retries)
-        return await self._run(prune(ops, plan, self._page_concurrency, on_progress))
+        return await self._run(
+            prune(ops, plan, width=self._page_concurrency, on_progress=on_progress)
+        )
 
     async def action_list(
         self, id: int, *, max_retries: int | None = None
@@ -682,7 +720,9 @@ class AsyncImageResource:
         the action after every poll.
         """
         return await self._run(
-            self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
+            self._ops.with_retries(max_retries).wait(
+                action, poll=poll, timeout=timeout, on_update=on_update
+            )
         )
 
     async def tag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
