@@ -24,15 +24,8 @@ from ._errors import (
     NotFoundError,
 )
 from ._images import ImageOps
-from ._jobs._toolkit import (
-    OnAction,
-    await_actions,
-    check_types,
-    delete_each,
-    own_images,
-    selects,
-    start_transfers,
-)
+from ._jobs._select import check_types, selects
+from ._jobs._toolkit import OnAction, await_actions, delete_each, own_images, start_transfers
 from ._models import Action, Image
 from ._polling import Watch, poll_until
 

@@ -21,9 +21,10 @@ from ._constants import (
     MAX_PER_PAGE,
 )
 from ._effects import AsyncRunner, SyncRunner
-from ._fleet import OnResult, apply_fleet, plan_fleet
 from ._images import ImageListType, ImageOps, OnUpdate
 from ._import import import_file
+from ._jobs._fleet_apply import OnResult, apply_fleet, plan_fleet
+from ._jobs._fleet_plan import DEFAULT_MAX_DELETE, DEFAULT_MAX_PLAN_AGE
 from ._lifecycle import (
     OnAction,
     OnImage,
@@ -40,7 +41,7 @@ from ._models import AccountTransfer, Action, Image
 from ._paging import AsyncPager, Pager
 from ._spaces import OnProgress as OnImportProgress
 from ._spaces import SpacesTarget
-from .fleet import DEFAULT_MAX_DELETE, DEFAULT_MAX_PLAN_AGE, Fleet, FleetPlan, FleetReport
+from .fleet import Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource", "ImageResource"]
 

@@ -1,8 +1,7 @@
 """The toolkit every long-running job is composed from, for both clients.
 
-- ``own_images``: every page of the account's own images, with the server's time;
-  ``selects`` and ``check_types``: the one rule for "the account's own images of
-  these types" (never a backup, never a public image).
+- ``own_images``: every page of the account's own images, with the server's time
+  (``_select`` holds the one rule for which of them a job may take).
 - ``start_transfers``: start a transfer to each region, or adopt one already under way
   (reading the image's action list first, and again after a 422), never two;
   ``await_actions``: all of an image's actions awaited with one action list per poll.
@@ -42,40 +41,6 @@ from .._retry import server_now
 logger = logging.getLogger("do_images")
 
 OnAction = Callable[[Action], object]
-OWN_TYPES = ("snapshot", "custom")
-"""The image types a job may select: backups are DigitalOcean's, never a job's."""
-
-
-# ------------------------------------------------------------------ selection
-
-
-def selects(
-    image: Image,
-    *,
-    types: Sequence[str],
-    name_prefix: str | None = None,
-    tag: str | None = None,
-) -> bool:
-    """Whether ``image`` is one of the account's own of ``types`` that match the filters:
-    never a public image, never a backup (``check_types`` refuses it as a type)."""
-    if image.public is not False or str(image.type) not in types or str(image.type) == "backup":
-        return False
-    if name_prefix is not None and not (image.name or "").startswith(name_prefix):
-        return False
-    return tag is None or tag in (image.tags or [])
-
-
-def check_types(types: object, key: str = "types") -> tuple[str, ...]:
-    """Image types a job may select: a non-empty list of ``snapshot`` and ``custom``,
-    duplicates dropped; ``backup`` and anything else refused (``key`` names the option)."""
-    if isinstance(types, (str, bytes)) or not isinstance(types, Sequence) or not types:
-        raise TypeError(f"{key} must be a non-empty list of image types, not {types!r}")
-    for kind in types:
-        if kind == "backup":
-            raise ValueError(f"{key}: backups are managed by DigitalOcean, never a job's")
-        if kind not in OWN_TYPES:
-            raise ValueError(f"{key} may hold 'snapshot' and 'custom', not {kind!r}")
-    return tuple(dict.fromkeys(types))
 
 
 @dataclass(frozen=True)
@@ -335,16 +300,13 @@ def delete_each(
 
 
 __all__ = [
-    "OWN_TYPES",
     "Deleted",
     "Listing",
     "Transfers",
     "await_actions",
     "budget_width",
-    "check_types",
     "delete_each",
     "own_images",
-    "selects",
     "start_transfers",
     "transfers_to",
 ]

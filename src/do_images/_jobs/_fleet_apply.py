@@ -1,4 +1,5 @@
-"""``plan_fleet`` and ``apply_fleet`` as operations (``_effects``), for both clients.
+"""The fleet's apply engine: ``plan_fleet`` and ``apply_fleet`` as operations
+(``_effects``), for both clients, and the ``FleetReport`` an apply returns.
 
 The rule is ``fleet.plan_images`` (pure); these read what it needs and carry a plan out
 in its order: transfers (each image's through the never-twice POST path of
@@ -9,30 +10,65 @@ tags, then each group's deletions once its transfers completed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from ._checks import check_int, check_wait, type_name
-from ._effects import Gather, Op
-from ._errors import DoImagesError, FleetError, NotFoundError, StalePlanError
-from ._images import ImageOps
-from ._jobs._toolkit import await_actions, own_images
-from ._models import Action, Image
-from ._paging import page_concurrency
-from .fleet import (
-    EntryResult,
-    Fleet,
-    FleetPlan,
-    FleetReport,
-    PlanEntry,
-    digest,
-    plan_images,
-    regions_by_image,
-    with_running,
-)
+from .._checks import check_int, check_wait, type_name
+from .._effects import Gather, Op
+from .._errors import DoImagesError, FleetError, NotFoundError, StalePlanError
+from .._images import ImageOps
+from .._models import Action, Image
+from .._paging import page_concurrency
+from ._fleet_file import Fleet
+from ._fleet_plan import FleetPlan, PlanEntry, digest, plan_images, with_running
+from ._toolkit import await_actions, own_images
 
 logger = logging.getLogger("do_images")
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What happened to one entry of the plan."""
+
+    entry: PlanEntry
+    outcome: Literal["done", "failed", "skipped"]
+    detail: str = ""
+    error: DoImagesError | None = None
+
+
+@dataclass
+class FleetReport:
+    """What ``apply_fleet`` did, entry by entry (``keep``, ``protected`` and ``pending``
+    entries are not acted on and not listed)."""
+
+    results: list[EntryResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[EntryResult]:
+        """The entries that failed, or were skipped because an earlier one failed."""
+        return [result for result in self.results if result.outcome != "done"]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every entry was done."""
+        return not self.failed
+
+    def of(self, outcome: str) -> list[EntryResult]:
+        """The results with this outcome (``done``, ``failed`` or ``skipped``)."""
+        return [result for result in self.results if result.outcome == outcome]
+
+
+def regions_by_image(entries: Sequence[PlanEntry]) -> dict[int, list[PlanEntry]]:
+    """The transfer entries, by image, in plan order."""
+    found: dict[int, list[PlanEntry]] = {}
+    for entry in entries:
+        if entry.action == "transfer":
+            found.setdefault(entry.image_id, []).append(entry)
+    return found
+
 
 OnResult = Callable[[EntryResult], object]
 
@@ -240,4 +276,4 @@ def _delete(ops: ImageOps, entry: PlanEntry) -> Op[EntryResult]:
     return EntryResult(entry, "done", "deleted")
 
 
-__all__ = ["apply_fleet", "plan_fleet"]
+__all__ = ["EntryResult", "FleetReport", "OnResult", "apply_fleet", "plan_fleet"]
