@@ -371,7 +371,7 @@ class ImageResource:
         under way. Raises ``FleetError`` for an image two groups select.
         """
         ops = self._ops.with_retries(max_retries)
-        return self._run(plan_fleet(ops, fleet, self._page_concurrency))
+        return self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
 
     def apply_fleet(
         self,
@@ -386,24 +386,28 @@ class ImageResource:
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
 
-        Before any change: more than ``max_delete`` deletions raise ``FleetError``; a
-        plan whose images or fleet file changed, or older than ``max_plan_age`` by the
-        server's clock, raises ``StalePlanError``. Then the transfers (one action-list
-        poll per image per cycle; one under way is waited for, not started again), the
-        tags, and each group's deletions once its transfers completed (none if one
-        failed). ``on_result`` is called with each entry's ``EntryResult``.
+        Before any change: more than ``max_delete`` deletions raise ``FleetError``; the
+        account is read again and the rule run on it with the plan's fleet at the plan's
+        ``listed_at``: any difference but the plan's own progress, a changed fleet file,
+        or a plan older than ``max_plan_age`` by the server's clock raises
+        ``StalePlanError``. Then the transfers (a transfer under way is adopted, never
+        started twice; one action-list poll per image per cycle), the tags, and each
+        group's deletions once its transfers completed (none if one failed), each
+        re-checked on a listing read just before: an image the rule no longer deletes,
+        or that changed since the plan, is skipped. ``on_result`` is called with each
+        entry's ``EntryResult``.
         """
         ops = self._ops.with_retries(max_retries)
         return self._run(
             apply_fleet(
                 ops,
                 plan,
-                self._page_concurrency,
-                max_delete,
-                max_plan_age,
-                poll,
-                timeout,
-                on_result,
+                width=self._page_concurrency,
+                max_delete=max_delete,
+                max_plan_age=max_plan_age,
+                poll=poll,
+                timeout=timeout,
+                on_result=on_result,
             )
         )
 
@@ -799,7 +803,7 @@ class AsyncImageResource:
         under way. Raises ``FleetError`` for an image two groups select.
         """
         ops = self._ops.with_retries(max_retries)
-        return await self._run(plan_fleet(ops, fleet, self._page_concurrency))
+        return await self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
 
     async def apply_fleet(
         self,
@@ -814,24 +818,28 @@ class AsyncImageResource:
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
 
-        Before any change: more than ``max_delete`` deletions raise ``FleetError``; a
-        plan whose images or fleet file changed, or older than ``max_plan_age`` by the
-        server's clock, raises ``StalePlanError``. Then the transfers (one action-list
-        poll per image per cycle; one under way is waited for, not started again), the
-        tags, and each group's deletions once its transfers completed (none if one
-        failed). ``on_result`` is called with each entry's ``EntryResult``.
+        Before any change: more than ``max_delete`` deletions raise ``FleetError``; the
+        account is read again and the rule run on it with the plan's fleet at the plan's
+        ``listed_at``: any difference but the plan's own progress, a changed fleet file,
+        or a plan older than ``max_plan_age`` by the server's clock raises
+        ``StalePlanError``. Then the transfers (a transfer under way is adopted, never
+        started twice; one action-list poll per image per cycle), the tags, and each
+        group's deletions once its transfers completed (none if one failed), each
+        re-checked on a listing read just before: an image the rule no longer deletes,
+        or that changed since the plan, is skipped. ``on_result`` is called with each
+        entry's ``EntryResult``.
         """
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             apply_fleet(
                 ops,
                 plan,
-                self._page_concurrency,
-                max_delete,
-                max_plan_age,
-                poll,
-                timeout,
-                on_result,
+                width=self._page_concurrency,
+                max_delete=max_delete,
+                max_plan_age=max_plan_age,
+                poll=poll,
+                timeout=timeout,
+                on_result=on_result,
             )
         )
 

@@ -13,16 +13,21 @@ its rank is above ``keep`` or it is older than ``max_age``, but never one of the
 its ``ensure_tags``; images not ``available`` are left alone (``pending``); an available
 image without ``created_at`` is kept, not ranked, not counted.
 
+A plan is a proposal, the rule decides: ``apply_fleet`` holds a plan to the rule on the
+account as it reads it (at the plan's ``listed_at``), refuses any difference but the
+plan's own progress, and re-checks each group's deletions just before they happen.
+
 This module is the public face; the fleet lives in ``do_images._jobs``, one module per
-concern: the file (``_fleet_file``), the rule and plan (``_fleet_plan``) and the apply
-engine (``_fleet_apply``).
+concern: the file (``_fleet_file``), the rule (``_fleet_rule``) and the plan
+(``_fleet_plan``), and the apply engine (``_fleet_apply``).
 """
 
 from __future__ import annotations
 
 from ._jobs._fleet_apply import EntryResult, FleetReport
 from ._jobs._fleet_file import Fleet, Group, Selection
-from ._jobs._fleet_plan import FleetPlan, FleetPlanDocument, PlanEntry, fingerprint, plan_images
+from ._jobs._fleet_plan import FleetPlan, FleetPlanDocument, fingerprint
+from ._jobs._fleet_rule import PlanEntry, plan_images
 
 __all__ = [
     "EntryResult",

@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_region, check_tag_name, parse_duration
+from .._constants import FLEET_VERSION
 from .._errors import FleetError
 from .._models import Image
+from ._select import check_types, selects
 
-FLEET_VERSION = 1
-"""The ``version`` a fleet file must declare."""
 _GROUP_KEYS = frozenset(
     {"name", "select", "regions", "keep", "max_age", "keep_min", "protect_tags", "ensure_tags"}
 )
 _SELECT_KEYS = frozenset({"name_prefix", "tag", "types"})
-_TYPES = ("snapshot", "custom")
+_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,9 @@ class Selection:
     types: tuple[str, ...] = ("snapshot",)
 
     def selects(self, image: Image) -> bool:
-        """Whether ``image`` is one of this selection's: never a backup or a public image."""
-        if image.public is not False or str(image.type) not in self.types:
-            return False
-        if self.name_prefix is not None and not (image.name or "").startswith(self.name_prefix):
-            return False
-        return self.tag is None or self.tag in (image.tags or [])
+        """Whether ``image`` is one of this selection's: never a backup or a public image
+        (the one rule every job selects by, ``_select.selects``)."""
+        return selects(image, types=self.types, name_prefix=self.name_prefix, tag=self.tag)
 
 
 @dataclass(frozen=True)
@@ -69,23 +66,26 @@ class Fleet:
     document: dict[str, Any] = field(repr=False, compare=False)
     """The file's content as read (what a plan records)."""
     path: str | None = None
+    """The file's absolute path (``None`` for ``from_dict``)."""
     sha256: str = ""
     """The SHA-256 of the file's bytes (of its canonical JSON for ``from_dict``)."""
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Fleet:
         """Read and check a fleet file; ``FleetError`` names the key and its group, and a
-        syntax error carries the parser's line and column."""
-        where = Path(path)
+        syntax error carries the parser's line and column. A UTF-8 byte order mark is
+        read past; the path is kept absolute."""
+        where = Path(os.path.abspath(path))
         try:
             raw = where.read_bytes()
         except OSError as exc:
             raise FleetError(f"cannot read fleet file {where}: {exc.strerror or exc}") from None
         try:
-            text = raw.decode("utf-8")
-            data = _toml().loads(text)
+            data = _toml().loads(raw.decode("utf-8").removeprefix(_BOM))
         except UnicodeDecodeError as exc:
             raise FleetError(f"{where} is not UTF-8 text: {exc}") from None
+        except RecursionError:
+            raise FleetError(f"{where} is nested too deeply to be a fleet file") from None
         except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 9)"
             raise FleetError(f"{where} is not valid TOML: {exc}") from None
         return cls._checked(data, str(where), hashlib.sha256(raw).hexdigest())
@@ -93,8 +93,8 @@ class Fleet:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fleet:
         """A fleet from the data a fleet file holds (``{"version": 1, "group": [...]}``)."""
-        canonical = json.dumps(data, sort_keys=True, default=str).encode()
-        return cls._checked(data, None, hashlib.sha256(canonical).hexdigest())
+        canonical = _json(data, sort_keys=True, default=str)
+        return cls._checked(data, None, hashlib.sha256(canonical.encode()).hexdigest())
 
     @classmethod
     def _checked(cls, data: Mapping[str, Any], path: str | None, sha256: str) -> Fleet:
@@ -104,8 +104,9 @@ class Fleet:
         unknown = sorted(set(data) - {"version", "group"})
         if unknown:
             raise FleetError(f"{where}unknown key {unknown[0]!r} (a fleet has version and group)")
-        if data.get("version") != FLEET_VERSION:
-            raise FleetError(f"{where}version must be {FLEET_VERSION}, got {data.get('version')!r}")
+        version = data.get("version")
+        if type(version) is not int or version != FLEET_VERSION:  # not True, not 1.0
+            raise FleetError(f"{where}version must be {FLEET_VERSION}, got {version!r}")
         raw_groups = data.get("group")
         if not isinstance(raw_groups, list) or not raw_groups:
             raise FleetError(f"{where}a fleet needs at least one [[group]]")
@@ -114,9 +115,18 @@ class Fleet:
         for name in names:
             if names.count(name) > 1:
                 raise FleetError(f"{where}two groups are named {name!r}: names must be unique")
-        return cls(
-            groups=groups, document=json.loads(json.dumps(dict(data))), path=path, sha256=sha256
-        )
+        document = json.loads(_json(dict(data)))
+        return cls(groups=groups, document=document, path=path, sha256=sha256)
+
+
+def _json(data: object, **options: Any) -> str:
+    """``json.dumps``, its two limits as ``FleetError``: nesting and huge integers."""
+    try:
+        return json.dumps(data, **options)
+    except RecursionError:
+        raise FleetError("a fleet nested too deeply to be one") from None
+    except ValueError as exc:  # an int of more than 4300 digits
+        raise FleetError(f"a number in the fleet is too large: {exc}") from None
 
 
 def _toml() -> Any:
@@ -197,15 +207,8 @@ def _selection(raw: object) -> Selection:
         raise ValueError(f"select.name_prefix must be a non-empty string, got {prefix!r}")
     if tag is not None:
         tag = check_tag_name(tag)
-    types = raw.get("types", ["snapshot"])
-    if not isinstance(types, list) or not types:
-        raise ValueError(f"select.types must be a non-empty list, got {types!r}")
-    for kind in types:
-        if kind == "backup":
-            raise ValueError("select.types: backups are managed by DigitalOcean, never a fleet's")
-        if kind not in _TYPES:
-            raise ValueError(f"select.types may hold 'snapshot' and 'custom', not {kind!r}")
-    return Selection(prefix, tag, tuple(dict.fromkeys(types)))
+    types = check_types(raw.get("types", ["snapshot"]), "select.types")
+    return Selection(prefix, tag, types)
 
 
-__all__ = ["FLEET_VERSION", "Fleet", "Group", "Selection"]
+__all__ = ["Fleet", "Group", "Selection"]
