@@ -115,10 +115,10 @@ def start_transfers(
     """Start a transfer of ``image_id`` to each of ``regions``, each through the
     never-twice POST path (``ImageOps.start_action``).
 
-    With ``adopt``, the image's action list is read first and a transfer already
-    ``in-progress`` to a region is adopted instead of started; a 422 (another run
-    started one meanwhile) reads the list again and adopts the transfer it finds
-    there (in progress or completed), and fails the region only if there is none.
+    With ``adopt``, the image's action list is read first and a transfer to a region
+    already ``in-progress`` (or ``completed`` since the image was listed) is adopted
+    instead of started; a 422 (another run started one meanwhile) reads the list again
+    and adopts the transfer it finds there, and fails the region only if there is none.
     Without ``adopt``, a 422 fails its region. One region's failure never stops the
     others. ``on_start`` is called with each action started or adopted.
     """
@@ -126,7 +126,8 @@ def start_transfers(
     running: dict[str, Action] = {}
     if adopt:
         try:
-            running = transfers_to((yield from ops.action_list(image_id)), ("in-progress",))
+            listed = yield from ops.action_list(image_id)
+            running = transfers_to(listed, ("in-progress", "completed"))
         except DoImagesError as error:  # not knowing what runs, start nothing
             done.errors = {region: _copy(error) for region in regions}
             return done
