@@ -52,6 +52,7 @@ def fleet(tmp_path: Path) -> str:
 
 
 def test_plan_reads_like_terraform(run: Run, fleet: str, world: Sandbox) -> None:
+    """``plan`` prints Terraform's signs, reasons, notes, summary and estimate; changes nothing."""
     result = run("plan", fleet)
     assert result.code == 0
     assert result.out.splitlines() == [
@@ -74,6 +75,7 @@ def test_plan_reads_like_terraform(run: Run, fleet: str, world: Sandbox) -> None
 
 
 def test_plan_json_is_the_plan_document(run: Run, fleet: str) -> None:
+    """``--json plan`` prints the format-2 plan document with its summary and fleet path."""
     document = run("--json", "plan", fleet).json()
     assert document["format_version"] == 2
     assert document["summary"] == {
@@ -90,6 +92,7 @@ def test_plan_json_is_the_plan_document(run: Run, fleet: str) -> None:
 
 
 def test_detailed_exitcode(run: Run, fleet: str, tmp_path: Path) -> None:
+    """``--detailed-exitcode``: 2 with changes, 0 without, 1 on an error (2 without the flag)."""
     assert run("plan", fleet, "--detailed-exitcode").code == 2
     assert run("apply", fleet, "--yes").code == 0
     assert run("plan", fleet, "--detailed-exitcode").code == 0
@@ -102,6 +105,7 @@ def test_detailed_exitcode(run: Run, fleet: str, tmp_path: Path) -> None:
 def test_saved_plan_applied_then_nothing_to_do(
     run: Run, fleet: str, tmp_path: Path, world: Sandbox
 ) -> None:
+    """A saved plan applied as it is, with progress lines; then nothing left to do."""
     saved = str(tmp_path / "plan.json")
     planned = run("plan", fleet, "--out", saved)
     assert f"apply it with: do-images apply {saved}" in planned.err
@@ -116,6 +120,7 @@ def test_saved_plan_applied_then_nothing_to_do(
 
 
 def test_apply_json_prints_what_happened(run: Run, fleet: str) -> None:
+    """``--json apply`` prints the report: ok and each entry's outcome."""
     result = run("--json", "apply", fleet, "--yes")
     report = result.json()
     assert report["ok"] is True
@@ -123,6 +128,7 @@ def test_apply_json_prints_what_happened(run: Run, fleet: str) -> None:
 
 
 def test_a_stale_plan_exits_11(run: Run, fleet: str, tmp_path: Path, world: Sandbox) -> None:
+    """The image a saved plan deletes renamed since: exit 11, nothing applied."""
     saved = str(tmp_path / "plan.json")
     run("plan", fleet, "--out", saved)
     with world.client() as do:
@@ -135,6 +141,7 @@ def test_a_stale_plan_exits_11(run: Run, fleet: str, tmp_path: Path, world: Sand
 def test_a_failed_transfer_exits_3_and_deletes_nothing(
     run: Run, fleet: str, world: Sandbox
 ) -> None:
+    """An errored transfer: exit 3, the group's deletion skipped and said why."""
     world.error_next_action()
     result = run("apply", fleet, "--yes")
     assert result.code == 3
@@ -154,6 +161,7 @@ def test_too_many_deletions_is_a_usage_error(run: Run, fleet: str, world: Sandbo
 def test_no_yes_without_a_terminal_and_declined_at_the_prompt(
     run: Run, fleet: str, world: Sandbox
 ) -> None:
+    """No ``--yes`` off a terminal is exit 2; declined at the prompt 1; accepted 0."""
     assert run("apply", fleet).code == 2
     declined = run("apply", fleet, stdin="n\n", tty=True)
     assert declined.code == 1

@@ -26,6 +26,7 @@ ensure_tags = ["managed:do-images"]
 
 
 def test_a_good_file_loads(tmp_path: Path) -> None:
+    """A complete fleet file loads into its groups, with its path and SHA-256."""
     path = tmp_path / "fleet.toml"
     path.write_text(GOOD)
     fleet = Fleet.load(path)
@@ -43,6 +44,7 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
 
 
 def test_defaults() -> None:
+    """A group of only a name: no keep or max_age, keep_min 1, snapshots selected."""
     (group,) = Fleet.from_dict({"version": 1, "group": [{"name": "g"}]}).groups
     assert (group.keep, group.max_age, group.keep_min, group.select.types) == (
         None,
@@ -53,6 +55,7 @@ def test_defaults() -> None:
 
 
 def test_a_syntax_error_carries_line_and_column(tmp_path: Path) -> None:
+    """A TOML syntax error is a ``FleetError`` with the parser's line and column."""
     path = tmp_path / "bad.toml"
     path.write_text('version = 1\n[[group]]\nname = "web\n')
     with pytest.raises(FleetError, match=r"not valid TOML: .*line 3, column"):
@@ -60,6 +63,7 @@ def test_a_syntax_error_carries_line_and_column(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    """A file that is not there is a ``FleetError`` that says it cannot be read."""
     with pytest.raises(FleetError, match="cannot read fleet file"):
         Fleet.load(tmp_path / "nope.toml")
 
@@ -97,11 +101,13 @@ def one(**group: Any) -> dict[str, Any]:
     ],
 )
 def test_mistakes_name_the_key_and_group(data: dict[str, Any], message: str) -> None:
+    """Each mistake of the table is a ``FleetError`` naming its key and group."""
     with pytest.raises(FleetError, match=message):
         Fleet.from_dict(data)
 
 
 def test_fleet_error_is_a_value_error() -> None:
+    """``FleetError`` is a ``ValueError`` too, like every bad argument."""
     with pytest.raises(ValueError, match="version"):
         Fleet.from_dict({"version": 3, "group": []})
 

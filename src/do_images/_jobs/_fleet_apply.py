@@ -35,8 +35,8 @@ from ._fleet_rule import (
     deletable,
     digest,
     plan_images,
+    with_running,
 )
-from ._fleet_rule import with_running as with_running_transfers
 from ._toolkit import (
     Listing,
     await_actions,
@@ -109,7 +109,7 @@ def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
         }
         for image_id, found in zip(lacking, lists, strict=True)
     }
-    verdicts = with_running_transfers(verdicts, running)  # the rule ran once: transfers marked
+    verdicts = with_running(verdicts, running)  # the rule ran once: transfers marked
     digests = {image_id: digest(image) for image_id, image in verdicts.matched.items()}
     return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, listing.pages)
 
