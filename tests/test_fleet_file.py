@@ -157,3 +157,15 @@ def test_the_path_is_stored_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "fleet.toml").write_text(GOOD)
     monkeypatch.chdir(tmp_path)
     assert Fleet.load("fleet.toml").path == str(tmp_path / "fleet.toml")
+
+
+def test_what_is_not_a_fleet_is_refused(tmp_path: Path) -> None:
+    """Not UTF-8, not a table, a group that is not a table: each one ``FleetError``."""
+    path = tmp_path / "fleet.toml"
+    path.write_bytes(b"version = 1\n# \xff\n")
+    with pytest.raises(FleetError, match="not UTF-8"):
+        Fleet.load(path)
+    with pytest.raises(FleetError, match="a fleet is a table"):
+        Fleet.from_dict(["version", 1])  # type: ignore[arg-type]
+    with pytest.raises(FleetError, match="group 1 must be a table"):
+        Fleet.from_dict({"version": 1, "group": [1]})

@@ -502,3 +502,91 @@ def json_to_toml() -> str:
         f'select = {{ name_prefix = "{group["select"]["name_prefix"]}" }}\n'
         f"regions = {json.dumps(group['regions'])}\nkeep = {group['keep']}\n"
     )
+
+
+# ------------------------------------------------------------------ and the rest
+
+
+def test_an_image_gone_before_its_deletion_is_already_gone(do: Driver, world: Sandbox) -> None:
+    """A colleague deletes an image the plan deletes, during the wait: done, ``already gone``."""
+    plan = do.image.plan_fleet(the_fleet())
+    report = do.image.apply_fleet(
+        plan, on_result=_during_the_wait(world, lambda c: c.image.destroy(4))
+    )
+    assert _outcomes(report) == {3: ("done", "deleted"), 4: ("done", "already gone")}
+    assert report.ok
+
+
+def test_an_image_two_groups_now_select_makes_the_plan_stale(do: Driver, world: Sandbox) -> None:
+    """After the plan, an image appears that two groups select: stale, nothing changed."""
+    two = Fleet.from_dict(
+        {
+            "version": 1,
+            "group": [
+                {"name": "web", "select": {"name_prefix": "web-"}, "keep": 2},
+                {"name": "tagged", "select": {"tag": "both"}},
+            ],
+        }
+    )
+    plan = do.image.plan_fleet(two)
+    world.add_image("web-both", tags=["both"])
+    with pytest.raises(StalePlanError, match="selected by groups"):
+        do.image.apply_fleet(plan)
+    assert world.count("DELETE") == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"max_delete": -1}, ValueError),
+        ({"max_plan_age": 3600}, ValueError),
+        ({"max_plan_age": timedelta(0)}, ValueError),
+        ({"on_result": "print"}, TypeError),
+        ({"poll": 0.5}, ValueError),
+    ],
+)
+def test_bad_apply_arguments_are_refused_before_any_request(
+    do: Driver, world: Sandbox, kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    """Each bad option of ``apply_fleet`` raises before anything is sent."""
+    plan = do.image.plan_fleet(the_fleet())
+    sent = len(world.requests)
+    with pytest.raises(error):
+        do.image.apply_fleet(plan, **kwargs)
+    with pytest.raises(TypeError, match="plan must be a FleetPlan"):
+        do.image.apply_fleet(plan.to_json())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="fleet must be a Fleet"):
+        do.image.plan_fleet(FLEET)  # type: ignore[arg-type]
+    assert len(world.requests) == sent
+
+
+def test_a_plan_made_in_python_is_checked_too(do: Driver) -> None:
+    """A ``FleetPlan`` built by hand: a naive ``listed_at`` or a foreign entry is refused."""
+    plan = do.image.plan_fleet(the_fleet())
+    with pytest.raises(FleetError, match="timezone"):
+        dataclasses.replace(plan, listed_at=plan.listed_at.replace(tzinfo=None))
+    with pytest.raises(FleetError, match="entries are PlanEntry"):
+        dataclasses.replace(plan, entries=[{"action": "keep"}])  # type: ignore[list-item]
+
+
+def test_a_plan_is_never_saved_over_its_fleet_file(do: Driver, tmp_path: Path) -> None:
+    """``plan.save(fleet_path)`` refuses to replace the fleet file the plan came from."""
+    path = tmp_path / "fleet.toml"
+    path.write_text(json_to_toml())
+    plan = do.image.plan_fleet(Fleet.load(path))
+    with pytest.raises(FleetError, match="over its own fleet file"):
+        plan.save(path)
+    assert path.read_text() == json_to_toml()
+
+
+def test_damaged_groups_or_deep_content_are_fleet_errors(do: Driver) -> None:
+    """A plan whose groups are no fleet, or nested too deeply to check, is a ``FleetError``."""
+    plan = do.image.plan_fleet(the_fleet())
+    with pytest.raises(FleetError, match=r"fleet\.groups: .*keep"):
+        FleetPlan.from_json(forge(plan, lambda doc: doc["fleet"]["groups"][0].update(keep=-1)))
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    document = {**plan.to_json(), "notes": deep}
+    with pytest.raises(FleetError, match="damaged fleet plan"):
+        FleetPlan.from_json(document)
