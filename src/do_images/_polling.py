@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ._constants import MIN_POLL
 from ._effects import Op, Sleep
 from ._errors import (
     ActionFailedError,
@@ -104,13 +105,16 @@ def poll_until(
     """Poll until ``watch.done``; return the state that ended the wait.
 
     ``seen`` is the state known before the first poll (checked first; with none, the
-    first poll is sent at once). Between polls it sleeps ``poll`` seconds (longer if a
-    429 asks), never past the deadline. A poll that fails transiently (``transient``)
-    is logged and polled again; the last such failure is the timeout's ``__cause__``.
+    first poll is sent at once). Between polls it sleeps ``poll`` seconds (never under
+    ``MIN_POLL``; longer if a 429 asks), never past the deadline; each poll's request
+    goes through the client's request budget like any other. A poll that fails
+    transiently (``transient``) is logged and polled again; the last such failure is the
+    timeout's ``__cause__``.
     Every ``DoImagesError`` that leaves carries the work (``watch.carry``).
     ``on_seen`` is called with each state a poll returned.
     """
     deadline = clock() + timeout
+    poll = max(poll, MIN_POLL)
     last = seen
     pause, failure = poll, None
     try:
