@@ -236,17 +236,27 @@ class Sandbox:
         )
 
     @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: bool = False,
+        ca_file: str | os.PathLike[str] | None = None,
+    ) -> Iterator[str]:
         """Serve this sandbox over HTTP on a loopback address; yield its base URL.
 
         ``port=0`` picks a free port. The server runs in a background thread and
         stops when the block ends. A dropped response closes the connection unanswered.
         Virtual time still moves only with ``advance()`` (pass ``sleep=sandbox.advance,
         clock=sandbox.clock`` to your client), unless the sandbox is ``realtime``.
+        ``tls=True`` serves https (needs ``do-images[tls]``), with a certificate for
+        127.0.0.1, ::1 and localhost from an authority made now, whose certificate (PEM,
+        for your client to trust) is written to ``ca_file``.
         """
-        from ._server import running  # http.server and sockets, only when serving
+        from ._server import running, tls_file  # http.server and sockets, only when serving
 
-        with running(self, host, port) as base_url:
+        with running(self, host, port, tls_file(tls, ca_file)) as base_url:
             yield base_url
 
     def serve_forever(
@@ -255,14 +265,17 @@ class Sandbox:
         port: int = 0,
         *,
         ready: Callable[[str], object] | None = None,
+        tls: bool = False,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """Serve over HTTP in this thread until interrupted (Ctrl-C); then stop and return.
 
-        ``ready`` is called with the base URL once the server listens.
+        ``ready`` is called with the base URL once the server listens; ``tls`` and
+        ``ca_file`` as for ``serve()``.
         """
-        from ._server import serve_until_interrupted
+        from ._server import serve_until_interrupted, tls_file
 
-        serve_until_interrupted(self, host, port, ready)
+        serve_until_interrupted(self, host, port, ready, tls_file(tls, ca_file))
 
     # ------------------------------------------------------------------ faults
 
