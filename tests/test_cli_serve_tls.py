@@ -24,6 +24,7 @@ import pytest
 from do_images.cli import main
 from do_images.testing import Sandbox
 from support import Stream
+from test_docs import PAGES, blocks
 
 SCRIPT = Path(sys.executable).with_name("do-images")
 ENV = {
@@ -35,7 +36,12 @@ POSIX = pytest.mark.skipif(os.name == "nt", reason="Ctrl-C is SIGINT on POSIX")
 pytestmark = POSIX
 SNAPSHOT = 180040001
 OTHER_SNAPSHOT = 180040002
-"""The image pydo works on in the shared served sandbox."""
+"""The image pydo works on in the served sandbox the docs' examples share (they use the first)."""
+MARKER = "tests/test_cli_serve_tls.py"
+"""The docs' blocks marked ``<!-- runs: tests/test_cli_serve_tls.py -->`` run here."""
+DOCS_URL = "https://127.0.0.1:8080"
+DOCS_CA_FILE = "/tmp/do-images-sandbox-3k9x/ca.pem"
+"""What the docs' examples show for the served URL and the printed file."""
 
 
 @dataclass
@@ -83,7 +89,8 @@ def serve_tls(*options: str, env: dict[str, str] | None = None) -> Iterator[Serv
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    """One served https sandbox for the clients' tests of this module."""
+    """One served https sandbox for the clients' tests and the docs' examples of this
+    module (they change different images)."""
     with serve_tls() as running:
         yield running
         code, err = running.stop()
@@ -261,3 +268,54 @@ def test_curl_with_cacert(served: Served) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert refused.returncode == 60
+
+
+# ------------------------------------------------------------------ the docs' examples
+
+
+DOCS_BLOCKS = [
+    pytest.param(language, code, id=f"{path.name}:{line}")
+    for path in PAGES
+    for language in ("python", "sh")
+    for line, code in blocks(path, language, MARKER)
+]
+
+
+@pytest.mark.parametrize(("language", "code"), DOCS_BLOCKS)
+def test_docs_example_runs_against_serve_tls(
+    language: str,
+    code: str,
+    served: Served,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each example of the docs for other clients runs as written, in an environment with
+    the command's two printed lines, its URL and file in place of the docs' own."""
+    code = code.replace(DOCS_URL, served.url).replace(DOCS_CA_FILE, served.ca_file)
+    monkeypatch.setenv("SSL_CERT_FILE", served.ca_file)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", served.ca_file)
+    if language == "sh":
+        for line in code.splitlines():
+            if line.startswith("curl ") and shutil.which("curl") is None:
+                continue  # curl is not on this machine
+            path = f"{SCRIPT.parent}{os.pathsep}{os.environ['PATH']}"
+            done = subprocess.run(
+                ["bash", "-c", line], capture_output=True, text=True, timeout=60,
+                check=False, env={**os.environ, "PATH": path},
+            )  # fmt: skip
+            assert done.returncode == 0, (line, done.stderr)
+            assert done.stdout.strip(), line
+        return
+    namespace: dict[str, Any] = {"__name__": "example"}
+    exec(compile(code, "docs", "exec"), namespace)
+    for name, value in namespace.items():
+        if name.startswith("test_") and callable(value):
+            value(tmp_path)
+
+
+def test_the_docs_show_each_client_run_here() -> None:
+    """The docs' examples run here cover do-images (Python and its command line), an
+    in-process ``serve(tls=True)``, pydo and curl."""
+    shown = "\n".join(str(param.values[1]) for param in DOCS_BLOCKS)
+    for needle in ("base_url=", "do-images --base-url", "serve(tls=True", "pydo.", "curl "):
+        assert needle in shown, needle

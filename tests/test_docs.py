@@ -4,7 +4,9 @@ Python block of ``docs/`` and the README run, every ``do-images`` line run on a 
 Blocks built on ``Client()`` / ``AsyncClient()`` run against a sandbox put in the API's
 place (it also holds the example ids the pages use, such as 12345). A block or command
 that needs a real account (or files and a Spaces bucket of its own) is marked with the
-HTML comment ``<!-- needs: account -->`` on the line before its fence.
+HTML comment ``<!-- needs: account -->`` on the line before its fence; one for a tool
+these tests do not have, ``<!-- needs: doctl -->`` and the like. A block marked
+``<!-- runs: tests/FILE.py -->`` is run there instead (against a served sandbox).
 """
 
 from __future__ import annotations
@@ -27,17 +29,24 @@ from support import Stream
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
-MARKER = "<!-- needs: account -->"
+NEEDS = re.compile(r"<!-- needs: [a-z ,-]+ -->")
+"""A block not run: it needs an account, or a tool these tests do not have."""
 EXAMPLE_IDS = {12345: "snapshot", 67890: "backup"}
 """Ids the pages' examples use, and the kind of image each is."""
 
 
-def blocks(path: Path, language: str) -> Iterator[tuple[int, str]]:
-    """``(line, code)`` of each unmarked fenced block in ``language``."""
+def blocks(path: Path, language: str, marker: str | None = None) -> Iterator[tuple[int, str]]:
+    """``(line, code)`` of each fenced block in ``language``: the unmarked ones, or with
+    ``marker``, those marked ``<!-- runs: MARKER -->``."""
     text = path.read_text(encoding="utf-8")
     for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, re.M | re.S):
-        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        if before.strip() != MARKER:
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        runs_elsewhere = before.startswith("<!-- runs: ")
+        if marker is not None:
+            wanted = before == f"<!-- runs: {marker} -->"
+        else:
+            wanted = not (NEEDS.fullmatch(before) or runs_elsewhere)
+        if wanted:
             yield text[: match.start()].count("\n") + 1, match.group(1)
 
 
@@ -157,6 +166,21 @@ def test_do_images_line_runs_on_a_sandbox(
     # A line of the docs must at least be a command line that runs: no usage error,
     # no unexpected failure. (A sandbox may answer 4xx where a real account would not.)
     assert code not in (1, 2), err.getvalue()
+
+
+def test_blocks_run_elsewhere_name_the_file_that_runs_them() -> None:
+    """A ``<!-- runs: FILE -->`` marker names a test file that collects its blocks, so no
+    block is left run by neither."""
+    named = {
+        match.group(1)
+        for path in PAGES
+        for match in re.finditer(r"^<!-- runs: (\S+) -->$", path.read_text("utf-8"), re.M)
+    }
+    assert named, "no block is run elsewhere: drop this test or the marker"
+    for name in named:
+        runner = ROOT / name
+        assert runner.is_file(), name
+        assert f'MARKER = "{name}"' in runner.read_text("utf-8"), name
 
 
 PUBLIC = [
