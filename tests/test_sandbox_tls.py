@@ -6,6 +6,7 @@ from __future__ import annotations
 import _thread
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -315,11 +316,18 @@ def test_without_trustme_serving_https_names_the_extra(
     assert not ca_file.exists()
 
 
-def test_plain_http_serving_needs_no_trustme(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The default install (httpx and pydantic) still serves http: only https needs the
-    extra."""
-    monkeypatch.setitem(sys.modules, "trustme", None)  # as if not installed
-    with sandbox.serve() as base_url, Client(TOKEN, base_url=base_url) as do:
-        assert do.image.info(SNAPSHOT).id == SNAPSHOT
+def test_plain_http_serving_needs_no_trustme() -> None:
+    """The default install (httpx and pydantic) still serves http: in a fresh interpreter
+    where trustme cannot be imported, ``serve()`` answers and nothing imported it."""
+    code = (
+        "import sys; sys.modules['trustme'] = None\n"  # as if not installed
+        "import httpx\n"
+        "from do_images.testing import Sandbox\n"
+        "with Sandbox().serve() as url:\n"
+        "    print(httpx.get(url + '/v2/images', headers={'authorization': 'Bearer t'}))\n"
+        "print('do_images.testing._tls' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.split("\n")[:2] == ["<Response [200 OK]>", "False"], done.stderr

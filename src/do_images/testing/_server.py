@@ -121,7 +121,7 @@ def _starts_tls(request: socket.socket) -> bool:
     with contextlib.suppress(OSError):
         request.sendall(_PLAIN_HTTP_ANSWER)
         request.shutdown(socket.SHUT_WR)
-        request.recv(MAX_BODY)  # read what was sent, so closing does not reset the answer
+        request.recv(1 << 16)  # read what was sent, so closing does not reset the answer
     return False
 
 
