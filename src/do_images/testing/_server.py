@@ -90,7 +90,7 @@ class _Server(ThreadingHTTPServer):
             return
         try:
             secure = self.tls.wrap_socket(request, server_side=True)
-        except OSError:  # not TLS (plain http), an untrusted certificate, a reset
+        except OSError:  # a client that does not trust the certificate, a reset
             return
         try:
             super().finish_request(secure, client_address)
