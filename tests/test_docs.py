@@ -190,3 +190,55 @@ def test_the_reference_lists_every_public_name() -> None:
     assert missing == []
     assert "::: do_images.testing\n" in reference
     assert "::: do_images.fleet\n" in reference
+
+
+INSTALLERS = re.compile(
+    r"\b(?:pip3? install|python3? -m pip install|pipx install|uv pip install|uv add"
+    r"|uv tool install|poetry add)\b([^`\n|;&)#]*)"
+)
+FROM_THE_INDEX = re.compile(r"do[-_]images(\[[\w,\s-]*\])?([<>=!~].*)?", re.I)
+
+
+def index_installs(text: str) -> list[str]:
+    """The install commands in ``text`` that ask a package index for ``do-images``: it is
+    not on one, so each of them fails."""
+    found = []
+    for match in INSTALLERS.finditer(text):
+        words = [word.strip("'\"") for word in match.group(1).split()]
+        if any(FROM_THE_INDEX.fullmatch(word) for word in words):
+            found.append(match.group(0).strip())
+    return found
+
+
+def test_index_installs_are_found() -> None:
+    """The check below recognises the commands that name the package on an index."""
+    assert index_installs("run `pip install do-images` now") == ["pip install do-images"]
+    assert index_installs("pip install -U 'do-images[spaces]'") != []
+    assert index_installs("pipx install do_images==0.1") != []
+    assert index_installs("pip install . && pip install '.[spaces]'") == []
+    assert index_installs("pip install .   # the do-images command") == []
+    assert index_installs("pip install dist/do_images-0.1.0-py3-none-any.whl") == []
+
+
+def _docstrings() -> Iterator[tuple[str, str]]:
+    for module, name in PUBLIC:
+        value = getattr(module, name)
+        if isinstance(value, str):
+            continue
+        yield f"{module.__name__}.{name}", inspect.getdoc(value) or ""
+        for member, attribute in vars(value).items() if inspect.isclass(value) else ():
+            yield f"{module.__name__}.{name}.{member}", inspect.getdoc(attribute) or ""
+    for module in (do_images, do_images.testing, do_images.fleet):
+        yield module.__name__, inspect.getdoc(module) or ""
+
+
+def test_no_page_installs_from_a_package_index() -> None:
+    """No page, README or reference docstring tells a reader to install ``do-images``
+    from a package index (it is not published): they install from a checkout or a wheel."""
+    texts = [(str(page.relative_to(ROOT)), page.read_text("utf-8")) for page in PAGES]
+    found = [
+        (where, command)
+        for where, text in [*texts, *_docstrings()]
+        for command in index_installs(text)
+    ]
+    assert found == []
