@@ -13,6 +13,9 @@ import asyncio
 import inspect
 import re
 import shlex
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,13 +35,22 @@ EXAMPLE_IDS = {12345: "snapshot", 67890: "backup"}
 """Ids the pages' examples use, and the kind of image each is."""
 
 
+def fenced(path: Path, language: str) -> Iterator[tuple[int, str, bool]]:
+    """``(line, code, needs_account)`` of each fenced block in ``language``, those
+    indented in a list item too (dedented); ``line`` is the opening fence's."""
+    text = path.read_text(encoding="utf-8")
+    fence = rf"^(?P<indent> *)```{language}\n(?P<code>.*?)^(?P=indent)```$"
+    for match in re.finditer(fence, text, re.M | re.S):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        line = text[: match.start()].count("\n") + 1
+        yield line, textwrap.dedent(match.group("code")), before.strip() == MARKER
+
+
 def blocks(path: Path, language: str) -> Iterator[tuple[int, str]]:
     """``(line, code)`` of each unmarked fenced block in ``language``."""
-    text = path.read_text(encoding="utf-8")
-    for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, re.M | re.S):
-        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        if before.strip() != MARKER:
-            yield text[: match.start()].count("\n") + 1, match.group(1)
+    for line, code, needs_account in fenced(path, language):
+        if not needs_account:
+            yield line, code
 
 
 PYTHON = [
@@ -242,3 +254,85 @@ def test_no_page_installs_from_a_package_index() -> None:
         for command in index_installs(text)
     ]
     assert found == []
+
+
+NOT_TYPE_CHECKED = re.compile(r"^# not type-checked: (?P<reason>\S.*)$", re.M)
+"""The visible opt-out from the ``mypy --strict`` pass: a comment line in the block
+itself, with its reason."""
+
+
+def _prelude(code: str) -> str:
+    """What a fragment takes as given (``do``, a client; ``token``), declared for mypy."""
+    lines = ["from do_images import Client as _Client", "token: str"]
+    if re.search(r"\bdo\.", code) and not re.search(r"\bas do\b|^do = ", code, re.M):
+        lines.append("do: _Client")
+    return "\n".join(lines) + "\n"
+
+
+def test_python_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+    """Every Python block of the pages and the README, account-marked ones included,
+    passes ``mypy --strict`` (one run over them all), unless it says why not."""
+    where: dict[str, tuple[str, int]] = {}
+    for page in PAGES:
+        for line, code, _ in fenced(page, "python"):
+            if NOT_TYPE_CHECKED.search(code):
+                continue
+            name = f"docs_{page.stem}_{line}".replace("-", "_").lower() + ".py"
+            prelude = _prelude(code)
+            (tmp_path / name).write_text(prelude + code, encoding="utf-8")
+            where[name] = (str(page.relative_to(ROOT)), line - prelude.count("\n"))
+    assert len(where) > 20
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "mypy", "--strict", "--no-error-summary"),
+            *("--config-file", str(ROOT / "mypy.ini"), "--cache-dir", str(ROOT / ".mypy_cache")),
+            *sorted(where),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = []
+    for output in result.stdout.splitlines():
+        found = re.match(r"(?P<file>\w+\.py):(?P<line>\d+): error: (?P<text>.*)", output)
+        if found:
+            shown, first = where[found["file"]]
+            errors.append(f"{shown}:{first + int(found['line'])}: {found['text']}")
+    assert errors == []
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_few_blocks_opt_out_of_mypy() -> None:
+    """Opting out is rare, and each opt-out gives its reason."""
+    reasons = [
+        found["reason"]
+        for page in PAGES
+        for _, code, _ in fenced(page, "python")
+        for found in NOT_TYPE_CHECKED.finditer(code)
+    ]
+    assert len(reasons) <= 2, reasons
+
+
+def test_the_plugin_example_passes_without_auto_mode(pytester: pytest.Pytester) -> None:
+    """The sandbox page's pytest plugin example, copied as a project's test file, passes
+    under pytest-asyncio's default (strict) mode, with no ``asyncio_mode`` setting, and
+    without pytest-asyncio at all."""
+    page = ROOT / "docs" / "sandbox.md"
+    (code,) = [code for _, code in blocks(page, "python") if "do_async_client" in code]
+    pytester.makepyfile(test_copied=code)
+    pytester.makeini("[pytest]\nasyncio_mode = strict\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_lifecycle_example_stops_when_the_import_fails(in_the_apis_place: Sandbox) -> None:
+    """The lifecycle page's example, when its import fails, stops with the reason instead
+    of going on to a ``NameError`` on the image it never got."""
+    page = ROOT / "docs" / "lifecycle.md"
+    (code,) = [code for _, code in blocks(page, "python") if "except ImageFailedError" in code]
+    in_the_apis_place.fail_next_import("We had a problem decompressing your file.")
+    with pytest.raises(SystemExit, match="import failed: We had a problem"):
+        exec(compile(code, str(page), "exec"), {"__name__": "example"})
