@@ -336,3 +336,42 @@ def test_the_lifecycle_example_stops_when_the_import_fails(in_the_apis_place: Sa
     in_the_apis_place.fail_next_import("We had a problem decompressing your file.")
     with pytest.raises(SystemExit, match="import failed: We had a problem"):
         exec(compile(code, str(page), "exec"), {"__name__": "example"})
+
+
+def _hooks() -> Any:
+    """``tools/mkdocs_hooks.py``, the site build's hooks, loaded by its path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", ROOT / "tools/mkdocs_hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_command_has_its_section_and_reference() -> None:
+    """The command line page has a heading and a generated reference for each command,
+    once, and for the global options: a new command cannot be left out of the site."""
+    hooks = _hooks()
+    page = (ROOT / "docs" / "cli.md").read_text("utf-8")
+    markers = hooks.MARKER.findall(page)
+    assert sorted(markers) == sorted(hooks.commands())
+    for name in markers:
+        if name != hooks.GLOBAL:
+            assert f"### {name}\n\n<!-- cli-reference: {name} -->" in page
+
+
+def test_the_reference_is_the_parsers_help() -> None:
+    """Each command's reference holds its usage, its options with their help, and its
+    examples, taken from the parser; a marker naming no command fails the build."""
+    hooks = _hooks()
+    page = hooks.expand((ROOT / "docs" / "cli.md").read_text("utf-8"))
+    assert "<!-- cli-reference" not in page
+    assert "do-images list [global options] [--type {distribution,application}]" in page
+    assert "<td><code>--private</code></td><td>only your own images</td>" in page
+    assert "<td><code>--yes, -y, --force, -f</code></td>" in page
+    assert "List images (all pages). Also: `ls`." in page
+    assert "do-images sandbox serve --port 8080" in page
+    with pytest.raises(ValueError, match="no command 'frobnicate'"):
+        hooks.expand("<!-- cli-reference: frobnicate -->\n")
