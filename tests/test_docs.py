@@ -375,3 +375,64 @@ def test_the_reference_is_the_parsers_help() -> None:
     assert "do-images sandbox serve --port 8080" in page
     with pytest.raises(ValueError, match="no command 'frobnicate'"):
         hooks.expand("<!-- cli-reference: frobnicate -->\n")
+
+
+SAMPLES: dict[str, object] = {
+    "name": "web",
+    "select": {"name_prefix": "web-"},
+    "regions": ["nyc3"],
+    "keep": 3,
+    "max_age": "30d",
+    "keep_min": 2,
+    "protect_tags": ["keep"],
+    "ensure_tags": ["managed"],
+}
+"""A valid value for each group key, to build groups from the table's required keys."""
+
+
+def fleet_keys() -> dict[str, tuple[bool, str]]:
+    """The fleets page's table of keys: ``key -> (required, default as written)``."""
+    text = (ROOT / "docs" / "fleets.md").read_text("utf-8")
+    rows = re.findall(r"^\| `([\w.\[\]]+)` \| (yes|no)[^|]*\|([^|]*)\|", text, re.M)
+    return {key: (required == "yes", default.strip()) for key, required, default in rows}
+
+
+def _as_read(default: str) -> object:
+    """A default as the table writes it, as the file reader holds it."""
+    if default == "none":
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    value = tomllib.loads(f"value = {default.strip('`')}")["value"]
+    if value == {}:
+        return do_images.fleet.Selection()
+    return tuple(value) if isinstance(value, list) else value
+
+
+def test_the_fleet_keys_table_is_the_file_readers() -> None:
+    """The fleets page's table names every key the reader takes; leaving out a required
+    one is an error, and leaving out another gives the default the table says."""
+    from do_images import FleetError
+    from do_images.fleet import _GROUP_KEYS, _SELECT_KEYS, Fleet
+
+    table = fleet_keys()
+    groups = {key for key in table if "." not in key and key not in ("version", "[[group]]")}
+    assert groups == _GROUP_KEYS
+    assert {key.split(".")[1] for key in table if "." in key} == _SELECT_KEYS
+    assert table["version"][0]
+    assert table["[[group]]"][0]
+    required = {key: SAMPLES[key] for key in groups if table[key][0]}
+    for key in groups:
+        group = {k: v for k, v in required.items() if k != key}
+        if table[key][0]:
+            with pytest.raises(FleetError, match=key):
+                Fleet.from_dict({"version": 1, "group": [group]})
+        else:
+            read = Fleet.from_dict({"version": 1, "group": [group]}).groups[0]
+            assert getattr(read, key) == _as_read(table[key][1]), key
+    for key in _SELECT_KEYS:
+        group = {**required, "select": {}}
+        read = Fleet.from_dict({"version": 1, "group": [group]}).groups[0]
+        assert getattr(read.select, key) == _as_read(table[f"select.{key}"][1]), key
