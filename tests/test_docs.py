@@ -35,21 +35,25 @@ EXAMPLE_IDS = {12345: "snapshot", 67890: "backup"}
 """Ids the pages' examples use, and the kind of image each is."""
 
 
-def fenced(path: Path, language: str) -> Iterator[tuple[int, str, bool]]:
-    """``(line, code, needs_account)`` of each fenced block in ``language``, those
-    indented in a list item too (dedented); ``line`` is the opening fence's."""
+def fenced(path: Path, language: str) -> Iterator[tuple[int, str, list[str]]]:
+    """``(line, code, markers)`` of each fenced block in ``language`` (any, for ``.*``),
+    those indented in a list item too (dedented); ``line`` is the opening fence's, and
+    ``markers`` the HTML comments on the lines right above it."""
     text = path.read_text(encoding="utf-8")
     fence = rf"^(?P<indent> *)```{language}\n(?P<code>.*?)^(?P=indent)```$"
     for match in re.finditer(fence, text, re.M | re.S):
-        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        above = text[: match.start()].rstrip("\n").split("\n")
+        markers = []
+        while above and re.fullmatch(r"\s*<!--.*-->\s*", above[-1]):
+            markers.append(above.pop().strip())
         line = text[: match.start()].count("\n") + 1
-        yield line, textwrap.dedent(match.group("code")), before.strip() == MARKER
+        yield line, textwrap.dedent(match.group("code")), markers
 
 
 def blocks(path: Path, language: str) -> Iterator[tuple[int, str]]:
     """``(line, code)`` of each unmarked fenced block in ``language``."""
-    for line, code, needs_account in fenced(path, language):
-        if not needs_account:
+    for line, code, markers in fenced(path, language):
+        if MARKER not in markers:
             yield line, code
 
 
@@ -62,7 +66,7 @@ SHELL = [
     pytest.param(command, id=f"{path.name}:{line}:{command[:40]}")
     for path in PAGES
     for line, code in blocks(path, "sh")
-    for command in (c.split("  #")[0].strip() for c in code.splitlines())
+    for command in (c.split("  #")[0].strip() for c in code.replace("\\\n", " ").splitlines())
     if command.startswith("do-images ")
 ]
 
@@ -436,3 +440,51 @@ def test_the_fleet_keys_table_is_the_file_readers() -> None:
         group = {**required, "select": {}}
         read = Fleet.from_dict({"version": 1, "group": [group]}).groups[0]
         assert getattr(read.select, key) == _as_read(table[f"select.{key}"][1]), key
+
+
+WIDE = re.compile(r"<!-- wide: \S.* -->")
+"""The marker of a block whose lines may be wider than the column, with its reason."""
+COLUMN = 88
+"""The widest code line that fits the site's column (and a terminal's 88) unscrolled."""
+
+
+def test_code_fits_the_column() -> None:
+    """No line of a code block is wider than the site's column, save in a block marked
+    ``<!-- wide: reason -->``; those stay rare."""
+    wide = []
+    marked = 0
+    for page in PAGES:
+        for line, code, markers in fenced(page, r"[\w-]*"):
+            if any(WIDE.fullmatch(marker) for marker in markers):
+                marked += 1
+                continue
+            wide += [
+                f"{page.name}:{line + number}: {len(text)} characters"
+                for number, text in enumerate(code.splitlines(), 1)
+                if len(text) > COLUMN
+            ]
+    assert wide == []
+    assert marked <= 3
+
+
+def test_no_code_span_escapes_a_pipe() -> None:
+    """A ``|`` inside backticks needs no backslash, in a table too; one would show."""
+    escaped = [
+        f"{page.name}: {span}"
+        for page in PAGES
+        for span in re.findall(r"`[^`\n]*\\\|[^`\n]*`", page.read_text("utf-8"))
+    ]
+    assert escaped == []
+
+
+def test_the_site_watches_the_code_and_links_no_invented_repository() -> None:
+    """``mkdocs serve`` rebuilds on docstring edits (it watches ``src``); a repository
+    name is shown only with the repository's URL; the README's docs command silences the
+    banner as CI does."""
+    import yaml
+
+    config = yaml.load((ROOT / "mkdocs.yml").read_text("utf-8"), Loader=yaml.BaseLoader)
+    assert "src" in config["watch"]
+    assert "repo_name" not in config or "repo_url" in config
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "NO_MKDOCS_2_WARNING=1 mkdocs serve" in readme

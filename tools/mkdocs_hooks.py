@@ -98,8 +98,9 @@ def _table(formatter: Any, actions: list[argparse.Action]) -> str:
     if not rows:
         return ""
     head = "<tr><th>argument or option</th><th>what it does</th></tr>"
-    return f'<table class="cli-reference">\n<thead>{head}</thead>\n<tbody>\n' + (
-        "\n".join(rows) + "\n</tbody>\n</table>"
+    # Material styles tables without a class; the div lets the site's CSS reach this one.
+    return f'<div class="cli-reference">\n<table>\n<thead>{head}</thead>\n<tbody>\n' + (
+        "\n".join(rows) + "\n</tbody>\n</table>\n</div>"
     )
 
 
