@@ -295,7 +295,7 @@ def test_docs_example_runs_against_serve_tls(
     monkeypatch.setenv("SSL_CERT_FILE", served.ca_file)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", served.ca_file)
     if language == "sh":
-        for line in code.splitlines():
+        for line in code.replace("\\\n", " ").splitlines():
             if line.startswith("curl ") and shutil.which("curl") is None:
                 continue  # curl is not on this machine
             path = f"{SCRIPT.parent}{os.pathsep}{os.environ['PATH']}"

@@ -16,13 +16,6 @@ from typing import Any, ClassVar
 import httpx
 
 from ._checks import check_int, check_page_concurrency, check_user_agent, resolve_token
-from ._constants import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_PAGE_CONCURRENCY,
-    DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_TIMEOUT,
-)
 from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sleep
 from ._images import ImageOps
 from ._models import RateLimit
@@ -65,17 +58,37 @@ def _session(
 class Client:
     """The synchronous client: ``with Client() as do: do.image.list()``.
 
-    The token comes from ``token``, else ``$DIGITALOCEAN_TOKEN``, else
-    ``$DIGITALOCEAN_ACCESS_TOKEN``. ``sleep`` and ``clock`` replace ``time.sleep``
-    and ``time.monotonic`` (tests, sandboxes); ``jitter`` returns the back-off
-    factor in [0.75, 1] (random by default).
+    Every call is a method of ``do.image``. Bad arguments raise ``ValueError`` or
+    ``TypeError`` here, before any request. Testing hooks (``sleep``, ``clock``,
+    ``jitter``, ``environ``) come last: programs leave them out, and
+    ``Sandbox.client()`` sets them.
 
-    ``page_concurrency`` (1 to 32, default 4) is how many pages ``list()`` and
-    ``action_list()`` fetch at once, on threads, once the first page has given the
-    total; it drops towards 1 as the rate-limit budget runs low, and 1 walks the
-    pages one by one. ``requests_per_minute`` (default 250, the API's limit; ``None``
-    turns it off) caps the requests this client starts in any 60 s, across all the
-    threads that share it: a request waits for a free slot instead of drawing a 429.
+    :param token: the API token; else ``$DIGITALOCEAN_TOKEN``, else
+        ``$DIGITALOCEAN_ACCESS_TOKEN`` (``MissingTokenError`` names both when none is set).
+    :param base_url: the API's address: ``https://`` only, ``http://`` for loopback hosts
+        (a served sandbox).
+    :param timeout: seconds per request (connecting waits at most 5 s), or an
+        ``httpx.Timeout``.
+    :param max_retries: extra attempts after a retryable failure (429, 5xx, network
+        errors); ``0`` turns retries off. A ``POST`` is repeated only when it provably
+        was not acted on.
+    :param user_agent: your tool's name and version, put before do_images' own.
+    :param http_client: an ``httpx.Client`` to send through, used as is and not closed
+        by ``close()``; not with ``transport``.
+    :param transport: an httpx transport for the client's own pool (such as
+        ``Sandbox.transport()``); not with ``http_client``.
+    :param page_concurrency: how many pages ``list()`` and ``action_list()`` fetch at
+        once (1 to 32), on threads, once the first page has given the total; it drops
+        towards 1 as the rate-limit budget runs low, and 1 walks the pages one by one.
+    :param requests_per_minute: the most requests this client starts in any 60 s,
+        across all the threads that share it (the API's limit; ``None`` turns it off):
+        a request waits for a free slot instead of drawing a 429.
+    :param sleep: testing hook: replaces ``time.sleep`` (a sandbox's virtual clock).
+    :param clock: testing hook: replaces ``time.monotonic``.
+    :param jitter: testing hook: returns the back-off factor in [0.75, 1] (random by
+        default).
+    :param environ: testing hook: the environment the token is looked up in, instead
+        of ``os.environ``.
     """
 
     _session_type: ClassVar[type[Session]] = Session
@@ -85,18 +98,18 @@ class Client:
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        base_url: str = "https://api.digitalocean.com",
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
         sleep: SyncSleep | None = None,
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -117,9 +130,14 @@ class Client:
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
-        self.image = ImageResource(
+        self._image = ImageResource(
             ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep), page_concurrency
         )
+
+    @property
+    def image(self) -> ImageResource:
+        """The Images API: ``do.image.list()``, ``info``, ``transfer`` and every other call."""
+        return self._image
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -165,8 +183,38 @@ class Client:
 class AsyncClient:
     """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
 
-    Takes the arguments of ``Client``; ``sleep`` is an async callable, and the
-    pages of ``list()`` are fetched concurrently as tasks rather than threads.
+    It takes the arguments of ``Client``; the pages of ``list()`` are fetched
+    concurrently as tasks rather than threads, and ``sleep`` is an async callable.
+    Testing hooks (``sleep``, ``clock``, ``jitter``, ``environ``) come last: programs
+    leave them out, and ``Sandbox.async_client()`` sets them.
+
+    :param token: the API token; else ``$DIGITALOCEAN_TOKEN``, else
+        ``$DIGITALOCEAN_ACCESS_TOKEN`` (``MissingTokenError`` names both when none is set).
+    :param base_url: the API's address: ``https://`` only, ``http://`` for loopback hosts
+        (a served sandbox).
+    :param timeout: seconds per request (connecting waits at most 5 s), or an
+        ``httpx.Timeout``.
+    :param max_retries: extra attempts after a retryable failure (429, 5xx, network
+        errors); ``0`` turns retries off. A ``POST`` is repeated only when it provably
+        was not acted on.
+    :param user_agent: your tool's name and version, put before do_images' own.
+    :param http_client: an ``httpx.AsyncClient`` to send through (such as
+        ``httpx_aiohttp.HttpxAiohttpClient``), used as is and not closed by ``aclose()``;
+        not with ``transport``.
+    :param transport: an httpx async transport for the client's own pool (such as
+        ``Sandbox.async_transport()``); not with ``http_client``.
+    :param page_concurrency: how many pages ``list()`` and ``action_list()`` fetch at
+        once (1 to 32), once the first page has given the total; it drops towards 1 as
+        the rate-limit budget runs low, and 1 walks the pages one by one.
+    :param requests_per_minute: the most requests this client starts in any 60 s,
+        across all its tasks (the API's limit; ``None`` turns it off): a request waits
+        for a free slot instead of drawing a 429.
+    :param sleep: testing hook: an async callable that replaces ``asyncio.sleep``.
+    :param clock: testing hook: replaces ``time.monotonic``.
+    :param jitter: testing hook: returns the back-off factor in [0.75, 1] (random by
+        default).
+    :param environ: testing hook: the environment the token is looked up in, instead
+        of ``os.environ``.
     """
 
     _session_type: ClassVar[type[Session]] = Session
@@ -175,18 +223,18 @@ class AsyncClient:
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        base_url: str = "https://api.digitalocean.com",
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
         sleep: AsyncSleep | None = None,
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -207,11 +255,17 @@ class AsyncClient:
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self.image = AsyncImageResource(
+        self._image = AsyncImageResource(
             ImageOps(self._session),
             AsyncRunner(self._http, sleep or asyncio_sleep),
             page_concurrency,
         )
+
+    @property
+    def image(self) -> AsyncImageResource:
+        """The Images API: ``await do.image.list()``, ``info``, ``transfer`` and every other
+        call."""
+        return self._image
 
     @property
     def rate_limit(self) -> RateLimit | None:

@@ -12,14 +12,6 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from ._constants import (
-    DEFAULT_LIFECYCLE_POLL,
-    DEFAULT_LIFECYCLE_TIMEOUT,
-    DEFAULT_PAGE_CONCURRENCY,
-    DEFAULT_POLL,
-    DEFAULT_WAIT_TIMEOUT,
-    MAX_PER_PAGE,
-)
 from ._effects import AsyncRunner, SyncRunner
 from ._fleet import OnResult, apply_fleet, plan_fleet
 from ._images import ImageListType, ImageOps, OnUpdate
@@ -40,7 +32,7 @@ from ._models import AccountTransfer, Action, Image
 from ._paging import AsyncPager, Pager
 from ._spaces import OnProgress as OnImportProgress
 from ._spaces import SpacesTarget
-from .fleet import DEFAULT_MAX_DELETE, DEFAULT_MAX_PLAN_AGE, Fleet, FleetPlan, FleetReport
+from .fleet import Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource", "ImageResource"]
 
@@ -53,7 +45,7 @@ class ImageResource:
     """
 
     def __init__(
-        self, ops: ImageOps, run: SyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+        self, ops: ImageOps, run: SyncRunner, page_concurrency: int = 4
     ) -> None:
         self._ops = ops
         self._run = run
@@ -86,7 +78,7 @@ class ImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
-        per_page: int = MAX_PER_PAGE,
+        per_page: int = 200,
         *,
         max_retries: int | None = None,
     ) -> Pager[Image]:
@@ -132,8 +124,8 @@ class ImageResource:
         description: str | None = None,
         tags: builtins.list[str] | None = None,
         wait: bool = False,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         max_retries: int | None = None,
     ) -> Image:
         """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
@@ -151,8 +143,8 @@ class ImageResource:
         id: int,
         region: str,
         wait: bool = False,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -171,8 +163,8 @@ class ImageResource:
         self,
         id: int,
         wait: bool = False,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -183,8 +175,8 @@ class ImageResource:
         self,
         image: Image | int,
         *,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_update: OnImage | None = None,
         max_retries: int | None = None,
     ) -> Image:
@@ -204,8 +196,8 @@ class ImageResource:
         regions: Sequence[str],
         *,
         wait: bool = True,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_update: OnAction | None = None,
         max_retries: int | None = None,
     ) -> dict[str, Action]:
@@ -270,8 +262,8 @@ class ImageResource:
         self,
         action: Action,
         *,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         on_update: OnUpdate | None = None,
         max_retries: int | None = None,
     ) -> Action:
@@ -356,10 +348,10 @@ class ImageResource:
         self,
         plan: FleetPlan,
         *,
-        max_delete: int = DEFAULT_MAX_DELETE,
-        max_plan_age: timedelta = DEFAULT_MAX_PLAN_AGE,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        max_delete: int = 20,
+        max_plan_age: timedelta = timedelta(hours=1),
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_result: OnResult | None = None,
         max_retries: int | None = None,
     ) -> FleetReport:
@@ -397,8 +389,8 @@ class ImageResource:
         distribution: str | None = None,
         description: str | None = None,
         tags: Sequence[str] = (),
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = 3600.0,
+        poll: float = 10.0,
         keep_object: bool = False,
         public_read: bool = False,
         resume: bool = True,
@@ -447,7 +439,7 @@ class AsyncImageResource:
     """
 
     def __init__(
-        self, ops: ImageOps, run: AsyncRunner, page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+        self, ops: ImageOps, run: AsyncRunner, page_concurrency: int = 4
     ) -> None:
         self._ops = ops
         self._run = run
@@ -480,7 +472,7 @@ class AsyncImageResource:
         type: ImageListType | None = None,
         private: bool | None = None,
         tag_name: str | None = None,
-        per_page: int = MAX_PER_PAGE,
+        per_page: int = 200,
         *,
         max_retries: int | None = None,
     ) -> AsyncPager[Image]:
@@ -526,8 +518,8 @@ class AsyncImageResource:
         description: str | None = None,
         tags: builtins.list[str] | None = None,
         wait: bool = False,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         max_retries: int | None = None,
     ) -> Image:
         """Import a custom image from ``url``: ``POST /v2/images``. It starts as ``NEW``.
@@ -545,8 +537,8 @@ class AsyncImageResource:
         id: int,
         region: str,
         wait: bool = False,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -565,8 +557,8 @@ class AsyncImageResource:
         self,
         id: int,
         wait: bool = False,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         *,
         max_retries: int | None = None,
     ) -> Action:
@@ -577,8 +569,8 @@ class AsyncImageResource:
         self,
         image: Image | int,
         *,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_update: OnImage | None = None,
         max_retries: int | None = None,
     ) -> Image:
@@ -598,8 +590,8 @@ class AsyncImageResource:
         regions: Sequence[str],
         *,
         wait: bool = True,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_update: OnAction | None = None,
         max_retries: int | None = None,
     ) -> dict[str, Action]:
@@ -670,8 +662,8 @@ class AsyncImageResource:
         self,
         action: Action,
         *,
-        poll: float = DEFAULT_POLL,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll: float = 5.0,
+        timeout: float = 300.0,
         on_update: OnUpdate | None = None,
         max_retries: int | None = None,
     ) -> Action:
@@ -764,10 +756,10 @@ class AsyncImageResource:
         self,
         plan: FleetPlan,
         *,
-        max_delete: int = DEFAULT_MAX_DELETE,
-        max_plan_age: timedelta = DEFAULT_MAX_PLAN_AGE,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
+        max_delete: int = 20,
+        max_plan_age: timedelta = timedelta(hours=1),
+        poll: float = 10.0,
+        timeout: float = 3600.0,
         on_result: OnResult | None = None,
         max_retries: int | None = None,
     ) -> FleetReport:
@@ -805,8 +797,8 @@ class AsyncImageResource:
         distribution: str | None = None,
         description: str | None = None,
         tags: Sequence[str] = (),
-        timeout: float = DEFAULT_LIFECYCLE_TIMEOUT,
-        poll: float = DEFAULT_LIFECYCLE_POLL,
+        timeout: float = 3600.0,
+        poll: float = 10.0,
         keep_object: bool = False,
         public_read: bool = False,
         resume: bool = True,

@@ -21,12 +21,6 @@ import httpx
 
 from .._checks import check_int, check_positive_seconds
 from .._client import AsyncClient, Client
-from .._constants import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_PAGE_CONCURRENCY,
-    DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_TIMEOUT,
-)
 from .._models import Action, Image
 from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Drop, Fault, Front, Reply, SandboxRequest
 from ._importer import fetch_failure
@@ -89,7 +83,7 @@ class Sandbox:
         realtime: bool = False,
         seed: bool = True,
         log_size: int = 1000,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        requests_per_minute: int | None = 250,
         state: str | os.PathLike[str] | None = None,
     ) -> None:
         """Create a sandbox.
@@ -190,11 +184,11 @@ class Sandbox:
         *,
         token: str = SANDBOX_TOKEN,
         base_url: str = SANDBOX_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
     ) -> Client:
         """A ``Client`` wired to this sandbox in-process; its waits advance the virtual clock."""
         return Client(
@@ -215,11 +209,11 @@ class Sandbox:
         *,
         token: str = SANDBOX_TOKEN,
         base_url: str = SANDBOX_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
         return AsyncClient(
@@ -447,7 +441,7 @@ class Sandbox:
             )
             return Action.model_validate(action)
 
-    def account(self, name: str = DEFAULT_ACCOUNT) -> SandboxAccount:
+    def account(self, name: str = "default") -> SandboxAccount:
         """The sandbox account ``name``, made on first use; ``"default"`` is the one
         every other token acts as.
 
