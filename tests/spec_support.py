@@ -135,6 +135,7 @@ IMPLEMENTED = frozenset(
         "tags_assign_resources",
         "tags_unassign_resources",
         "actions_get",  # the sandbox answers it for image actions (do_images.legacy polls it)
+        "regions_list",
     }
 )
 # The operations of the spec nobody implements yet (the droplet, action, snapshot and
@@ -152,7 +153,6 @@ PENDING = frozenset(
         "snapshots_list",
         "snapshots_get",
         "snapshots_delete",
-        "regions_list",
     }
 )
 
@@ -192,13 +192,18 @@ class ResponseExample:
 
 
 def response_examples(among: list[Operation] | None = None) -> Iterator[ResponseExample]:
-    """Every example and named example of every JSON response of ``among`` (default: all)."""
+    """Every example and named example of every JSON response of ``among`` (default: all),
+    and the example some responses keep in their schema instead (Tags, Regions)."""
     for operation in operations() if among is None else among:
         for status, response in operation.definition["responses"].items():
             media = deref(response).get("content", {}).get("application/json", {})
             if "example" in media:
                 yield ResponseExample(
                     operation.operation_id, str(status), "example", None, media["example"]
+                )
+            if "example" in media.get("schema", {}):
+                yield ResponseExample(
+                    operation.operation_id, str(status), "schema", None, media["schema"]["example"]
                 )
             for name, example in media.get("examples", {}).items():
                 named = example["$ref"].rsplit("/", 1)[-1] if "$ref" in example else None

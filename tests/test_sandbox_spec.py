@@ -56,6 +56,10 @@ def exercise(sandbox: Sandbox) -> None:
         http.delete("/v2/images/180040007")
         http.patch("/v2/images/180040005", json={})
         http.get("/v2/regions")
+        http.get("/v2/regions", params={"per_page": 4, "page": 2})
+        http.get("/v2/regions", params={"per_page": 0})
+        http.post("/v2/regions", json={})
+        http.get("/v2/volumes")  # a path outside the spec
         sandbox.fail_next(500)
         http.get("/v2/images")
         sandbox.fail_next(503, headers={"retry-after": "2"})

@@ -9,7 +9,8 @@ import pytest
 
 from do_images.testing import AsyncSandboxTransport, Sandbox, SandboxTransport
 from do_images.testing._http import ROUTES, match
-from do_images.testing._world import Problem, World
+from do_images.testing._world import World
+from do_images.testing._world._core import Problem
 from spec_support import IMPLEMENTED
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)

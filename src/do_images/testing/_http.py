@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, unquote, urlencode
 import httpx
 
 from .._constants import MAX_PER_PAGE, MAX_REQUEST_BODY, SANDBOX_DEFAULT_PER_PAGE
-from ._world import DEFAULT_ACCOUNT, Problem, World, int_segment, page_count
+from ._world import DEFAULT_ACCOUNT, World, int_segment, page_count
+from ._world._core import Problem
 
 ACCOUNT_TOKEN_PREFIX = "dop_v1_sandbox_"
 """A token ``dop_v1_sandbox_NAME`` acts as the sandbox account NAME."""
@@ -267,6 +268,10 @@ def _decline_account_transfer(call: Call) -> Answer:
     return 204, None
 
 
+def _list_regions(call: Call) -> Answer:
+    return 200, paged(call.url, call.query, "regions", call.world.list_regions())
+
+
 def _list_tags(call: Call) -> Answer:
     world = call.world
     tags = [world.tag_object(call.account, name) for name in world.tags.get(call.account, [])]
@@ -326,8 +331,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("tag", "DELETE"): Route("tags_delete", _delete_tag),
     ("tag_resources", "POST"): Route("tags_assign_resources", _assign_tag),
     ("tag_resources", "DELETE"): Route("tags_unassign_resources", _unassign_tag),
+    ("regions", "GET"): Route("regions_list", _list_regions),
 }
-"""``(path shape, method) -> Route``: every operation of the spec, and one more."""
+"""``(path shape, method) -> Route``: every operation the sandbox answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,8 +346,8 @@ class Path:
 
 def match(raw_path: bytes) -> Path | None:
     """Match the spec's paths, ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]``,
-    ``.../account_transfer[/accept|cancel|decline]`` and ``/v2/tags[/{tag}[/resources]]``,
-    and ``[prefix]/v2/actions/{id}``.
+    ``.../account_transfer[/accept|cancel|decline]``, ``/v2/tags[/{tag}[/resources]]``,
+    ``[prefix]/v2/actions/{id}`` and ``[prefix]/v2/regions``.
 
     Empty segments are skipped, as the API skips them (doboto asks for ``/v2//images``).
     ``None`` when nothing matches.
@@ -349,7 +355,7 @@ def match(raw_path: bytes) -> Path | None:
     path = raw_path.split(b"?", 1)[0].decode("ascii", errors="replace")
     segments = [segment for segment in path.split("/") if segment]
     for index in range(len(segments) - 1):
-        if segments[index] == "v2" and segments[index + 1] in ("actions", "images", "tags"):
+        if segments[index] == "v2" and segments[index + 1] in _ROOTS:
             # Each segment is decoded on its own, so an encoded "/" stays inside it.
             rest = [unquote(segment) for segment in segments[index + 2 :]]
             return _ROOTS[segments[index + 1]](rest)
@@ -358,6 +364,10 @@ def match(raw_path: bytes) -> Path | None:
 
 def _account_action_path(rest: list[str]) -> Path | None:
     return Path("account_action", {"action_id": rest[0]}) if len(rest) == 1 else None
+
+
+def _regions_path(rest: list[str]) -> Path | None:
+    return None if rest else Path("regions", {})
 
 
 def _tags_path(rest: list[str]) -> Path | None:
@@ -391,6 +401,7 @@ def _images_path(rest: list[str]) -> Path | None:
 _ROOTS: dict[str, Callable[[list[str]], Path | None]] = {
     "actions": _account_action_path,
     "images": _images_path,
+    "regions": _regions_path,
     "tags": _tags_path,
 }
 

@@ -42,9 +42,9 @@ from ._world import (
     World,
     account_email,
     account_team,
-    check_regions,
     iso,
 )
+from ._world._regions import check_regions
 
 __all__ = [
     "SANDBOX_BASE_URL",

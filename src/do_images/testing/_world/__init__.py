@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 
-from ._seed import DISTRIBUTIONS, REGION_NAMES, RETIRED_REGIONS, region_object, seed_actions
-from ._seed import seed_images as _seed_images
+from .._seed import DISTRIBUTIONS, region_object, seed_actions
+from .._seed import seed_images as _seed_images
+from ._core import Problem
+from ._regions import Regions, check_region, check_regions
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
@@ -35,18 +37,6 @@ _TRANSFER_STATES = ("pending", "accepted", "cancelled", "declined")
 def iso(moment: datetime) -> str:
     """``moment`` as the API writes timestamps: ``2014-11-04T22:23:02Z``."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class Problem(Exception):
-    """A request the API refuses: its status, message and extra response headers."""
-
-    def __init__(
-        self, status: int, message: str | None = None, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 @dataclass(slots=True)
@@ -70,7 +60,7 @@ class _Run:
     errored: bool = False
 
 
-class World:
+class World(Regions):
     """The images and actions of one sandbox account, and the rules that change them.
 
     ``clock`` gives virtual seconds since ``start``. Not thread-safe on its own: the
@@ -518,8 +508,7 @@ class World:
         if action_id is not None and action_id in self.actions:
             raise ValueError(f"there is already an action with id {action_id}")
         region = region or (image["regions"][0] if image["regions"] else "nyc3")
-        if region not in REGION_NAMES:
-            raise ValueError(f"unknown region {region!r}")
+        check_regions([region])
         run = self.new_action(image, kind, region, errored=status == "errored", action_id=action_id)
         if status != "in-progress":
             run.due = self.clock()
@@ -730,14 +719,6 @@ class World:
 # ------------------------------------------------------------------ the rules
 
 
-def check_region(region: str) -> None:
-    """A region the API knows and still takes new resources in, or 422."""
-    if region not in REGION_NAMES:
-        raise Problem(422, f"{region} is not a valid region.")
-    if region in RETIRED_REGIONS:
-        raise Problem(422, f"The region {region} is not available.")
-
-
 def is_loopback(url: httpx.URL) -> bool:
     """Whether ``url`` is on this machine: such an import is really fetched."""
     host = url.host
@@ -762,13 +743,6 @@ def account_email(name: str) -> str:
 def account_team(name: str) -> str:
     """The team UUID of the sandbox account ``name`` (the same in every sandbox)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://sandbox.do-images.invalid/{name}"))
-
-
-def check_regions(regions: Iterable[str]) -> None:
-    """For ``add_image``: every region must exist (a ``ValueError`` for the test author)."""
-    for region in regions:
-        if region not in REGION_NAMES:
-            raise ValueError(f"unknown region {region!r}")
 
 
 def int_segment(raw: str) -> int | None:
