@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from do_images.testing import AsyncSandboxTransport, Sandbox, SandboxTransport
-from do_images.testing._http import ROUTES, match
+from do_images.testing._routes import ROUTES, match
 from do_images.testing._world import World
 from do_images.testing._world._core import Problem
 from spec_support import IMPLEMENTED

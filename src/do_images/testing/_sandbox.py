@@ -1,7 +1,7 @@
 """``Sandbox``: an in-memory DigitalOcean Images API with a virtual clock and faults.
 
 The facade only: the store and the API's rules are ``_world.World``, the HTTP
-protocol and the route table are ``_http.Front``, the transports and the server
+protocol is ``_http.Front`` and the route table ``_routes``, the transports and the server
 (``_transport``, ``_server``) call ``Sandbox.handle``.
 """
 
@@ -33,17 +33,10 @@ from ._importer import fetch_failure
 from ._seed import DISTRIBUTIONS
 from ._state import SandboxStateError, StateFile
 from ._transport import SandboxTransport
-from ._world import (
-    ACTION_STATUSES,
-    ACTION_TYPES,
-    DEFAULT_ACCOUNT,
-    IMAGE_STATUSES,
-    IMAGE_TYPES,
-    World,
-    account_email,
-    account_team,
-    iso,
-)
+from ._world import World
+from ._world._actions import ACTION_STATUSES, ACTION_TYPES
+from ._world._core import DEFAULT_ACCOUNT, account_email, account_team, iso
+from ._world._images import IMAGE_STATUSES, IMAGE_TYPES
 from ._world._regions import check_regions
 
 __all__ = [

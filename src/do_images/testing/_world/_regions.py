@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._seed import REGION_NAMES, RETIRED_REGIONS, region_object
-from ._core import Problem
+from ._core import Problem, WorldCore
 
 
-class Regions:
+class Regions(WorldCore):
     """The regions of the sandbox: the same for every account, and never changing."""
 
     def list_regions(self) -> list[dict[str, Any]]:
