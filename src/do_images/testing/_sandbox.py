@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -48,6 +48,8 @@ __all__ = [
     "SandboxRequest",
     "SandboxTransfer",
 ]
+
+_AnyClient = TypeVar("_AnyClient", Client, AsyncClient)
 
 SANDBOX_TOKEN = "dop_v1_sandbox"
 """The token ``Sandbox.client()`` uses; any other non-empty token works too unless one is set."""
@@ -190,17 +192,15 @@ class Sandbox:
         requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> Client:
         """A ``Client`` wired to this sandbox in-process; its waits advance the virtual clock."""
-        return Client(
-            token,
+        return self._wired(
+            Client,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.transport(),
-            sleep=self.advance,
-            clock=self.clock,
         )
 
     def async_client(
@@ -215,18 +215,22 @@ class Sandbox:
         requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
-        return AsyncClient(
-            token,
+        return self._wired(
+            AsyncClient,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.async_transport(),
-            sleep=self._async_advance,
-            clock=self.clock,
         )
+
+    def _wired(self, kind: type[_AnyClient], **options: Any) -> _AnyClient:
+        """A client of ``kind`` answered in-process by this sandbox, its waits and back-offs
+        on the virtual clock: the wiring both factories share."""
+        sleep: Any = self._async_advance if issubclass(kind, AsyncClient) else self.advance
+        return kind(transport=SandboxTransport(self), sleep=sleep, clock=self.clock, **options)
 
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
