@@ -12,7 +12,7 @@ import pytest
 
 from do_images.cli import main
 from do_images.cli._output import ACTION_COLUMNS, IMAGE_COLUMNS
-from do_images.cli._parser import build_parser, command_examples
+from do_images.cli._registry import build_parser, command_examples
 from do_images.cli._text import printable, width
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
