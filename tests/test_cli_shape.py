@@ -452,6 +452,21 @@ def test_every_argument_has_help_text() -> None:
             assert action.help, f"{name}: {action.dest}"
 
 
+def test_create_and_import_take_the_same_image_fields() -> None:
+    """``--name``, ``--distribution``, ``--description`` and ``--tag`` of ``create`` and
+    ``import`` are one definition: same destination, help, requiredness and repetition."""
+
+    def fields(command: str) -> list[tuple[object, ...]]:
+        return [
+            (a.option_strings, a.dest, a.help, a.required, type(a).__name__)
+            for a in _commands()[command]._actions
+            if {"--name", "--distribution", "--description", "--tag"} & set(a.option_strings)
+        ]
+
+    assert fields("create") == fields("import")
+    assert len(fields("create")) == 4
+
+
 @pytest.mark.parametrize("name", sorted(command_examples()))
 def test_every_command_help_has_examples_and_the_exit_table(
     name: str, capsys: pytest.CaptureFixture[str]

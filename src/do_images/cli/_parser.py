@@ -206,6 +206,17 @@ def _format_of(columns: Columns[Any]) -> Callable[[str], list[Column[Any]]]:
     return parse
 
 
+def add_image_fields(parser: argparse.ArgumentParser) -> None:
+    """``--name`` (required), ``--distribution``, ``--description`` and ``--tag``: what a
+    new image is given (``create``, ``import``)."""
+    parser.add_argument("--name", required=True, help="the image's name")
+    parser.add_argument("--distribution", help="the distribution, such as Ubuntu")
+    parser.add_argument("--description", help="a description (at most 140 characters)")
+    parser.add_argument(
+        "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
+    )
+
+
 def add_yes(parser: argparse.ArgumentParser, help: str) -> None:
     # doctl's -f/--force is another name for --yes.
     parser.add_argument("--yes", "-y", "--force", "-f", dest="yes", action="store_true", help=help)
