@@ -1,8 +1,10 @@
-"""The house rules that hold for the whole tree: no import circle in ``src/do_images``."""
+"""The house rules that hold for the whole tree: no import circle in ``src/do_images``, no
+docstring stranded away from what it documents."""
 
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +130,54 @@ def test_the_graph_reads_every_form_of_import(tmp_path: Path) -> None:
         "do_images.sub.b": {"do_images.a"},
         "do_images.sub.c": set(),
     }
+
+
+# ------------------------------------------------------------------ docstrings
+
+
+def statement_lists(tree: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every list of statements in ``tree``: bodies, ``else`` and ``finally`` blocks."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if isinstance(body, list):
+                yield body
+
+
+def is_string(statement: ast.stmt) -> bool:
+    """Whether ``statement`` is a bare string, as a docstring is."""
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def stranded_docstrings(path: Path) -> list[int]:
+    """The lines of string statements that document nothing: neither the first statement of
+    a module, class or function, nor right after the assignment they describe."""
+    return [
+        statement.lineno
+        for body in statement_lists(ast.parse(path.read_text(encoding="utf-8")))
+        for before, statement in itertools.pairwise(body)
+        if is_string(statement) and not isinstance(before, (ast.Assign, ast.AnnAssign))
+    ]
+
+
+def test_no_docstring_is_stranded() -> None:
+    """Every docstring in ``src/do_images`` opens its module, class or function, or follows
+    the constant or attribute it describes (one after another, or after an import, is
+    documentation nobody sees)."""
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := stranded_docstrings(path))
+    }
+    assert found == {}
+
+
+def test_a_second_docstring_after_a_constant_is_stranded(tmp_path: Path) -> None:
+    """The ``MAX_PER_PAGE`` slip: two docstrings after two constants leave one stranded."""
+    module = tmp_path / "m.py"
+    module.write_text('"""M."""\nA = 1\nB = 2\n"""B."""\n"""A."""\nC = 3\n"""C."""\n')
+    assert stranded_docstrings(module) == [5]
