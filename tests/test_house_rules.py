@@ -1,5 +1,6 @@
-"""The house rules that hold for the whole tree: no import circle in ``src/do_images``, no
-docstring stranded away from what it documents."""
+"""The house rules that hold for the whole tree: no source file over 600 lines, no import
+circle in ``src/do_images``, every test documented, no docstring stranded away from what it
+documents."""
 
 from __future__ import annotations
 
@@ -10,6 +11,93 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "do_images"
+TESTS = ROOT / "tests"
+MAX_LINES = 600
+
+# Being rewritten; remove when done. Tests in these files may lack a docstring for now.
+UNDOCUMENTED_FOR_NOW = frozenset(
+    {
+        "test_cli_fleet.py",
+        "test_cli_import.py",
+        "test_fleet_apply.py",
+        "test_fleet_file.py",
+        "test_fleet_plan.py",
+        "test_garbled.py",
+        "test_import_file.py",
+        "test_lifecycle.py",
+        "test_wait.py",
+        "test_wait_faults.py",
+    }
+)
+
+# Over 600 lines today and being cut by the work on the jobs; remove when done.
+LONG_FOR_NOW = frozenset({"src/do_images/_errors.py", "src/do_images/fleet.py"})
+
+
+# ------------------------------------------------------------------ file sizes
+
+
+def long_files(root: Path = ROOT / "src", limit: int = MAX_LINES) -> dict[str, int]:
+    """Each file under ``root`` longer than ``limit`` lines, with its length."""
+    found: dict[str, int] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            lines = len(path.read_bytes().splitlines())
+            if lines > limit:
+                found[path.relative_to(root.parent).as_posix()] = lines
+    return found
+
+
+def test_no_source_file_is_over_600_lines() -> None:
+    """No file under ``src/`` is longer than 600 lines (but those ``LONG_FOR_NOW`` lists)."""
+    over = {path: lines for path, lines in long_files().items() if path not in LONG_FOR_NOW}
+    assert over == {}
+
+
+def test_the_size_check_counts_lines(tmp_path: Path) -> None:
+    """A file of 601 lines is over the limit; one of 600 is not."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "long.py").write_text("x = 1\n" * 601)
+    (tmp_path / "src" / "fits.py").write_text("x = 1\n" * 600)
+    assert long_files(tmp_path / "src") == {"src/long.py": 601}
+
+
+# ------------------------------------------------------------------ test docstrings
+
+
+def undocumented_tests(path: Path) -> list[str]:
+    """The ``test_*`` functions (methods and nested ones too) of ``path`` with no docstring."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test_")
+        and not ast.get_docstring(node)
+    ]
+
+
+def test_every_test_says_what_it_proves() -> None:
+    """Every test function in ``tests/test_*.py`` has a docstring (but in the files
+    ``UNDOCUMENTED_FOR_NOW`` lists)."""
+    missing = {
+        path.name: names
+        for path in sorted(TESTS.glob("test_*.py"))
+        if path.name not in UNDOCUMENTED_FOR_NOW and (names := undocumented_tests(path))
+    }
+    assert missing == {}
+
+
+def test_the_docstring_check_finds_a_test_without_one(tmp_path: Path) -> None:
+    """A test without a docstring is reported, sync or async; a helper is not."""
+    module = tmp_path / "test_x.py"
+    module.write_text(
+        'def test_a():\n    """Proves a."""\n'
+        "def test_b():\n    pass\n"
+        "async def test_c():\n    pass\n"
+        "def helper():\n    pass\n"
+    )
+    assert undocumented_tests(module) == ["test_b", "test_c"]
 
 
 # ------------------------------------------------------------------ the imports
