@@ -193,6 +193,7 @@ PUBLIC = [
 
 @pytest.mark.parametrize(("module", "name"), PUBLIC, ids=lambda v: getattr(v, "__name__", v))
 def test_every_public_name_has_a_docstring(module: Any, name: str) -> None:
+    """Each public name, and each public method of a public class, has a docstring."""
     value = getattr(module, name)
     if isinstance(value, str):
         return  # a constant (SANDBOX_TOKEN): documented where it is defined
@@ -205,6 +206,7 @@ def test_every_public_name_has_a_docstring(module: Any, name: str) -> None:
 
 
 def test_the_reference_lists_every_public_name() -> None:
+    """``docs/reference.md`` renders each name of ``__all__``, the testing and fleet modules."""
     reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     missing = [
         name

@@ -24,7 +24,7 @@ ALIASES: dict[str, list[str]] = {}
 
 def commands() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser by its full name (``list``, ``sandbox serve``), aliases aside."""
-    from do_images.cli._parser import build_parser
+    from do_images.cli._registry import build_parser
 
     found: dict[str, argparse.ArgumentParser] = {}
 

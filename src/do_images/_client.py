@@ -1,7 +1,7 @@
-"""``Client`` and ``AsyncClient``, and their ``do.image`` resources.
+"""``Client`` and ``AsyncClient``, on one base, and their ``do.image`` resources.
 
-Each resource method is a thin wrapper: it builds the shared operation of
-``_images`` and hands it to the client's runner (``_effects``), the only code that
+Each resource method (``_resources``) is a thin wrapper: it builds the shared
+operation and hands it to the client's runner (``_effects``), the only code that
 sends requests or sleeps.
 """
 
@@ -52,10 +52,81 @@ def _session(
     )
 
 
+# ------------------------------------------------------------------------- both
+
+
+class _BaseClient:
+    """What both clients share: the checks of their options, the session, and the
+    read-only views of it. Each client adds its httpx client, runner and resources."""
+
+    _session_type: ClassVar[type[Session]] = Session
+    """The request policy class (``legacy.DO`` uses one that keeps the JSON as sent)."""
+    _http_type: ClassVar[type[httpx.Client | httpx.AsyncClient]]
+    """The httpx client class an ``http_client=`` must be."""
+    _wrong_http: ClassVar[str]
+    """What a ``TypeError`` says of an ``http_client`` of the other kind."""
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        user_agent: str | None,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        clock: Callable[[], float] | None,
+        jitter: Callable[[], float] | None,
+        environ: Mapping[str, str] | None,
+        page_concurrency: int,
+        requests_per_minute: int | None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        self._page_concurrency = check_page_concurrency(page_concurrency)
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(self._wrong_http)
+        self._session = _session(
+            self._session_type,
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            user_agent=user_agent,
+            clock=clock,
+            jitter=jitter,
+            environ=environ,
+            requests_per_minute=requests_per_minute,
+        )
+        self._owns_http = http_client is None
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The request budget from the last response (success or error), or ``None``."""
+        return self._session.rate_limit
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return str(self._session.base_url)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
+        return self._session.clock
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+
 # ------------------------------------------------------------------------- sync
 
 
-class Client:
+class Client(_BaseClient):
     """The synchronous client: ``with Client() as do: do.image.list()``.
 
     Every call is a method of ``do.image``. Bad arguments raise ``ValueError`` or
@@ -91,8 +162,8 @@ class Client:
         of ``os.environ``.
     """
 
-    _session_type: ClassVar[type[Session]] = Session
-    """The request policy class (``legacy.DO`` uses one that keeps the JSON as sent)."""
+    _http_type = httpx.Client
+    _wrong_http = "http_client must be an httpx.Client (use AsyncClient for async)"
 
     def __init__(
         self,
@@ -111,48 +182,31 @@ class Client:
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        page_concurrency = check_page_concurrency(page_concurrency)
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
-        self._session = _session(
-            self._session_type,
-            token=token,
+        super().__init__(
+            token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
+            http_client=http_client,
+            transport=transport,
             clock=clock,
             jitter=jitter,
             environ=environ,
+            page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
-        self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
         self._image = ImageResource(
-            ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep), page_concurrency
+            ImageOps(self._session),
+            SyncRunner(self._http, sleep or time.sleep),
+            self._page_concurrency,
         )
 
     @property
     def image(self) -> ImageResource:
         """The Images API: ``do.image.list()``, ``info``, ``transfer`` and every other call."""
         return self._image
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        """The request budget from the last response (success or error), or ``None``."""
-        return self._session.rate_limit
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL."""
-        return str(self._session.base_url)
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
-        return self._session.clock
 
     def close(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -170,17 +224,11 @@ class Client:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a do_images client cannot be pickled (it holds a token)")
-
 
 # ------------------------------------------------------------------------ async
 
 
-class AsyncClient:
+class AsyncClient(_BaseClient):
     """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
 
     It takes the arguments of ``Client``; the pages of ``list()`` are fetched
@@ -217,7 +265,8 @@ class AsyncClient:
         of ``os.environ``.
     """
 
-    _session_type: ClassVar[type[Session]] = Session
+    _http_type = httpx.AsyncClient
+    _wrong_http = "http_client must be an httpx.AsyncClient (use Client for sync)"
 
     def __init__(
         self,
@@ -236,29 +285,25 @@ class AsyncClient:
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        page_concurrency = check_page_concurrency(page_concurrency)
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
-        self._session = _session(
-            self._session_type,
-            token=token,
+        super().__init__(
+            token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
+            http_client=http_client,
+            transport=transport,
             clock=clock,
             jitter=jitter,
             environ=environ,
+            page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
-        self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self._image = AsyncImageResource(
             ImageOps(self._session),
             AsyncRunner(self._http, sleep or asyncio_sleep),
-            page_concurrency,
+            self._page_concurrency,
         )
 
     @property
@@ -266,21 +311,6 @@ class AsyncClient:
         """The Images API: ``await do.image.list()``, ``info``, ``transfer`` and every other
         call."""
         return self._image
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        """The request budget from the last response (success or error), or ``None``."""
-        return self._session.rate_limit
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL."""
-        return str(self._session.base_url)
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
-        return self._session.clock
 
     async def aclose(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -297,12 +327,6 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a do_images client cannot be pickled (it holds a token)")
 
 
 __all__ = [

@@ -1,7 +1,7 @@
 """``Sandbox``: an in-memory DigitalOcean Images API with a virtual clock and faults.
 
 The facade only: the store and the API's rules are ``_world.World``, the HTTP
-protocol and the route table are ``_http.Front``, the transports and the server
+protocol is ``_http.Front`` and the route table ``_routes``, the transports and the server
 (``_transport``, ``_server``) call ``Sandbox.handle``.
 """
 
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,18 +27,11 @@ from ._importer import fetch_failure
 from ._seed import DISTRIBUTIONS
 from ._state import SandboxStateError, StateFile
 from ._transport import SandboxTransport
-from ._world import (
-    ACTION_STATUSES,
-    ACTION_TYPES,
-    DEFAULT_ACCOUNT,
-    IMAGE_STATUSES,
-    IMAGE_TYPES,
-    World,
-    account_email,
-    account_team,
-    check_regions,
-    iso,
-)
+from ._world import World
+from ._world._actions import ACTION_STATUSES, ACTION_TYPES
+from ._world._core import DEFAULT_ACCOUNT, account_email, account_team, iso
+from ._world._images import IMAGE_STATUSES, IMAGE_TYPES
+from ._world._regions import check_regions
 
 __all__ = [
     "SANDBOX_BASE_URL",
@@ -49,6 +42,8 @@ __all__ = [
     "SandboxRequest",
     "SandboxTransfer",
 ]
+
+_AnyClient = TypeVar("_AnyClient", Client, AsyncClient)
 
 SANDBOX_TOKEN = "dop_v1_sandbox"
 """The token ``Sandbox.client()`` uses; any other non-empty token works too unless one is set."""
@@ -191,17 +186,15 @@ class Sandbox:
         requests_per_minute: int | None = 250,
     ) -> Client:
         """A ``Client`` wired to this sandbox in-process; its waits advance the virtual clock."""
-        return Client(
-            token,
+        return self._wired(
+            Client,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.transport(),
-            sleep=self.advance,
-            clock=self.clock,
         )
 
     def async_client(
@@ -216,18 +209,22 @@ class Sandbox:
         requests_per_minute: int | None = 250,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
-        return AsyncClient(
-            token,
+        return self._wired(
+            AsyncClient,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.async_transport(),
-            sleep=self._async_advance,
-            clock=self.clock,
         )
+
+    def _wired(self, kind: type[_AnyClient], **options: Any) -> _AnyClient:
+        """A client of ``kind`` answered in-process by this sandbox, its waits and back-offs
+        on the virtual clock: the wiring both factories share."""
+        sleep: Any = self._async_advance if issubclass(kind, AsyncClient) else self.advance
+        return kind(transport=SandboxTransport(self), sleep=sleep, clock=self.clock, **options)
 
     @contextlib.contextmanager
     def serve(
