@@ -245,9 +245,9 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
 
 
 def check_base_url(base_url: object) -> httpx.URL:
+    """``https://`` only, except loopback hosts, which may use ``http://``."""
     import httpx  # here, not at import: the command line builds its parser without it
 
-    """``https://`` only, except loopback hosts, which may use ``http://``."""
     if not isinstance(base_url, (str, httpx.URL)):
         raise TypeError(f"base_url must be a str, not {type_name(base_url)}")
     try:
@@ -294,9 +294,9 @@ def check_user_agent(user_agent: str | None) -> str:
 
 
 def timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
+    """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     import httpx
 
-    """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     if isinstance(timeout, httpx.Timeout):
         return timeout.as_dict()
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):

@@ -603,3 +603,9 @@ def safe_cause(exc: httpx.RequestError, secret: str) -> BaseException:
     stand_in = type(exc).__new__(type(exc))
     Exception.__init__(stand_in, cut_text(str(exc), secret))
     return stand_in
+
+
+# Tracebacks name an error by its public path (do_images.NotFoundError); pickle finds it there.
+for _name in __all__:
+    globals()[_name].__module__ = "do_images"
+del _name

@@ -135,7 +135,7 @@ class SpacesTarget:
         raise TypeError("a SpacesTarget cannot be pickled (it holds keys)")
 
     def uploader(self) -> Uploader:
-        """The S3 client for this target (boto3: ``pip install 'do-images[spaces]'``)."""
+        """The S3 client for this target (boto3: the ``spaces`` extra)."""
         return Uploader(self, self._access, self._secret)
 
 

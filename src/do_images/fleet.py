@@ -24,6 +24,7 @@ concern: the file (``_fleet_file``), the rule (``_fleet_rule``) and the plan
 
 from __future__ import annotations
 
+from ._jobs import _fleet_plan
 from ._jobs._fleet_apply import EntryResult, FleetReport
 from ._jobs._fleet_file import Fleet, Group, Selection
 from ._jobs._fleet_plan import FleetPlan, FleetPlanDocument, fingerprint
@@ -41,3 +42,8 @@ __all__ = [
     "fingerprint",
     "plan_images",
 ]
+
+DEFAULT_MAX_DELETE = _fleet_plan.DEFAULT_MAX_DELETE
+"""``apply_fleet``'s ``max_delete`` unless told otherwise (``--max-delete``)."""
+DEFAULT_MAX_PLAN_AGE = _fleet_plan.DEFAULT_MAX_PLAN_AGE
+"""``apply_fleet``'s ``max_plan_age``: older saved plans are stale."""

@@ -13,7 +13,7 @@ from .._constants import DEFAULT_LIFECYCLE_POLL, DEFAULT_LIFECYCLE_TIMEOUT
 from ._commands import Context, Stop
 from ._failures import ExitCode
 from ._output import IMAGE_COLUMNS, Progress, RegionBoard, again
-from ._parser import Commands, add_output_options, poll_seconds
+from ._parser import Commands, add_image_fields, add_output_options, poll_seconds
 
 _EXAMPLES = (
     "do-images import build/web.qcow2.gz --name web-2026-12 --region nyc3 --space my-images",
@@ -164,7 +164,7 @@ def add_commands(commands: Commands) -> None:
     sub.add_argument(
         "file", metavar="FILE", help="the image file (raw, qcow2, vhdx, vdi, vmdk; gzip or bzip2)"
     )
-    sub.add_argument("--name", required=True, help="the image's name")
+    add_image_fields(sub)
     sub.add_argument("--region", required=True, help="the region it is imported in, such as nyc3")
     sub.add_argument(
         "--space", required=True, metavar="BUCKET", help="the Spaces bucket to upload to"
@@ -177,11 +177,6 @@ def add_commands(commands: Commands) -> None:
         "(http:// only on loopback)",
     )
     sub.add_argument("--regions", nargs="+", metavar="REGION", help="copy it to these regions too")
-    sub.add_argument("--distribution", help="the distribution, such as Ubuntu")
-    sub.add_argument("--description", help="a description")
-    sub.add_argument(
-        "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
-    )
     sub.add_argument(
         "--keep-object", action="store_true", help="keep the uploaded object after the import"
     )
