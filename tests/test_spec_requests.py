@@ -168,9 +168,9 @@ ROWS = [
         "plan_fleet",
         "plan_fleet",
         lambda image: image.plan_fleet(
-            Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 1}]})
+            Fleet.from_dict({"version": 1, "group": [{"name": "all", "select": {}, "keep": 1}]})
         ),
-        ("images_list",),
+        ("regions_list", "images_list"),
     ),
     Row(
         "tag",
@@ -225,10 +225,9 @@ ROWS = [
 # prune and apply_fleet need a plan of the same client: tests/test_lifecycle.py and
 # tests/test_fleet_apply.py.
 TESTED_ELSEWHERE = {"prune", "apply_fleet", "import_file"}  # import_file: test_import_file.py
-NOT_CALLED = {"tags_list", "tags_get", "tags_delete", "actions_get", "regions_list"}
+NOT_CALLED = {"tags_list", "tags_get", "tags_delete", "actions_get"}
 """Operations ``do.image`` never sends: it tags images, it does not manage tags themselves;
-``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py); the sandbox
-answers ``regions_list``, which no SDK method sends yet."""
+``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py)."""
 
 
 # --------------------------------------------------------------- the fake API

@@ -356,6 +356,14 @@ class ActionPage(_Wire):
     meta: _Meta | None = None
 
 
+class RegionPage(_Wire):
+    """One page of ``GET /v2/regions``."""
+
+    regions: list[Region]
+    links: _Links | None = None
+    meta: _Meta | None = None
+
+
 class ImageEnvelope(_Wire):
     """``{"image": {...}}``."""
 
@@ -411,6 +419,7 @@ class JsonValidator(Generic[T]):
 # Validators straight from JSON bytes, one per envelope.
 IMAGE_PAGE: JsonValidator[ImagePage] = JsonValidator(ImagePage)
 ACTION_PAGE: JsonValidator[ActionPage] = JsonValidator(ActionPage)
+REGION_PAGE: JsonValidator[RegionPage] = JsonValidator(RegionPage)
 IMAGE_ENVELOPE: JsonValidator[ImageEnvelope] = JsonValidator(ImageEnvelope)
 # The API wraps a single action in {"action": ...}; the spec's schema shows it bare.
 ACTION_ANY: JsonValidator[ActionEnvelope | Action] = JsonValidator(
