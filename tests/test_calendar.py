@@ -1,11 +1,13 @@
 """Calendar retention: restic's own expectations, the edges (ISO weeks, UTC, ties, the
-oldest), the policy's checks, and properties against the definition."""
+oldest), the policy's checks, properties against the definition, and the docs' table."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from do_images._jobs._calendar import (
     calendar_keep,
     calendar_reasons,
     describe,
+    example_table,
 )
 from restic_policy import CASES, SNAPSHOTS, Case, Kept
 
@@ -301,3 +304,53 @@ def test_the_order_given_does_not_change_what_is_kept(
     zone = data.draw(st.sampled_from(ZONES))
     elsewhere = [time.astimezone(zone) for time in times]
     assert calendar_keep(elsewhere, policy) == calendar_keep(times, policy)
+
+
+# ------------------------------------------------------------------ the docs' table
+
+
+def load_tool() -> ModuleType:
+    """``tools/calendar_table.py`` as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location(
+        "calendar_table", ROOT / "tools" / "calendar_table.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docs_table_is_what_the_rule_keeps() -> None:
+    """The table on the scheduled snapshots page is the one the rule gives for 90 daily
+    runs under ``{daily = 7, weekly = 4, monthly = 6}`` (``python tools/calendar_table.py``
+    rewrites it)."""
+    page = (ROOT / "docs" / "scheduled-snapshots.md").read_text("utf-8")
+    start = page.index("<!-- calendar-table: start")
+    start = page.index("\n", start) + 1
+    end = page.index("<!-- calendar-table: end -->")
+    assert page[start:end] == example_table()
+
+
+def test_the_docs_table_keeps_twelve_of_ninety() -> None:
+    """The example shows each rule at work: seven dailies, four weeklies (one shared), and
+    a monthly rule that, with three months for six, keeps the oldest too."""
+    table = example_table()
+    assert "12 of the 90 snapshots are kept; the other 78 are deleted." in table
+    assert "| Thu 2026-01-01 04:00 | 2026-W01 | monthly 4/6 (oldest) |" in table
+    assert "| Tue 2026-03-31 04:00 | 2026-W14 | daily 1/7, weekly 1/4, monthly 1/6 |" in table
+
+
+def test_the_table_tool_rewrites_a_stale_table() -> None:
+    """The tool puts the rule's table between the markers and leaves the rest; a page
+    without one pair of markers is refused."""
+    tool = load_tool()
+    page = (
+        "# Title\n\n<!-- calendar-table: start (generated) -->\nold\n"
+        "<!-- calendar-table: end -->\nafter\n"
+    )
+    assert tool.with_table(page, "new\n") == page.replace("old\n", "new\n")
+    with pytest.raises(ValueError, match="0 calendar-table sections"):
+        tool.with_table("# Title\n", "new\n")
+    current = tool.PAGE.read_text("utf-8")
+    assert tool.with_table(current, example_table()) == current

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 Rule = Literal["hourly", "daily", "weekly", "monthly", "yearly"]
@@ -163,3 +163,38 @@ def calendar_keep(times: Sequence[datetime], policy: Retain) -> frozenset[int]:
     :raises ValueError: a time without a time zone, naming its index.
     """
     return frozenset(calendar_reasons(times, policy))
+
+
+# ------------------------------------------------------------------ the docs' example
+
+EXAMPLE_POLICY = Retain(daily=7, weekly=4, monthly=6)
+"""The policy of the docs' example."""
+EXAMPLE_FIRST_RUN = datetime(2026, 1, 1, 4, 0, tzinfo=timezone.utc)
+"""The first of the docs' example's daily runs (a Thursday)."""
+EXAMPLE_RUNS = 90
+"""How many daily runs the docs' example makes: 1 January to 31 March."""
+
+
+def example_table(
+    policy: Retain = EXAMPLE_POLICY,
+    first: datetime = EXAMPLE_FIRST_RUN,
+    runs: int = EXAMPLE_RUNS,
+) -> str:
+    """The docs' table (Markdown): which of ``runs`` daily snapshots, the first taken at
+    ``first``, ``policy`` keeps after the last run, newest first, with why."""
+    times = [first + timedelta(days=day) for day in range(runs)]
+    reasons = calendar_reasons(times, policy)
+    rows = [
+        "| Snapshot (UTC) | ISO week | Kept by |",
+        "|---|---|---|",
+    ]
+    for index, why in reasons.items():
+        time = times[index]
+        year, week, _ = time.isocalendar()
+        rows.append(f"| {time:%a %Y-%m-%d %H:%M} | {year}-W{week:02} | {describe(why)} |")
+    deleted = runs - len(reasons)
+    rows.append("")
+    rows.append(
+        f"{len(reasons)} of the {runs} snapshots are kept; the other {deleted} are deleted."
+    )
+    return "\n".join(rows) + "\n"
