@@ -3,6 +3,7 @@ that counts requests and can cut connections or refuse parts: Spaces, offline.""
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import uuid
@@ -39,7 +40,10 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@functools.cache
 def s3(endpoint: str) -> Any:
+    """A boto3 client of ``endpoint`` with the test keys (one per endpoint: clients are
+    thread-safe, and each new one costs a fifth of a second)."""
     import boto3
 
     return boto3.session.Session().client(

@@ -4,6 +4,7 @@ loopback, the sandbox), in-process and as the installed script on a real termina
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
+from import_support import objects
 from spaces_support import ACCESS, SECRET, FaultProxy, free_port, s3
 from support import Run, cli_runner
 from test_cli_terminal import ENV, POSIX, in_terminal
@@ -114,39 +116,39 @@ def test_ctrl_c_during_the_upload_leaves_it_resumable(
 ) -> None:
     """A Ctrl-C while parts are on their way: exit 130, the command that resumes it, and
     that command sends only the parts not stored yet."""
-    from do_images import _spaces
+    from do_images import _spaces, _uploads
 
     monkeypatch.setattr(_spaces, "PART_SIZE", 5 * 1024 * 1024)
     path = sparse_raw(tmp_path, "disk.img", 4 * 5 * 1024 * 1024)
     sent: list[int] = []
-    real_part = _spaces._Multipart._part
+    real_part = _uploads.Multipart._part
 
-    def interrupted(self: _spaces._Multipart, number: int, upload_id: str) -> str:
+    def interrupted(self: _uploads.Multipart, number: int, upload_id: str) -> str:
         if len(sent) == 2:
             raise KeyboardInterrupt
         sent.append(number)
         return real_part(self, number, upload_id)
 
-    monkeypatch.setattr(_spaces._Multipart, "_part", interrupted)
+    monkeypatch.setattr(_uploads.Multipart, "_part", interrupted)
     monkeypatch.setattr(_spaces, "PARTS_IN_FLIGHT", 1)
     result = run(*args(path, bucket, endpoint), environ=KEYS)
     assert result.code == 130
     assert (
         "upload interrupted; the parts sent are kept: resume with: do-images import" in result.err
     )
-    assert _spaces._state_path(path).exists()
-    monkeypatch.setattr(_spaces._Multipart, "_part", real_part)
+    assert _uploads.state_path(path).exists()
+    monkeypatch.setattr(_uploads.Multipart, "_part", real_part)
     resent: list[int] = []
 
-    def counted(self: _spaces._Multipart, number: int, upload_id: str) -> str:
+    def counted(self: _uploads.Multipart, number: int, upload_id: str) -> str:
         resent.append(number)
         return real_part(self, number, upload_id)
 
-    monkeypatch.setattr(_spaces._Multipart, "_part", counted)
+    monkeypatch.setattr(_uploads.Multipart, "_part", counted)
     again = run(*args(path, bucket, endpoint), environ=KEYS)
     assert again.code == 0, again.err
     assert sorted(resent) == [3, 4]
-    assert not _spaces._state_path(path).exists()
+    assert not _uploads.state_path(path).exists()
 
 
 def test_without_the_spaces_extra_it_says_which_to_install(
@@ -160,3 +162,116 @@ def test_without_the_spaces_extra_it_says_which_to_install(
         result.err
         == "error: importing a local image needs boto3: pip install 'do-images[spaces]'\n"
     )
+
+
+def test_a_timed_out_import_names_the_object_it_keeps(
+    bucket: str, endpoint: str, tmp_path: Path
+) -> None:
+    """``--timeout`` passes, the import goes on: exit 8, the object stays, and the line
+    says how to remove it once the import has ended (``--remove-object``)."""
+    world = Sandbox(import_seconds=1800)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    result = cli_runner(world)(*args(path, bucket, endpoint, "--timeout", "60"), environ=KEYS)
+    assert result.code == 8
+    (key,) = objects(endpoint, bucket)
+    assert (
+        f"do-images import --remove-object {key} --space {bucket} --spaces-region nyc3 "
+        f"--spaces-endpoint {endpoint} --image 190000001"
+    ) in result.err
+    assert result.err.count("error:") == 1
+
+
+def test_remove_object_refuses_while_the_import_may_run_then_removes(
+    bucket: str, endpoint: str, tmp_path: Path
+) -> None:
+    """``--remove-object`` refuses (exit 3) while the image whose name made the key is NEW,
+    then removes the object once the import has ended."""
+    world = Sandbox(import_seconds=1800)
+    run = cli_runner(world)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    assert run(*args(path, bucket, endpoint, "--timeout", "60"), environ=KEYS).code == 8
+    (key,) = objects(endpoint, bucket)
+    remove = ["import", "--remove-object", key, "--space", bucket, "--spaces-endpoint", endpoint]
+    refused = run(*remove, environ=KEYS)
+    assert refused.code == 3, refused.err
+    assert "image 190000001 (web) is NEW" in refused.err
+    assert objects(endpoint, bucket) == [key]
+    by_id = run(*remove, "--image", "190000001", environ=KEYS)
+    assert by_id.code == 3
+    world.advance(1800)
+    done = run(*remove, environ=KEYS)
+    assert done.code == 0, done.err
+    assert done.out == f"removed {key} in bucket {bucket}\n"
+    assert objects(endpoint, bucket) == []
+    again = run("--json", *remove, "--image", "190000001", environ=KEYS)
+    assert again.code == 0
+    assert again.json() == {"removed": key, "bucket": bucket, "existed": False}
+
+
+def test_remove_object_takes_no_file(run: Run, bucket: str) -> None:
+    """The two forms of ``import`` do not mix, and the import form needs its arguments."""
+    mixed = run("import", "disk.img", "--remove-object", "k", "--space", bucket, environ=KEYS)
+    assert mixed.code == 2
+    assert "takes no FILE" in mixed.err
+    bare = run("import", "--space", bucket, environ=KEYS)
+    assert bare.code == 2
+    assert "required: FILE, --name, --region" in bare.err
+
+
+@pytest.mark.parametrize("public_read", [False, True])
+def test_ctrl_c_during_the_wait_says_which_object_is_left(
+    bucket: str, endpoint: str, tmp_path: Path, public_read: bool
+) -> None:
+    """Ctrl-C while the import is awaited: exit 130, the object named, private (made
+    private again with ``--public-read``), and the command that removes it later."""
+    from import_support import Moments, Rig, public
+
+    world = Sandbox(import_seconds=600)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    more = ["--public-read"] if public_read else []
+    result = cli_runner(world)(
+        *args(path, bucket, endpoint, *more),
+        environ=KEYS,
+        factory=lambda target: Rig("sync", world, Moments(sleep=1)).sync_client(),
+    )
+    assert result.code == 130
+    (key,) = objects(endpoint, bucket)
+    assert not public(endpoint, bucket, key)
+    privacy = "made private again (so the import may fail" if public_read else "private;"
+    assert f"the object {key} stays in bucket {bucket}, {privacy}" in result.err
+    assert "image 190000001 (NEW) may still be importing" in result.err
+    assert f"import --remove-object {key}" in result.err
+
+
+def test_the_resume_command_is_built_from_the_parser() -> None:
+    """Every option of ``import`` given: the resume command parses back to the same
+    arguments, and an option the command leaves out is one it means to."""
+    from do_images.cli import _import as cli_import
+    from do_images.cli._parser import build_parser, parse
+
+    argv = [
+        "import", "disk img", "--name", "web 1", "--region", "nyc3", "--space", "b",
+        "--spaces-region", "ams3", "--spaces-endpoint", "http://127.0.0.1:9000",
+        "--regions", "sfo3", "fra1", "--distribution", "Ubuntu", "--description", "a b",
+        "--tag", "web", "--tag", "db", "--keep-object", "--public-read", "--timeout", "90m",
+        "--poll", "2.5",
+    ]  # fmt: skip
+    given = parse(build_parser(), argv)
+    command = cli_import._resume_command(given)
+    assert command.startswith("do-images import ")
+    back = parse(build_parser(), shlex.split(command)[1:])
+    keys = {a.dest for a in given.parser._actions} - cli_import._NOT_RESUMED
+    assert {k: getattr(back, k) for k in keys} == {k: getattr(given, k) for k in keys}
+    for action in given.parser._actions:
+        if action.dest not in cli_import._NOT_RESUMED:
+            assert getattr(given, action.dest) != action.default, f"{action.dest} not exercised"
+
+
+def test_a_bad_spaces_endpoint_names_the_option(run: Run, bucket: str, tmp_path: Path) -> None:
+    """``--spaces-endpoint`` that is not https: a usage error naming that option."""
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    result = run(*args(path, bucket, "http://example.com"), environ=KEYS)
+    assert result.code == 2
+    assert "--spaces-endpoint" in result.err
+    assert "base_url" not in result.err
+

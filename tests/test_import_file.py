@@ -21,7 +21,7 @@ from do_images import (
     UploadError,
     UploadProgress,
 )
-from do_images._spaces import _state_path
+from do_images._uploads import state_path as _state_path
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
 from spaces_support import ACCESS, SECRET, FaultProxy, s3

@@ -161,27 +161,43 @@ def shielded(op: Op[T], *, seconds: float, clock: Callable[[], float]) -> Op[T]:
     return result
 
 
-def _bounded(shield: Shielded) -> Op[Any]:
-    """``shield.op``, each effect checked against the deadline: past it, the cleanup is
-    closed and ``CleanupTimeoutError`` raised; sleeps and request timeouts are cut to
-    the time left (a ``Blocking`` call is bounded by its own client)."""
-    op, clock = shield.op, shield.clock
-    deadline = clock() + shield.seconds
+def relay(op: Op[T], each: Callable[[Effect], Effect]) -> Op[T]:
+    """``op``, each of its effects passed through ``each`` on its way to the runner: it may
+    note it, change it, or raise (then ``op`` is closed). What comes back, a value or an
+    error, goes to ``op`` as it came."""
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
             effect = op.send(value) if error is None else op.throw(error)
         except StopIteration as stop:
-            return stop.value
-        remaining = deadline - clock()
-        if remaining <= 0:
-            op.close()
-            raise CleanupTimeoutError(f"a cleanup did not end within {shield.seconds:g} s")
+            result: T = stop.value
+            return result
         try:
-            value, error = (yield _within(effect, remaining)), None
+            effect = each(effect)
+        except BaseException:
+            op.close()
+            raise
+        try:
+            value, error = (yield effect), None
         except BaseException as exc:
             value, error = None, exc
+
+
+def _bounded(shield: Shielded) -> Op[Any]:
+    """``shield.op``, each effect checked against the deadline: past it, the cleanup is
+    closed and ``CleanupTimeoutError`` raised; sleeps and request timeouts are cut to
+    the time left (a ``Blocking`` call is bounded by its own client)."""
+    clock = shield.clock
+    deadline = clock() + shield.seconds
+
+    def within(effect: Effect) -> Effect:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise CleanupTimeoutError(f"a cleanup did not end within {shield.seconds:g} s")
+        return _within(effect, remaining)
+
+    return relay(shield.op, within)
 
 
 def _within(effect: Effect, remaining: float) -> Effect:

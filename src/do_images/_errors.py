@@ -2,7 +2,9 @@
 
 ::
 
-    DoImagesError
+    DoImagesError                     .action / .image: the work a call had started
+    │                                 .object_key / .bucket: an uploaded object kept for an
+    │                                 import that may still run (import_file)
     ├── MissingTokenError             no token passed or in the environment (a ValueError)
     ├── APIConnectionError            no response (connect failure, reset)
     │   └── APITimeoutError           the request timed out
@@ -20,10 +22,15 @@
     ├── ActionTimeoutError            an awaited action did not finish in time
     ├── ImageFailedError              an import DigitalOcean gave up on
     ├── ImageTimeoutError             an awaited import did not finish in time
-    └── DistributionError             a transfer to one or more regions failed
+    ├── DistributionError             a transfer to one or more regions failed
+    ├── ImageFileError                a local image file DigitalOcean would refuse (a ValueError)
+    ├── MissingSpacesKeyError         no Spaces key passed or in the environment (a ValueError)
+    ├── UploadError                   Spaces refused the upload or could not be reached
+    └── FleetError                    a fleet file or plan that cannot be used (a ValueError)
+        └── StalePlanError            the account or the fleet file changed since the plan
 
 Bad arguments are refused with the built-in ``ValueError`` / ``TypeError`` before any
-request is sent.
+request is sent. How an answer becomes one of these is in ``_error_map``.
 """
 
 from __future__ import annotations
@@ -80,6 +87,12 @@ class DoImagesError(Exception):
     """The action this call had started, when the error came after starting it."""
     image: Image | None = None
     """The image this call had created or was waiting for, when the error came after that."""
+    object_key: str | None = None
+    """The key of the object ``import_file`` uploaded and kept, because the import that
+    fetches it may still run (or it could not be deleted); the message says how to
+    remove it later."""
+    bucket: str | None = None
+    """The bucket of ``object_key`` (of the upload, for ``UploadError``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

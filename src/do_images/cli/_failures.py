@@ -39,6 +39,9 @@ from .._errors import (
 )
 from ._output import again
 
+REMOVE_OBJECT = "do-images import --remove-object"
+"""How the SDK's message about a kept object starts the command that removes it."""
+
 
 class ExitCode(enum.IntEnum):
     """What the exit status of ``do-images`` means; one value per class of failure."""
@@ -226,5 +229,13 @@ def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str
         return ExitCode.API_ERROR, _upload_failed(exc, args)  # Spaces said no
     for kind, code, message in FAILURES:
         if isinstance(exc, kind):
-            return code, message(exc, args) + _resume_hint(exc, args)
+            return code, _kept_object(exc, args, message(exc, args) + _resume_hint(exc, args))
     return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _kept_object(exc: BaseException, args: argparse.Namespace, message: str) -> str:
+    """An import kept its object: the command that removes it reaches this command's API
+    (``--base-url``, ``--sandbox --state``) to check that the import has ended."""
+    if getattr(exc, "object_key", None) is None:
+        return message
+    return message.replace(REMOVE_OBJECT, again(args, REMOVE_OBJECT.removeprefix("do-images ")))
