@@ -275,3 +275,26 @@ def test_a_bad_spaces_endpoint_names_the_option(run: Run, bucket: str, tmp_path:
     assert "--spaces-endpoint" in result.err
     assert "base_url" not in result.err
 
+
+def test_a_non_utf8_argument_is_one_clear_line(run: Run) -> None:
+    """A byte that is not UTF-8 in a name (as the shell passes it): exit 2, one line, no
+    codec jargon."""
+    name = b"web\xff".decode("utf-8", "surrogateescape")
+    result = run("update", "180040001", "--name", name)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "name is not valid text" in result.err
+    assert "codec" not in result.err
+
+
+def test_any_unencodable_argument_is_a_usage_error_without_codec_words() -> None:
+    """Wherever else text that UTF-8 cannot encode surfaces, the line is plain, exit 2."""
+    import argparse
+
+    from do_images.cli._failures import ExitCode, failure
+
+    error = UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates not allowed")
+    code, message = failure(error, argparse.Namespace())
+    assert code == ExitCode.USAGE
+    assert "not valid UTF-8" in message
+    assert "codec" not in message

@@ -103,6 +103,13 @@ def check_str(value: object, what: str, *, empty: bool = False) -> str:
         raise TypeError(f"{what} must be a str, not {type_name(value)}")
     if not empty and not value.strip():
         raise ValueError(f"{what} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid text: {value[exc.start]!r} at position {exc.start} is a lone "
+            "surrogate, which UTF-8 cannot encode (on a command line: a byte that is not UTF-8)"
+        ) from None
     return value
 
 
@@ -158,6 +165,8 @@ def check_tag_names(values: Sequence[object]) -> list[str]:
 def check_email(value: object) -> str:
     """An email address, as the account-transfer recipient."""
     email = check_str(value, "email").strip()
+    if not email.isprintable():
+        raise ValueError(f"email {_echo(email)} holds a control or invisible character")
     if not _EMAIL.fullmatch(email):
         raise ValueError(f"email {_echo(email)} is not an email address")
     return email

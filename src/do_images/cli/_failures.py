@@ -217,6 +217,13 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
     # An optional extra that is not installed: the message says which.
     (ImportError, ExitCode.FAILED, lambda exc, args: str(exc)),
+    # Text Python cannot encode: on a command line, a byte that is not UTF-8.
+    (
+        UnicodeError,
+        ExitCode.USAGE,
+        lambda exc, args: "an argument is not valid UTF-8 text (it holds a byte that is not "
+        "UTF-8, or a lone surrogate): give it in UTF-8",
+    ),
     # The SDK refuses bad arguments with these before sending anything.
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
 ]
