@@ -22,20 +22,24 @@ KEYS = {"SPACES_ACCESS_KEY_ID": ACCESS, "SPACES_SECRET_ACCESS_KEY": SECRET}
 
 @pytest.fixture
 def endpoint(s3_endpoint: str) -> str:
+    """The session's S3 server on loopback."""
     return s3_endpoint
 
 
 @pytest.fixture
 def world() -> Sandbox:
+    """A sandbox whose importer fetches loopback URLs."""
     return Sandbox()
 
 
 @pytest.fixture
 def run(world: Sandbox) -> Run:
+    """``main(argv)`` against ``world``."""
     return cli_runner(world)
 
 
 def args(path: Path, bucket: str, endpoint: str, *more: str) -> list[str]:
+    """An import command line of ``path`` to ``bucket`` at ``endpoint``."""
     return [
         "import",
         str(path),
@@ -54,6 +58,7 @@ def args(path: Path, bucket: str, endpoint: str, *more: str) -> list[str]:
 def test_import_json_prints_the_final_image(
     run: Run, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """``--json`` prints the final image; the object is gone; a line per 10 % off a terminal."""
     path = write(tmp_path, "disk.qcow2.gz", gz(qcow2()))
     result = run("--json", *args(path, bucket, endpoint, "--regions", "sfo3"), environ=KEYS)
     assert result.code == 0, result.err
@@ -67,6 +72,7 @@ def test_import_json_prints_the_final_image(
 def test_a_bad_file_is_exit_2_before_anything_is_sent(
     run: Run, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """An xz file: exit 2 with the reason, and no request sent."""
     path = write(tmp_path, "disk.img.xz", b"\xfd7zXZ\x00" + bytes(64))
     result = run(*args(path, bucket, endpoint), environ=KEYS)
     assert result.code == 2
@@ -75,6 +81,7 @@ def test_a_bad_file_is_exit_2_before_anything_is_sent(
 
 
 def test_missing_keys_are_exit_5(run: Run, bucket: str, endpoint: str, tmp_path: Path) -> None:
+    """No Spaces keys: exit 5 naming the variables, before the file is read."""
     result = run(*args(tmp_path / "never-read.img", bucket, endpoint), environ={})
     assert result.code == 5
     assert "SPACES_ACCESS_KEY_ID" in result.err
@@ -84,6 +91,7 @@ def test_missing_keys_are_exit_5(run: Run, bucket: str, endpoint: str, tmp_path:
 def test_spaces_out_of_reach_is_exit_9_and_refusal_exit_3(
     run: Run, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """Spaces out of reach is exit 9; Spaces refusing the parts is exit 3."""
     path = write(tmp_path, "disk.qcow2", qcow2())
     closed = f"http://127.0.0.1:{free_port()}"
     assert run(*args(path, bucket, closed), environ=KEYS).code == 9
@@ -99,7 +107,7 @@ def test_spaces_out_of_reach_is_exit_9_and_refusal_exit_3(
 def test_the_installed_script_shows_a_live_bar_on_a_terminal(
     bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
-    """``do-images --sandbox import ...`` as the issue's done-when line, on a real pty."""
+    """The installed script on a real pty: a live upload bar, the image, no secret."""
     path = write(tmp_path, "disk.qcow2.gz", gz(qcow2()))
     code, screen = in_terminal(
         100, "--sandbox", *args(path, bucket, endpoint, "--regions", "sfo3"), env={**ENV, **KEYS}
@@ -114,8 +122,7 @@ def test_the_installed_script_shows_a_live_bar_on_a_terminal(
 def test_ctrl_c_during_the_upload_leaves_it_resumable(
     run: Run, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Ctrl-C while parts are on their way: exit 130, the command that resumes it, and
-    that command sends only the parts not stored yet."""
+    """Ctrl-C mid-upload: exit 130, the resume command, which sends only the missing parts."""
     from do_images import _spaces, _uploads
 
     monkeypatch.setattr(_spaces, "PART_SIZE", 5 * 1024 * 1024)
@@ -154,6 +161,7 @@ def test_ctrl_c_during_the_upload_leaves_it_resumable(
 def test_without_the_spaces_extra_it_says_which_to_install(
     run: Run, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without boto3: one line naming the extra to install, exit 1."""
     monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = run(*args(path, bucket, endpoint), environ=KEYS)
@@ -167,8 +175,7 @@ def test_without_the_spaces_extra_it_says_which_to_install(
 def test_a_timed_out_import_names_the_object_it_keeps(
     bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
-    """``--timeout`` passes, the import goes on: exit 8, the object stays, and the line
-    says how to remove it once the import has ended (``--remove-object``)."""
+    """A timed-out wait: exit 8, the object kept and the command that removes it later."""
     world = Sandbox(import_seconds=1800)
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = cli_runner(world)(*args(path, bucket, endpoint, "--timeout", "60"), environ=KEYS)
@@ -184,8 +191,7 @@ def test_a_timed_out_import_names_the_object_it_keeps(
 def test_remove_object_refuses_while_the_import_may_run_then_removes(
     bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
-    """``--remove-object`` refuses (exit 3) while the image whose name made the key is NEW,
-    then removes the object once the import has ended."""
+    """``--remove-object`` refuses (exit 3) while the image is NEW, removes once it ended."""
     world = Sandbox(import_seconds=1800)
     run = cli_runner(world)
     path = write(tmp_path, "disk.qcow2", qcow2())
@@ -209,7 +215,7 @@ def test_remove_object_refuses_while_the_import_may_run_then_removes(
 
 
 def test_remove_object_takes_no_file(run: Run, bucket: str) -> None:
-    """The two forms of ``import`` do not mix, and the import form needs its arguments."""
+    """The two forms of ``import`` do not mix; the import form needs FILE, --name, --region."""
     mixed = run("import", "disk.img", "--remove-object", "k", "--space", bucket, environ=KEYS)
     assert mixed.code == 2
     assert "takes no FILE" in mixed.err
@@ -222,8 +228,7 @@ def test_remove_object_takes_no_file(run: Run, bucket: str) -> None:
 def test_ctrl_c_during_the_wait_says_which_object_is_left(
     bucket: str, endpoint: str, tmp_path: Path, public_read: bool
 ) -> None:
-    """Ctrl-C while the import is awaited: exit 130, the object named, private (made
-    private again with ``--public-read``), and the command that removes it later."""
+    """Ctrl-C during the wait: exit 130, the object left named, and whether it is private."""
     from import_support import Moments, Rig, public
 
     world = Sandbox(import_seconds=600)
@@ -244,8 +249,7 @@ def test_ctrl_c_during_the_wait_says_which_object_is_left(
 
 
 def test_the_resume_command_is_built_from_the_parser() -> None:
-    """Every option of ``import`` given: the resume command parses back to the same
-    arguments, and an option the command leaves out is one it means to."""
+    """The resume command, built from the parser, parses back to every option given."""
     from do_images.cli import _import as cli_import
     from do_images.cli._parser import build_parser, parse
 
@@ -256,19 +260,21 @@ def test_the_resume_command_is_built_from_the_parser() -> None:
         "--tag", "web", "--tag", "db", "--keep-object", "--public-read", "--timeout", "90m",
         "--poll", "2.5",
     ]  # fmt: skip
+    left_out = {"help", "sandbox", "token", "base_url", "json", "state", "format", "no_header"}
+    left_out |= {"remove_object", "image"}  # the other form of import
     given = parse(build_parser(), argv)
     command = cli_import._resume_command(given)
     assert command.startswith("do-images import ")
     back = parse(build_parser(), shlex.split(command)[1:])
-    keys = {a.dest for a in given.parser._actions} - cli_import._NOT_RESUMED
+    keys = {a.dest for a in given.parser._actions} - left_out
     assert {k: getattr(back, k) for k in keys} == {k: getattr(given, k) for k in keys}
     for action in given.parser._actions:
-        if action.dest not in cli_import._NOT_RESUMED:
+        if action.dest not in left_out:
             assert getattr(given, action.dest) != action.default, f"{action.dest} not exercised"
 
 
 def test_a_bad_spaces_endpoint_names_the_option(run: Run, bucket: str, tmp_path: Path) -> None:
-    """``--spaces-endpoint`` that is not https: a usage error naming that option."""
+    """A non-https ``--spaces-endpoint`` is a usage error naming that option, not base_url."""
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = run(*args(path, bucket, "http://example.com"), environ=KEYS)
     assert result.code == 2
@@ -277,8 +283,7 @@ def test_a_bad_spaces_endpoint_names_the_option(run: Run, bucket: str, tmp_path:
 
 
 def test_a_non_utf8_argument_is_one_clear_line(run: Run) -> None:
-    """A byte that is not UTF-8 in a name (as the shell passes it): exit 2, one line, no
-    codec jargon."""
+    """A non-UTF-8 byte in a name: exit 2 and one clear line, no codec jargon."""
     name = b"web\xff".decode("utf-8", "surrogateescape")
     result = run("update", "180040001", "--name", name)
     assert result.code == 2
@@ -288,7 +293,7 @@ def test_a_non_utf8_argument_is_one_clear_line(run: Run) -> None:
 
 
 def test_any_unencodable_argument_is_a_usage_error_without_codec_words() -> None:
-    """Wherever else text that UTF-8 cannot encode surfaces, the line is plain, exit 2."""
+    """Any other text UTF-8 cannot encode is a plain usage error, exit 2."""
     import argparse
 
     from do_images.cli._failures import ExitCode, failure
@@ -298,3 +303,18 @@ def test_any_unencodable_argument_is_a_usage_error_without_codec_words() -> None
     assert code == ExitCode.USAGE
     assert "not valid UTF-8" in message
     assert "codec" not in message
+
+
+def test_the_removal_command_reaches_the_same_api(
+    bucket: str, endpoint: str, tmp_path: Path
+) -> None:
+    """With ``--base-url``, the removal command checks the image on that same API."""
+    world = Sandbox(import_seconds=1800)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    base = "http://127.0.0.1:9"
+    result = cli_runner(world)(
+        "--base-url", base, *args(path, bucket, endpoint, "--timeout", "60"), environ=KEYS
+    )
+    assert result.code == 8
+    assert f"do-images --base-url {base} import --remove-object " in result.err
+    assert "remove it once that import has ended: do-images import" not in result.err

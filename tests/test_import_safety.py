@@ -177,6 +177,38 @@ def test_an_interruption_during_the_wait_keeps_the_object_and_makes_it_private(
     assert any(key in text and "--remove-object" in text for text in warned)
 
 
+def test_a_second_interruption_during_the_cleanup(
+    kind: str, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted again while the object is being made private: a second Ctrl-C stops
+    that (the object is named as still public), a second cancellation waits for it."""
+    from do_images import _spaces
+
+    world = Sandbox(import_seconds=600)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    rig = Rig(kind, world, Moments(sleep=1))
+    real = _spaces.Uploader.make_private
+
+    def interrupted_again(self: _spaces.Uploader, key: str) -> None:
+        if kind == "sync":
+            raise KeyboardInterrupt  # the second Ctrl-C, as the request leaves
+        assert rig.loop is not None
+        assert rig.task is not None
+        rig.loop.call_soon_threadsafe(rig.task.cancel)
+        real(self, key)
+
+    monkeypatch.setattr(_spaces.Uploader, "make_private", interrupted_again)
+    with pytest.raises(interrupted(kind)) as caught:
+        rig.import_file(
+            path, name="twice", region="nyc3", space=target(bucket, endpoint), public_read=True
+        )
+    (key,) = objects(endpoint, bucket)
+    assert vars(caught.value)["object_key"] == key
+    still_public = kind == "sync"
+    assert public(endpoint, bucket, key) is still_public
+    assert vars(caught.value)["object_private"] is not still_public
+
+
 def test_an_interruption_before_the_create_removes_the_object(
     kind: str, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
@@ -292,6 +324,35 @@ def test_a_file_changed_during_the_upload_is_not_imported(
     assert uploads(endpoint, bucket) == []
     assert objects(endpoint, bucket) == []
     assert not state_path(path).exists()
+
+
+def test_a_part_rewritten_behind_an_unchanged_stat_is_not_imported(
+    kind: str, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later part rewritten with its size and modification time put back (so the
+    file's stat says nothing): that part's MD5 is not the one read before, and the
+    upload is refused all the same."""
+    path = sparse_raw(tmp_path, "disk.img", 4 * MiB)
+    world = Sandbox()
+
+    def rewrite(update: object) -> None:
+        if getattr(update, "sent", 0) and not getattr(rewrite, "done", False):
+            rewrite.done = True  # type: ignore[attr-defined]
+            before = path.stat()
+            with path.open("r+b") as stream:
+                stream.seek(3 * MiB + 10)
+                stream.write(b"\x42")
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    with smaller_parts(monkeypatch, MiB):
+        monkeypatch.setattr("do_images._spaces.PARTS_IN_FLIGHT", 1)
+        with pytest.raises(ImageFileError, match="changed while it was uploaded"):
+            Rig(kind, world).import_file(
+                path, name="hid", region="nyc3", space=target(bucket, endpoint), on_progress=rewrite
+            )
+    assert created(world) == []
+    assert uploads(endpoint, bucket) == []
+    assert objects(endpoint, bucket) == []
 
 
 def test_a_file_touched_during_the_upload_is_not_imported(
@@ -411,8 +472,14 @@ def test_a_state_file_that_cannot_be_written_uploads_nothing(
     monkeypatch.setattr(_uploads, "write_state", read_only)
     path = sparse_raw(tmp_path, "disk.img", 3 * MiB)
     world = Sandbox()
-    with smaller_parts(monkeypatch, MiB), pytest.raises(UploadError) as caught:
-        Rig(kind, world).import_file(path, name="ro", region="nyc3", space=target(bucket, endpoint))
+    rig = Rig(kind, world)
+    with (
+        FaultProxy(endpoint) as proxy,
+        smaller_parts(monkeypatch, MiB),
+        pytest.raises(UploadError) as caught,
+    ):
+        rig.import_file(path, name="ro", region="nyc3", space=target(bucket, proxy.url))
+    assert proxy.counts["POST"] == 0  # no multipart upload was even created
     assert "cannot keep the resume state" in str(caught.value)
     assert "Operation not permitted" in str(caught.value)
     assert uploads(endpoint, bucket) == []
@@ -483,6 +550,7 @@ def test_errors_of_an_import_hold_no_secret_and_survive_pickling(
     back = pickle.loads(pickle.dumps(caught.value))
     assert (back.object_key, back.bucket) == (caught.value.object_key, bucket)
     assert str(back) == str(caught.value)
+    assert back.args == caught.value.args
     signature = created(world)[0]["url"].split("X-Amz-Signature=")[1]
     blob = repr(back) + str(back) + repr(vars(back))
     assert signature not in blob

@@ -309,18 +309,35 @@ class ObjectCare:
         return self.create_sent and not self.ended
 
     def settle(self, error: BaseException | None) -> Op[None]:
-        """End the public window, then delete the object if the import has ended (unless
-        kept); note on ``error`` (or on an interruption meanwhile) what was left."""
+        """Delete the object if the import has ended (unless kept), else make it private;
+        note on ``error`` (or on an interruption meanwhile) what was left.
+
+        Either step ends a public window, and each is shielded. A first interruption
+        that comes during the cleanup itself (a Ctrl-C on the sync client) is met like
+        any other: the object is made private before it goes on; a second one stops
+        that too (the async client's cleanup waits out further cancellations)."""
         try:
-            if self.may_exist:
-                yield from self._cleanup("make private", self._make_private)
-                if not self.may_run and not self.keep:
-                    yield from self._cleanup("delete", self._delete)
-        except BaseException as late:  # interrupted while cleaning up
+            yield from self._steps()
+        except BaseException as late:
+            if error is None or isinstance(error, Exception):  # the first interruption
+                try:
+                    yield from self._cleanup("make private", self._make_private)
+                except BaseException as second:
+                    self.note(second)
+                    raise
             self.note(late)
             raise
         if error is not None:
             self.note(error)
+
+    def _steps(self) -> Op[None]:
+        if not self.may_exist:
+            return
+        if not self.may_run and not self.keep:
+            yield from self._cleanup("delete", self._delete)
+            if self.deleted:
+                return
+        yield from self._cleanup("make private", self._make_private)
 
     def _cleanup(self, what: str, step: Callable[[], Op[None]]) -> Op[None]:
         try:
@@ -329,13 +346,13 @@ class ObjectCare:
             logger.warning("import_file could not %s the object %s: %s", what, self.key, exc)
 
     def _make_private(self) -> Op[None]:
-        if not self.private:
+        if not self.private and not self.deleted:
             yield Blocking(lambda: self.uploader.make_private(self.key))
             self.private = True
 
     def _delete(self) -> Op[None]:
         yield Blocking(lambda: self.uploader.remove(self.key))
-        self.deleted = True
+        self.deleted = self.private = True
 
     def last_resort(self) -> None:
         """The operation was closed (no effect can run): make the object private here."""
@@ -358,6 +375,7 @@ class ObjectCare:
         if isinstance(error, DoImagesError):
             error.object_key, error.bucket = self.key, self.uploader.bucket
             error.message = f"{error.message}; {text}"
+            error.args = (error.message,)  # as a copy from a pickle has it
         else:  # an interruption: it passes through as it is, these beside it
             vars(error).update(
                 object_key=self.key, bucket=self.uploader.bucket, object_private=self.private

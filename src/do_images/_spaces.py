@@ -269,9 +269,8 @@ class Uploader:
         digest = md5_of(data)
         if (digest,) != digests.parts or image.changed():
             raise ImageFileError(image.path, CHANGED)
-        extra = {"ACL": acl} if acl != "private" else {}
         try:
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentMD5=digest, **extra)
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentMD5=digest, ACL=acl)
         except (ClientError, BotoCoreError) as exc:
             raise self.failed(key, exc, resumable=False) from None
 

@@ -341,10 +341,9 @@ class Multipart:
 
         self._check_stop()
         self._keep_state(None)
-        extra = {"ACL": self.acl} if self.acl != "private" else {}
-        try:
+        try:  # the ACL said outright: an object is private because it was made so
             answer = self.bucket.s3.create_multipart_upload(
-                Bucket=self.bucket.name, Key=self.key, **extra
+                Bucket=self.bucket.name, Key=self.key, ACL=self.acl
             )
         except (ClientError, BotoCoreError) as exc:
             forget_state(self.state)
