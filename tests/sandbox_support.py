@@ -18,10 +18,7 @@ from jsonschema import Draft202012Validator
 from do_images.testing import Sandbox, SandboxRequest
 from spec_support import deref, json_schema, operations, spec, validator
 
-WRAPPED_ACTION = frozenset({"imageActions_post", "imageActions_get", "actions_get"})
-# GET /v2/actions/{id} is the Actions API's (doboto polls it); its answer is the
-# same action object as GET /v2/images/{id}/actions/{action_id}.
-SAME_AS = {"actions_get": "imageActions_get"}
+WRAPPED_ACTION = frozenset({"imageActions_post", "imageActions_get"})
 
 
 @functools.cache
@@ -31,8 +28,7 @@ def _response_definition(operation: str | None, status: int) -> dict[str, Any]:
         # A path or method outside the spec: the API answers with its error body.
         definition: dict[str, Any] = deref(spec()["components"]["responses"]["unexpected_error"])
         return definition
-    wanted = SAME_AS.get(operation, operation)
-    found = next(op for op in operations() if op.operation_id == wanted)
+    found = next(op for op in operations() if op.operation_id == operation)
     responses = found.definition["responses"]
     chosen = responses.get(str(status), responses.get("default"))
     assert chosen is not None, f"{operation} documents no response for {status}"

@@ -65,6 +65,7 @@ def test_to_an_email_pending_then_accepted(do: Driver, bob: Driver, sandbox: San
 
 
 def test_cancelled_by_the_sender(do: Driver, bob: Driver, sandbox: Sandbox) -> None:
+    """A cancelled transfer can no longer be accepted by bob, and the image stays ours."""
     account = sandbox.account("bob")
     transfer = do.image.transfer_to_account(SNAPSHOT, email=account.email)
     do.image.cancel_account_transfer(SNAPSHOT, transfer.transfer_id)
@@ -75,6 +76,7 @@ def test_cancelled_by_the_sender(do: Driver, bob: Driver, sandbox: Sandbox) -> N
 
 
 def test_declined_by_the_recipient(do: Driver, bob: Driver, sandbox: Sandbox) -> None:
+    """A declined transfer leaves the image with us, and it may be offered again under a new id."""
     account = sandbox.account("bob")
     transfer = do.image.transfer_to_account(SNAPSHOT, email=account.email)
     bob.image.decline_account_transfer(SNAPSHOT, transfer.transfer_id)
@@ -126,6 +128,7 @@ def test_only_snapshots_go_and_nothing_is_posted(
 
 
 def test_an_image_given_is_checked_as_given(do: Driver, sandbox: Sandbox) -> None:
+    """An ``Image`` passed in is judged as given: a backup is refused without a request."""
     backup = Image.model_validate(image_payload(BACKUP, type="backup"))
     with pytest.raises(ValueError, match="is a backup"):
         do.image.transfer_to_account(backup, email="alice@example.com")
@@ -149,14 +152,14 @@ def test_an_image_given_is_checked_as_given(do: Driver, sandbox: Sandbox) -> Non
 def test_bad_recipients_are_refused_before_any_request(
     do: Driver, sandbox: Sandbox, kwargs: dict[str, Any]
 ) -> None:
-    """Both or neither recipient, a malformed email (control or invisible characters
-    included) or team: refused before any request."""
+    """No recipient, both, or a malformed email (control characters too) or team: refused."""
     with pytest.raises((TypeError, ValueError)):
         do.image.transfer_to_account(SNAPSHOT, **kwargs)
     assert sandbox.requests == []
 
 
 def test_bad_transfer_ids_are_refused_before_any_request(do: Driver, sandbox: Sandbox) -> None:
+    """Non-positive, bool or str transfer ids, and a bad team, raise before any request."""
     team = sandbox.account("bob").team
     bad: Any
     for bad in (0, -3, True, "7"):
@@ -170,6 +173,7 @@ def test_bad_transfer_ids_are_refused_before_any_request(do: Driver, sandbox: Sa
 
 
 def test_one_pending_transfer_at_a_time(do: Driver, sandbox: Sandbox) -> None:
+    """Offering an image that has a pending transfer again is a 422 that says it is pending."""
     do.image.transfer_to_account(SNAPSHOT, email="alice@example.com")
     with pytest.raises(UnprocessableEntityError, match="pending"):
         do.image.transfer_to_account(SNAPSHOT, email="carol@example.com")
@@ -221,6 +225,7 @@ def test_a_token_of_the_account_shape_makes_the_account(sandbox: Sandbox) -> Non
 
 
 def test_exact_bodies_over_respx(kind: str) -> None:
+    """The create and decline POSTs send exactly the spec's bodies; the answer parses as sent."""
     router = respx.MockRouter(assert_all_called=True)
     router.get(f"{API}/images/7").mock(return_value=json_response(200, {"image": image_payload(7)}))
     create = router.post(f"{API}/images/7/account_transfer").mock(
@@ -238,6 +243,7 @@ def test_exact_bodies_over_respx(kind: str) -> None:
 
 
 def test_a_5xx_on_the_create_post_is_never_resent(kind: str) -> None:
+    """A 502 to the transfer POST raises ``UnknownOutcomeError`` after exactly one POST."""
     router = respx.MockRouter(assert_all_called=True)
     create = router.post(f"{API}/images/7/account_transfer").mock(
         return_value=json_response(502, {"id": "bad_gateway", "message": "upstream"})

@@ -34,6 +34,7 @@ def rows(table: str) -> dict[str, list[str]]:
 
 
 def test_bench_prints_every_case_with_its_ratio() -> None:
+    """``bench.py`` prints every case: floors bare, the others with times in ms and a ratio."""
     out = run(
         "bench.py",
         *("--rounds", "1", "--images", "450", "--calls", "3", "--delay-ms", "1"),
@@ -78,6 +79,7 @@ def test_bench_prints_every_case_with_its_ratio() -> None:
 
 
 def test_parse_cost_prints_every_step() -> None:
+    """``parse_cost.py`` prints its ten steps in order, then collector on against paused."""
     out = run("parse_cost.py", "--rounds", "1", "--images", "400")
     first, kept = out.split("\n| the listing parsed 5 times")
     table = rows(first)
@@ -96,6 +98,7 @@ def test_parse_cost_prints_every_step() -> None:
 
 
 def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> None:
+    """Planning 450 images reads 3 pages and only the 3 needed action lists: 6 requests."""
     table = rows(run("fleet_plan.py", "--images", "450", "--rounds", "1"))
     assert table["pages read by the plan"][:2] == ["3", "3"]
     assert table["action lists read"][0] == "3"
@@ -104,6 +107,7 @@ def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> 
 
 
 def test_upload_benchmark_compares_with_boto3_upload_file() -> None:
+    """``upload.py`` times import_file's upload against boto3's ``upload_file``, as a ratio."""
     table = rows(run("upload.py", "--mib", "8", "--rounds", "1"))
     assert set(table) == {
         "upload 8 MiB: boto3 upload_file",
@@ -114,6 +118,7 @@ def test_upload_benchmark_compares_with_boto3_upload_file() -> None:
 
 
 def test_startup_benchmark_prints_every_case() -> None:
+    """``startup.py`` prints each start-up case, ``--version`` with its ratio to a bare python."""
     table = rows(run("startup.py", "--rounds", "1"))
     assert set(table) == {
         "python -c pass",

@@ -411,7 +411,7 @@ def test_every_command_names_its_handler() -> None:
     """Each command's parser sets ``run`` (and whether it needs a client): no dispatch table."""
     import argparse
 
-    from do_images.cli._parser import build_parser
+    from do_images.cli._registry import build_parser
 
     parser = build_parser()
     commands = next(

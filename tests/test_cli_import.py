@@ -251,7 +251,8 @@ def test_ctrl_c_during_the_wait_says_which_object_is_left(
 def test_the_resume_command_is_built_from_the_parser() -> None:
     """The resume command, built from the parser, parses back to every option given."""
     from do_images.cli import _import as cli_import
-    from do_images.cli._parser import build_parser, parse
+    from do_images.cli._parser import parse
+    from do_images.cli._registry import build_parser
 
     argv = [
         "import", "disk img", "--name", "web 1", "--region", "nyc3", "--space", "b",

@@ -21,6 +21,7 @@ print("HEAVY", heavy, code)
     [["--version"], ["--help"], ["list", "--help"], ["import", "--help"], ["plan", "--help"]],
 )
 def test_help_and_version_import_neither_httpx_nor_pydantic(argv: list[str]) -> None:
+    """``--version`` and each ``--help`` exit 0 without importing httpx, pydantic or boto3."""
     done = subprocess.run(
         [sys.executable, "-c", CHECK.format(argv=argv)], capture_output=True, text=True, check=True
     )
@@ -28,6 +29,7 @@ def test_help_and_version_import_neither_httpx_nor_pydantic(argv: list[str]) -> 
 
 
 def test_a_command_that_needs_the_client_still_gets_it() -> None:
+    """A command that talks to the API does import httpx and succeeds (the check can see it)."""
     done = subprocess.run(
         [sys.executable, "-c", CHECK.format(argv=["--sandbox", "--json", "info", "180040001"])],
         capture_output=True,

@@ -26,6 +26,7 @@ def run(world: Sandbox) -> Run:
 
 
 def test_tag_prints_the_tags_and_creates_a_new_one(run: Run, world: Sandbox) -> None:
+    """``tag`` creates a missing tag once, then prints what was added and the image's tags."""
     result = run("tag", str(SNAPSHOT), "release:2026-12", "web")
     assert result.code == 0
     assert result.out == (
@@ -35,12 +36,14 @@ def test_tag_prints_the_tags_and_creates_a_new_one(run: Run, world: Sandbox) -> 
 
 
 def test_tag_json_prints_the_image(run: Run) -> None:
+    """``--json tag`` prints the tagged image, its new tag last."""
     result = run("--json", "tag", str(SNAPSHOT), "golden")
     assert result.code == 0
     assert result.json()["tags"] == ["web", "prod", "golden"]
 
 
 def test_untag_absent_tags_are_no_error(run: Run) -> None:
+    """Untagging a tag the image lacks, or one never made, exits 0 and lists what is left."""
     result = run("untag", str(SNAPSHOT), "prod", "never-made")
     assert (result.code, result.out) == (
         0,
@@ -49,6 +52,7 @@ def test_untag_absent_tags_are_no_error(run: Run) -> None:
 
 
 def test_a_bad_tag_is_a_usage_error_before_any_request(run: Run, world: Sandbox) -> None:
+    """A tag with a space exits 2 (also in the JSON error) before any request."""
     result = run("--json", "tag", str(SNAPSHOT), "no spaces")
     assert result.code == 2
     assert json.loads(result.err)["error"]["exit"] == 2
@@ -56,12 +60,14 @@ def test_a_bad_tag_is_a_usage_error_before_any_request(run: Run, world: Sandbox)
 
 
 def test_tag_of_a_missing_image_is_not_found(run: Run) -> None:
+    """Tagging an image that does not exist exits 4 naming the image."""
     result = run("tag", "424242", "web")
     assert result.code == 4
     assert "not found: image 424242" in result.err
 
 
 def test_account_transfer_pending_then_cancelled(run: Run, world: Sandbox) -> None:
+    """An offer by email prints its id, state and how to cancel; ``cancel`` then ends it."""
     bob = world.account("bob")
     started = run("account-transfer", str(SNAPSHOT), "--email", bob.email)
     assert started.code == 0
@@ -79,6 +85,7 @@ def test_account_transfer_pending_then_cancelled(run: Run, world: Sandbox) -> No
 
 
 def test_account_transfer_to_a_team_json(run: Run, world: Sandbox) -> None:
+    """A transfer to a sandbox team is accepted at once: JSON says so, as does the text line."""
     bob = world.account("bob")
     result = run("--json", "account-transfer", str(SNAPSHOT), "--team", bob.team)
     assert result.code == 0
@@ -127,6 +134,7 @@ def test_accept_and_decline_as_the_recipient(world: Sandbox) -> None:
 def test_account_transfer_usage_errors(
     run: Run, world: Sandbox, argv: tuple[str, ...], message: str
 ) -> None:
+    """Each malformed ``account-transfer`` line exits 2 with its own message, before any request."""
     result = run("account-transfer", *argv)
     assert result.code == 2
     assert message in result.err
@@ -134,6 +142,7 @@ def test_account_transfer_usage_errors(
 
 
 def test_a_backup_is_refused_with_exit_2(run: Run, world: Sandbox) -> None:
+    """Offering a backup exits 2 saying only snapshots move, and POSTs nothing."""
     result = run("account-transfer", str(BACKUP), "--email", "a@b.io")
     assert result.code == 2
     assert "only snapshots" in result.err
@@ -141,12 +150,14 @@ def test_a_backup_is_refused_with_exit_2(run: Run, world: Sandbox) -> None:
 
 
 def test_an_unknown_transfer_is_not_found(run: Run) -> None:
+    """Cancelling a transfer id the image never had exits 4 naming both ids."""
     result = run("account-transfer", "cancel", str(SNAPSHOT), "99")
     assert result.code == 4
     assert f"not found: account transfer 99 of image {SNAPSHOT}" in result.err
 
 
 def test_a_lost_answer_is_an_unknown_outcome(run: Run, world: Sandbox) -> None:
+    """A transfer POST whose answer is lost exits 10 and says how to look at the image."""
     world.drop_next(method="POST")
     result = run("account-transfer", str(SNAPSHOT), "--email", "a@b.io")
     assert result.code == 10
@@ -165,6 +176,7 @@ def test_a_lost_answer_is_an_unknown_outcome(run: Run, world: Sandbox) -> None:
     ],
 )
 def test_sandbox_serve_refuses_api_options(argv: tuple[str, ...], message: str) -> None:
+    """``sandbox serve`` with ``--json`` or ``--base-url`` exits 2: they mean nothing there."""
     err = Stream()
     assert main(list(argv), stdout=Stream(), stderr=err, environ={}) == 2
     assert message in err.getvalue()

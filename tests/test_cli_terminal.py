@@ -87,6 +87,7 @@ def in_terminal(columns: int, *argv: str, env: dict[str, str] | None = None) -> 
 @POSIX
 @pytest.mark.parametrize("columns", [40, 200])
 def test_list_fits_a_real_terminal(columns: int) -> None:
+    """In a real pty, ``list`` fits 40 columns by cutting with an ellipsis, and 200 uncut."""
     code, text = in_terminal(columns, "--sandbox", "list")
     assert code == 0, text
     lines = text.rstrip("\n").split("\n")
@@ -103,6 +104,7 @@ def test_list_fits_a_real_terminal(columns: int) -> None:
 @POSIX
 @pytest.mark.parametrize("columns", [40, 200])
 def test_the_live_wait_line_stays_one_row(columns: int) -> None:
+    """The progress line of ``transfer --wait`` is redrawn in place, never wider than the pty."""
     code, text = in_terminal(columns, "--sandbox", "transfer", "180040001", "sfo3", "--wait")
     assert code == 0, text
     live = text.split("\n")[0]
@@ -152,6 +154,7 @@ def html_server() -> Iterator[str]:
 
 @pytest.mark.parametrize("argv", [("delete", "5", "-y"), ("transfer", "5", "nyc3"), ("list",)])
 def test_an_html_answer_is_one_line(html_server: str, argv: tuple[str, ...]) -> None:
+    """A proxy's HTML 502 becomes one stderr line with the status and type, no markup."""
     env = {**ENV, "DIGITALOCEAN_TOKEN": "t" * 40}
     result = script("--base-url", html_server, *argv, env=env)
     assert result.returncode in (3, 10), result.stderr
@@ -166,6 +169,7 @@ def test_an_html_answer_is_one_line(html_server: str, argv: tuple[str, ...]) -> 
 
 
 def test_a_state_file_carries_one_command_to_the_next(tmp_path: Path) -> None:
+    """With ``--state``, an image created by one process is listed and deleted by the next."""
     state = str(tmp_path / "sandbox.json")
     created = script(
         "--sandbox", "--state", state, "--json", "create", "--name", "kept",
@@ -189,6 +193,7 @@ def test_a_state_file_carries_one_command_to_the_next(tmp_path: Path) -> None:
 def test_a_corrupt_or_foreign_state_file_is_refused_and_kept(
     tmp_path: Path, content: str, message: str
 ) -> None:
+    """A state file that is not a sandbox state exits 2 on one line and is left untouched."""
     state = tmp_path / "mine.json"
     state.write_text(content)
     result = script("--sandbox", "--state", str(state), "list")
@@ -200,6 +205,7 @@ def test_a_corrupt_or_foreign_state_file_is_refused_and_kept(
 
 @POSIX
 def test_processes_writing_one_state_file_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Six processes creating images in one state file at once all keep their image."""
     state = str(tmp_path / "shared.json")
     assert script("--sandbox", "--state", state, "list").returncode == 0
     names = [f"parallel-{n}" for n in range(6)]
@@ -243,6 +249,7 @@ def test_processes_writing_one_state_file_at_once_lose_nothing(tmp_path: Path) -
 
 @POSIX
 def test_serve_with_a_token_accepts_only_that_token(tmp_path: Path) -> None:
+    """``sandbox serve --token`` answers only that token, over SDK and CLI, and keeps its state."""
     state = str(tmp_path / "served.json")
     server = subprocess.Popen(
         [str(SCRIPT), "sandbox", "serve", "--token", "s" * 20, "--state", state],
@@ -285,6 +292,7 @@ def test_serve_with_a_token_accepts_only_that_token(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_prints_a_script_for_each_shell(shell: str) -> None:
+    """``completion bash|zsh|fish`` prints an argcomplete script for do-images."""
     result = script("completion", shell)
     assert result.returncode == 0, result.stderr
     assert "do-images" in result.stdout
@@ -308,6 +316,7 @@ def _complete(line: str, tmp_path: Path) -> list[str]:
 
 
 def test_completion_offers_commands_and_options(tmp_path: Path) -> None:
+    """Completion offers commands, aliases, options and the shells of ``completion``."""
     assert {"list", "ls"} <= set(_complete("do-images l", tmp_path))
     assert "--no-header" in _complete("do-images list --no", tmp_path)
     assert set(_complete("do-images completion ", tmp_path)) == {"bash", "zsh", "fish"}
@@ -315,6 +324,7 @@ def test_completion_offers_commands_and_options(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_bash_completes_through_the_printed_script(tmp_path: Path) -> None:
+    """Sourced into bash, the printed script completes ``tra`` to ``transfer``."""
     code = script("completion", "bash").stdout
     (tmp_path / "complete.bash").write_text(code)
     probe = (

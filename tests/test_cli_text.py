@@ -31,6 +31,7 @@ from do_images.cli._text import fit, one_line, pad, printable, shorten, width
     ],
 )
 def test_printable(raw: str, shown: str) -> None:
+    """Controls, format characters and lone combining marks are escaped; letters stay."""
     assert printable(raw) == shown
 
 
@@ -38,6 +39,7 @@ def test_printable(raw: str, shown: str) -> None:
     ("text", "columns"), [("abc", 3), ("日本語", 6), ("e\u0301te\u0301", 3), ("", 0)]
 )
 def test_width(text: str, columns: int) -> None:
+    """Width counts terminal columns: wide characters two, combining marks none."""
     assert width(text) == columns
 
 
@@ -53,22 +55,26 @@ def test_width(text: str, columns: int) -> None:
     ],
 )
 def test_fit(text: str, columns: int, cut: str) -> None:
+    """``fit`` cuts to the columns with an ellipsis, never splitting a wide character."""
     assert fit(text, columns) == cut
 
 
 @given(st.text(), st.integers(min_value=0, max_value=200))
 def test_printed_text_has_no_control_and_fits(text: str, columns: int) -> None:
+    """Any text, made printable and fitted, has no control or format character and fits."""
     shown = fit(printable(text), columns)
     assert width(shown) <= columns
     assert all(unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp") for char in shown)
 
 
 def test_pad_counts_terminal_columns() -> None:
+    """``pad`` fills to terminal columns, on the left when ``right``."""
     assert pad("日本", 6) == "日本  "
     assert pad("7", 3, right=True) == "  7"
 
 
 def test_shorten_and_one_line() -> None:
+    """``shorten`` quotes and cuts with an ellipsis; ``one_line`` escapes newlines, then cuts."""
     assert shorten("x" * 100, 10) == "'xxxxxxxxx…'"
     assert shorten("a\nb") == "'a\\nb'"
     assert one_line("first\nsecond", 8) == "first\\n…"
@@ -76,6 +82,7 @@ def test_shorten_and_one_line() -> None:
 
 def test_fit_widths_cuts_the_lowest_level_first_and_keeps_floors() -> None:
     # ID (never cut), NAME (level 2), REGIONS (level 1); 2 gaps of two spaces.
+    """Columns shrink lowest level first, never below their floor, and ID is never cut."""
     assert fit_widths([9, 30, 20], [8, 8, 8], {1: 2, 2: 1}, 64) == [9, 30, 20]
     assert fit_widths([9, 30, 20], [8, 8, 8], {1: 2, 2: 1}, 55) == [9, 30, 12]
     assert fit_widths([9, 30, 20], [8, 8, 8], {1: 2, 2: 1}, 40) == [9, 19, 8]

@@ -156,6 +156,7 @@ def test_sync_gather_starts_the_next_request_while_one_is_parsed() -> None:
 
 
 def test_async_gather_starts_the_next_request_while_one_is_parsed() -> None:
+    """On the async runner the next page's request is sent before the previous page is parsed."""
     log: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -184,6 +185,8 @@ def failing_work() -> Op[str]:
 
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_work_gives_its_result_or_throws_its_error(runner: Any) -> None:
+    """A ``Work`` effect returns its result, or raises its error in the operation (both runners)."""
+
     def computed() -> Op[int]:
         value: int = yield Work(lambda: 6 * 7)
         return value
@@ -194,6 +197,8 @@ def test_work_gives_its_result_or_throws_its_error(runner: Any) -> None:
 
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_a_failed_work_in_a_gather_fails_the_gather(runner: Any) -> None:
+    """A ``Work`` that raises inside a ``Gather`` raises out of the gather, on both runners."""
+
     def page(n: int) -> Op[str]:
         yield from fetch(f"/page/{n}")
 

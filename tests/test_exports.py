@@ -34,6 +34,12 @@ def test_version_comes_from_metadata() -> None:
     assert do_images.__version__ == importlib.metadata.version("do-images")
 
 
+def test_the_lazy_loader_table_is_sorted() -> None:
+    """``_EXPORTS`` lists its names in the order ``__all__`` keeps, so additions are easy to
+    review and a duplicate key cannot hide."""
+    assert list(do_images._EXPORTS) == sorted(do_images._EXPORTS)
+
+
 def test_every_exported_name_loads_lazily() -> None:
     """Each name in ``__all__`` has an entry in the lazy loader's table and nothing else does."""
     assert set(do_images._EXPORTS) == set(do_images.__all__)

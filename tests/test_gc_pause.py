@@ -48,6 +48,7 @@ def many(sandbox: Sandbox, count: int = 450) -> None:
 def test_list_pauses_it_and_restores_it(
     kind: str, collector: None, during: list[bool], enabled: bool
 ) -> None:
+    """``list()`` parses each page with the collector off, then leaves it as it found it."""
     sandbox = Sandbox(seed=False)
     many(sandbox)
     (gc.enable if enabled else gc.disable)()
@@ -74,6 +75,7 @@ def test_four_threads_restore_it_once_all_are_done(collector: None, during: list
 
 
 def test_nested_and_concurrent_pauses_count() -> None:
+    """Overlapping pauses in two threads keep the collector off until the last one ends."""
     was = gc.isenabled()
     gc.enable()
     try:
@@ -98,6 +100,7 @@ def test_nested_and_concurrent_pauses_count() -> None:
 
 
 def test_a_parse_that_raises_restores_it(collector: None) -> None:
+    """A page that fails to parse still turns the collector back on."""
     gc.enable()
     bad = driver("sync", lambda request: json_response(200, {"images": "nope"}))
     with bad as do, pytest.raises(ResponseValidationError):

@@ -48,6 +48,7 @@ ACCEPTED: dict[str, tuple[Callable[[], bytes], str, str | None, int | None, str]
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
 def test_accepted_formats(tmp_path: Path, case: str) -> None:
+    """Each accepted format and compression is recognised by content, whatever the file's suffix."""
     make, disk, compression, virtual, extension = ACCEPTED[case]
     # A misleading name: the content decides, never the suffix.
     found = check_image_file(write(tmp_path, "disk.iso", make()))
@@ -84,6 +85,7 @@ REFUSED: dict[str, tuple[Callable[[], bytes], str]] = {
 
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_refused_with_the_fix(tmp_path: Path, case: str) -> None:
+    """Each refused file raises ``ImageFileError`` (a ``ValueError``) naming path and fix."""
     make, message = REFUSED[case]
     path = write(tmp_path, "disk.qcow2.gz", make())
     with pytest.raises(ImageFileError, match=message) as caught:
@@ -94,6 +96,7 @@ def test_refused_with_the_fix(tmp_path: Path, case: str) -> None:
 
 
 def test_a_missing_file_and_a_directory(tmp_path: Path) -> None:
+    """A missing path says it cannot be read; a directory says it is not a regular file."""
     with pytest.raises(ImageFileError, match="cannot be read"):
         check_image_file(tmp_path / "absent.img")
     with pytest.raises(ImageFileError, match="not a regular file"):
@@ -101,6 +104,7 @@ def test_a_missing_file_and_a_directory(tmp_path: Path) -> None:
 
 
 def test_a_raw_file_over_100_gb_is_refused_by_its_size(tmp_path: Path) -> None:
+    """A raw image one byte over 100 GB is refused by its size."""
     path = sparse_raw(tmp_path, "big.img", 100 * 10**9 + 1)
     with pytest.raises(ImageFileError, match="at most 100 GB"):
         check_image_file(path)

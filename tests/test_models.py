@@ -22,6 +22,7 @@ from do_images import (
     Region,
 )
 from do_images._models import ActionEnvelope, ActionPage, ImageEnvelope, ImagePage
+from spec_support import deref, implemented_operations
 from support import action_payload, image_payload
 
 SPEC = yaml.safe_load(
@@ -29,15 +30,33 @@ SPEC = yaml.safe_load(
 )
 
 
+def _used_components() -> set[str]:
+    """The ``components`` entries (``responses/x``, ``examples/y``) that the implemented
+    operations' responses refer to."""
+    used: set[str] = set()
+    for operation in implemented_operations():
+        for response in operation.definition["responses"].values():
+            if "$ref" in response:
+                used.add(response["$ref"].removeprefix("#/components/"))
+            media = deref(response).get("content", {}).get("application/json", {})
+            for example in media.get("examples", {}).values():
+                if "$ref" in example:
+                    used.add(example["$ref"].removeprefix("#/components/"))
+    return used
+
+
 def spec_examples() -> list[tuple[str, dict[str, Any]]]:
-    """Every example body in the spec: response examples and the named examples."""
+    """Every example body of the implemented operations: response examples and the named
+    examples."""
+    used = _used_components()
     found: list[tuple[str, dict[str, Any]]] = []
     for name, response in SPEC["components"]["responses"].items():
         content = response.get("content", {}).get("application/json", {})
-        if "example" in content:
+        if "example" in content and f"responses/{name}" in used:
             found.append((f"response:{name}", content["example"]))
     for name, example in SPEC["components"]["examples"].items():
-        found.append((f"example:{name}", example["value"]))
+        if f"examples/{name}" in used:
+            found.append((f"example:{name}", example["value"]))
     return found
 
 

@@ -72,6 +72,7 @@ SPLITS = {"two-pages": [[1, 2], [3]], "three-pages": [[1, 2], [3, 4], [5]]}
 def test_image_lists_read_every_page(
     make_driver: MakeDriver, meta: str, split: str, width: int, method: str
 ) -> None:
+    """Image pages without a total are each read once by ``list``, ``iter``, ``plan_prune``."""
     ids = SPLITS[split]
     holder: list[Driver] = []
     bodies = pages_of("images", ids, "/v2/images", meta)
@@ -92,6 +93,7 @@ def test_image_lists_read_every_page(
 def test_action_lists_read_every_page(
     make_driver: MakeDriver, meta: str, split: str, width: int
 ) -> None:
+    """Action pages without a total are all read, once each, at any page concurrency."""
     ids = SPLITS[split]
     holder: list[Driver] = []
     bodies = pages_of("actions", ids, "/v2/images/7/actions", meta)

@@ -33,6 +33,7 @@ def test_fresh_per_test(do_sandbox):
 
 
 def test_a_project_uses_the_fixtures_and_the_marker(pytester: pytest.Pytester) -> None:
+    """A user's project runs four tests with the plugin's fixtures and marker, all passing."""
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.makeini("[pytest]\nasyncio_mode = auto\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
@@ -40,6 +41,7 @@ def test_a_project_uses_the_fixtures_and_the_marker(pytester: pytest.Pytester) -
 
 
 def test_a_bad_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """A positional argument to ``do_sandbox`` fails the run saying it takes keywords only."""
     pytester.makepyfile(
         test_bad="""
 import pytest
@@ -55,11 +57,13 @@ def test_positional(do_sandbox):
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
+    """``pytest --markers`` lists ``do_sandbox(**kwargs)``."""
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.do_sandbox(**kwargs)*"])
 
 
 def test_loading_the_plugin_imports_neither_httpx_nor_pydantic() -> None:
+    """Importing the plugin module loads neither httpx nor pydantic."""
     code = (
         "import sys, do_images.pytest_plugin; "
         "print(sorted(m for m in ('httpx', 'pydantic') if m in sys.modules))"

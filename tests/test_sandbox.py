@@ -25,7 +25,7 @@ from do_images import (
     UnprocessableEntityError,
 )
 from do_images.testing import Sandbox
-from support import SANDBOX_START, call, sync_view
+from support import SANDBOX_START, call, driver, sync_view
 
 START = SANDBOX_START
 SNAPSHOT = 180040001  # private snapshot in nyc3
@@ -565,3 +565,32 @@ def test_add_image_states_an_inventory_directly() -> None:
         sandbox.add_image("naive", created_at=datetime(2025, 1, 1))
     with pytest.raises(ValueError, match="status must be one of"):
         sandbox.add_image("odd", status="gone")
+
+
+# ------------------------------------------------------------- the factories
+
+
+def test_both_client_factories_take_the_same_options() -> None:
+    """``client()`` and ``async_client()`` have one parameter list, defaults included."""
+    import inspect
+
+    sync = inspect.signature(Sandbox.client).parameters
+    asyn = inspect.signature(Sandbox.async_client).parameters
+    assert [(p.name, p.kind, p.default) for p in sync.values()] == [
+        (p.name, p.kind, p.default) for p in asyn.values()
+    ]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_each_factory_wires_its_client_to_the_sandbox(kind: str) -> None:
+    """Each factory gives the client of its kind, with the options given, answered by this
+    sandbox and timed by its virtual clock."""
+    sandbox = Sandbox(start=SANDBOX_START)
+    factory = sandbox.client if kind == "sync" else sandbox.async_client
+    client = factory(token="dop_v1_sandbox_bob", base_url="https://elsewhere.invalid")
+    assert isinstance(client, Client if kind == "sync" else AsyncClient)
+    assert (client.base_url, client.clock) == ("https://elsewhere.invalid", sandbox.clock)
+    with driver(kind, client=client) as made:
+        images = made.image.list(private=True)
+    assert images == []  # bob's own images: the token acts as that sandbox account
+    assert [(r.account, r.operation) for r in sandbox.requests] == [("bob", "images_list")]

@@ -14,6 +14,7 @@ SNAPSHOT_ID = 180040001
 
 
 def test_a_new_file_holds_the_seeded_state(tmp_path: Path) -> None:
+    """A sandbox on a new path writes its format, version 1 and the seeded images there."""
     path = tmp_path / "state.json"
     sandbox = Sandbox(state=path)
     data = json.loads(path.read_text())
@@ -23,6 +24,7 @@ def test_a_new_file_holds_the_seeded_state(tmp_path: Path) -> None:
 
 
 def test_changes_and_running_work_survive_a_new_sandbox(tmp_path: Path) -> None:
+    """A second sandbox on the file has the changes, the clock, the work under way and the ids."""
     path = tmp_path / "state.json"
     first = Sandbox(state=path, action_seconds=30)
     with first.client() as do:
@@ -43,6 +45,7 @@ def test_changes_and_running_work_survive_a_new_sandbox(tmp_path: Path) -> None:
 
 
 def test_two_sandboxes_on_one_file_see_each_others_changes(tmp_path: Path) -> None:
+    """Two sandboxes sharing one file each see what the other changed."""
     path = tmp_path / "state.json"
     one, two = Sandbox(state=path), Sandbox(state=path)
     with one.client() as a, two.client() as b:
@@ -53,6 +56,7 @@ def test_two_sandboxes_on_one_file_see_each_others_changes(tmp_path: Path) -> No
 
 
 def test_reading_does_not_rewrite_the_file(tmp_path: Path) -> None:
+    """Requests that change nothing leave the file untouched (same inode and mtime)."""
     path = tmp_path / "state.json"
     sandbox = Sandbox(state=path)
     before = path.stat().st_mtime_ns, path.stat().st_ino
@@ -63,6 +67,7 @@ def test_reading_does_not_rewrite_the_file(tmp_path: Path) -> None:
 
 
 def test_a_realtime_sandbox_counts_the_time_the_file_lay_unused(tmp_path: Path) -> None:
+    """Only a ``realtime`` sandbox adds the hour the file lay unused to its clock."""
     path = tmp_path / "state.json"
     Sandbox(state=path)
     data = json.loads(path.read_text())
@@ -90,6 +95,7 @@ def test_a_realtime_sandbox_counts_the_time_the_file_lay_unused(tmp_path: Path) 
 def test_a_file_that_is_no_state_is_refused_and_left_alone(
     tmp_path: Path, content: str, message: str
 ) -> None:
+    """Non-JSON, foreign, future or damaged files raise ``SandboxStateError``, left as they were."""
     path = tmp_path / "state.json"
     path.write_text(content)
     with pytest.raises(SandboxStateError, match=message):
@@ -98,10 +104,12 @@ def test_a_file_that_is_no_state_is_refused_and_left_alone(
 
 
 def test_a_state_error_is_a_value_error() -> None:
+    """``SandboxStateError`` is a ``ValueError``, so callers that catch that catch it."""
     assert issubclass(SandboxStateError, ValueError)
 
 
 def test_an_unwritable_place_is_a_state_error(tmp_path: Path) -> None:
+    """A state path in a directory that does not exist raises ``SandboxStateError``."""
     with pytest.raises(SandboxStateError, match="cannot"):
         Sandbox(state=tmp_path / "missing-dir" / "state.json")
 
@@ -135,6 +143,7 @@ def test_a_write_that_fails_partway_leaves_the_old_file_and_no_temp(
 
 
 def test_a_write_serialises_the_state_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing the state calls ``json.dumps`` on it once and stores the documented envelope."""
     from do_images.testing import _state
 
     state = _state.StateFile(tmp_path / "s.json")
@@ -188,6 +197,7 @@ def test_advancing_a_virtual_clock_is_written(tmp_path: Path) -> None:
 
 
 def test_accounts_tags_and_transfers_survive_the_file(tmp_path: Path) -> None:
+    """Accounts, tags and a pending account transfer live on in the file, and it completes there."""
     path = tmp_path / "state.json"
     first = Sandbox(state=path)
     bob = first.account("bob")

@@ -294,5 +294,6 @@ def test_allowed_account_transfer_round_trips(payload: dict[str, Any]) -> None:
 @CONTRACT
 @given(broken(TRANSFER_SCHEMA, TRANSFER_MUST))
 def test_mistyped_account_transfer_is_a_response_validation_error(payload: dict[str, Any]) -> None:
+    """A transfer answer with one field of a wrong type raises ``ResponseValidationError``."""
     with pytest.raises(ResponseValidationError):
         parse_transfer(payload)

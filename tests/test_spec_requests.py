@@ -27,7 +27,15 @@ from do_images import (
     ImageResource,
 )
 from do_images.fleet import Fleet
-from spec_support import Operation, deref, json_schema, operations, spec, validator
+from spec_support import (
+    IMPLEMENTED,
+    Operation,
+    deref,
+    json_schema,
+    operations,
+    spec,
+    validator,
+)
 from support import driver, materialize
 
 IMAGE_ID = 7938269
@@ -217,8 +225,10 @@ ROWS = [
 # prune and apply_fleet need a plan of the same client: tests/test_lifecycle.py and
 # tests/test_fleet_apply.py.
 TESTED_ELSEWHERE = {"prune", "apply_fleet", "import_file"}  # import_file: test_import_file.py
-NOT_CALLED = {"tags_list", "tags_get", "tags_delete"}
-"""Operations the SDK never sends: it tags images; it does not manage tags themselves."""
+NOT_CALLED = {"tags_list", "tags_get", "tags_delete", "actions_get", "regions_list"}
+"""Operations ``do.image`` never sends: it tags images, it does not manage tags themselves;
+``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py); the sandbox
+answers ``regions_list``, which no SDK method sends yet."""
 
 
 # --------------------------------------------------------------- the fake API
@@ -393,9 +403,9 @@ def test_every_public_method_has_a_row(resource: type) -> None:
 
 
 def test_every_spec_operation_is_exercised() -> None:
-    """The table reaches every operation the spec defines."""
+    """The table reaches every implemented operation of the spec."""
     reached = {operation_id for row in ROWS for operation_id in row.operations}
-    assert reached | NOT_CALLED == {operation.operation_id for operation in operations()}
+    assert reached | NOT_CALLED == IMPLEMENTED
     assert not reached & NOT_CALLED
 
 

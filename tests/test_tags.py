@@ -53,6 +53,7 @@ def test_tagging_again_is_no_error_and_sends_one_request(do: Driver, sandbox: Sa
 
 
 def test_duplicates_in_one_call_are_sent_once(do: Driver, sandbox: Sandbox) -> None:
+    """A tag repeated in one call is assigned once, in the order first given."""
     do.image.tag(STAGING, "web", "web", "db")
     assert [r.path for r in sandbox.requests] == [
         "/v2/tags/web/resources",
@@ -124,6 +125,7 @@ def test_several_new_tags_look_the_image_up_once(do: Driver, sandbox: Sandbox) -
 def test_bad_tag_names_are_refused_before_any_request(
     do: Driver, sandbox: Sandbox, tags: tuple[Any, ...], error: type[Exception]
 ) -> None:
+    """Tag names with bad characters, empty, too long, none, or not str raise before any request."""
     with pytest.raises(error):
         do.image.tag(SNAPSHOT, *tags)
     with pytest.raises(error):
@@ -132,12 +134,14 @@ def test_bad_tag_names_are_refused_before_any_request(
 
 
 def test_a_tag_of_255_characters_is_taken(do: Driver) -> None:
+    """A tag name of exactly 255 characters is assigned."""
     name = "t" * 255
     do.image.tag(STAGING, name)
     assert do.image.info(STAGING).tags == [name]
 
 
 def test_bad_ids_are_refused_before_any_request(do: Driver, sandbox: Sandbox) -> None:
+    """Image ids that are not positive ints (0, negative, bool, str) raise before any request."""
     bad: Any
     for bad in (0, -1, True, "7"):
         with pytest.raises((TypeError, ValueError)):
@@ -164,6 +168,7 @@ def test_exact_requests_and_a_retried_assignment(kind: str) -> None:
 
 
 def test_a_create_answered_with_another_capitalisation_is_refused(kind: str) -> None:
+    """A tag the API keeps as ``PROD`` is not assigned as ``prod``: the error names ``PROD``."""
     router = respx.MockRouter(assert_all_called=True)
     router.post(f"{API}/tags/prod/resources").mock(
         return_value=json_response(404, {"id": "not_found", "message": "no such tag"})
@@ -180,6 +185,7 @@ def test_a_create_answered_with_another_capitalisation_is_refused(kind: str) -> 
 
 
 def test_untag_sends_delete_with_the_body_and_gives_up_on_5xx(kind: str) -> None:
+    """``untag`` sends DELETE with the resources body, retries a 500 as told, then raises."""
     router = respx.MockRouter(assert_all_called=True)
     route = router.delete(f"{API}/tags/web/resources").mock(
         return_value=json_response(500, {"id": "server_error", "message": "oops"})

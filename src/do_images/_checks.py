@@ -303,9 +303,9 @@ def check_user_agent(user_agent: str | None) -> str:
 
 
 def timeout_extension(timeout: float | httpx.Timeout) -> dict[str, float | None]:
+    """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     import httpx
 
-    """The request extension for ``timeout``: seconds, connecting capped at 5 s."""
     if isinstance(timeout, httpx.Timeout):
         return timeout.as_dict()
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):

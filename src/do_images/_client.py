@@ -1,7 +1,7 @@
-"""``Client`` and ``AsyncClient``, and their ``do.image`` resources.
+"""``Client`` and ``AsyncClient``, on one base, and their ``do.image`` resources.
 
-Each resource method is a thin wrapper: it builds the shared operation of
-``_images`` and hands it to the client's runner (``_effects``), the only code that
+Each resource method (``_resources``) is a thin wrapper: it builds the shared
+operation and hands it to the client's runner (``_effects``), the only code that
 sends requests or sleeps.
 """
 
@@ -16,13 +16,6 @@ from typing import Any, ClassVar
 import httpx
 
 from ._checks import check_int, check_page_concurrency, check_user_agent, resolve_token
-from ._constants import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_PAGE_CONCURRENCY,
-    DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_TIMEOUT,
-)
 from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sleep
 from ._images import ImageOps
 from ._models import RateLimit
@@ -59,50 +52,41 @@ def _session(
     )
 
 
-# ------------------------------------------------------------------------- sync
+# ------------------------------------------------------------------------- both
 
 
-class Client:
-    """The synchronous client: ``with Client() as do: do.image.list()``.
-
-    The token comes from ``token``, else ``$DIGITALOCEAN_TOKEN``, else
-    ``$DIGITALOCEAN_ACCESS_TOKEN``. ``sleep`` and ``clock`` replace ``time.sleep``
-    and ``time.monotonic`` (tests, sandboxes); ``jitter`` returns the back-off
-    factor in [0.75, 1] (random by default).
-
-    ``page_concurrency`` (1 to 32, default 4) is how many pages ``list()`` and
-    ``action_list()`` fetch at once, on threads, once the first page has given the
-    total; it drops towards 1 as the rate-limit budget runs low, and 1 walks the
-    pages one by one. ``requests_per_minute`` (default 250, the API's limit; ``None``
-    turns it off) caps the requests this client starts in any 60 s, across all the
-    threads that share it: a request waits for a free slot instead of drawing a 429.
-    """
+class _BaseClient:
+    """What both clients share: the checks of their options, the session, and the
+    read-only views of it. Each client adds its httpx client, runner and resources."""
 
     _session_type: ClassVar[type[Session]] = Session
     """The request policy class (``legacy.DO`` uses one that keeps the JSON as sent)."""
+    _http_type: ClassVar[type[httpx.Client | httpx.AsyncClient]]
+    """The httpx client class an ``http_client=`` must be."""
+    _wrong_http: ClassVar[str]
+    """What a ``TypeError`` says of an ``http_client`` of the other kind."""
 
     def __init__(
         self,
-        token: str | None = None,
+        token: str | None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        user_agent: str | None = None,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: SyncSleep | None = None,
-        clock: Callable[[], float] | None = None,
-        jitter: Callable[[], float] | None = None,
-        environ: Mapping[str, str] | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        base_url: str,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        user_agent: str | None,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        clock: Callable[[], float] | None,
+        jitter: Callable[[], float] | None,
+        environ: Mapping[str, str] | None,
+        page_concurrency: int,
+        requests_per_minute: int | None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
-        page_concurrency = check_page_concurrency(page_concurrency)
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError("http_client must be an httpx.Client (use AsyncClient for async)")
+        self._page_concurrency = check_page_concurrency(page_concurrency)
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(self._wrong_http)
         self._session = _session(
             self._session_type,
             token=token,
@@ -116,10 +100,6 @@ class Client:
             requests_per_minute=requests_per_minute,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
-        self.image = ImageResource(
-            ImageOps(self._session), SyncRunner(self._http, sleep or time.sleep), page_concurrency
-        )
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -135,6 +115,98 @@ class Client:
     def clock(self) -> Callable[[], float]:
         """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
         return self._session.clock
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a do_images client cannot be pickled (it holds a token)")
+
+
+# ------------------------------------------------------------------------- sync
+
+
+class Client(_BaseClient):
+    """The synchronous client: ``with Client() as do: do.image.list()``.
+
+    Every call is a method of ``do.image``. Bad arguments raise ``ValueError`` or
+    ``TypeError`` here, before any request. Testing hooks (``sleep``, ``clock``,
+    ``jitter``, ``environ``) come last: programs leave them out, and
+    ``Sandbox.client()`` sets them.
+
+    :param token: the API token; else ``$DIGITALOCEAN_TOKEN``, else
+        ``$DIGITALOCEAN_ACCESS_TOKEN`` (``MissingTokenError`` names both when none is set).
+    :param base_url: the API's address: ``https://`` only, ``http://`` for loopback hosts
+        (a served sandbox).
+    :param timeout: seconds per request (connecting waits at most 5 s), or an
+        ``httpx.Timeout``.
+    :param max_retries: extra attempts after a retryable failure (429, 5xx, network
+        errors); ``0`` turns retries off. A ``POST`` is repeated only when it provably
+        was not acted on.
+    :param user_agent: your tool's name and version, put before do_images' own.
+    :param http_client: an ``httpx.Client`` to send through, used as is and not closed
+        by ``close()``; not with ``transport``.
+    :param transport: an httpx transport for the client's own pool (such as
+        ``Sandbox.transport()``); not with ``http_client``.
+    :param page_concurrency: how many pages ``list()`` and ``action_list()`` fetch at
+        once (1 to 32), on threads, once the first page has given the total; it drops
+        towards 1 as the rate-limit budget runs low, and 1 walks the pages one by one.
+    :param requests_per_minute: the most requests this client starts in any 60 s,
+        across all the threads that share it (the API's limit; ``None`` turns it off):
+        a request waits for a free slot instead of drawing a 429.
+    :param sleep: testing hook: replaces ``time.sleep`` (a sandbox's virtual clock).
+    :param clock: testing hook: replaces ``time.monotonic``.
+    :param jitter: testing hook: returns the back-off factor in [0.75, 1] (random by
+        default).
+    :param environ: testing hook: the environment the token is looked up in, instead
+        of ``os.environ``.
+    """
+
+    _http_type = httpx.Client
+    _wrong_http = "http_client must be an httpx.Client (use AsyncClient for async)"
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = "https://api.digitalocean.com",
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
+        user_agent: str | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
+        sleep: SyncSleep | None = None,
+        clock: Callable[[], float] | None = None,
+        jitter: Callable[[], float] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            user_agent=user_agent,
+            http_client=http_client,
+            transport=transport,
+            clock=clock,
+            jitter=jitter,
+            environ=environ,
+            page_concurrency=page_concurrency,
+            requests_per_minute=requests_per_minute,
+        )
+        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        self._image = ImageResource(
+            ImageOps(self._session),
+            SyncRunner(self._http, sleep or time.sleep),
+            self._page_concurrency,
+        )
+
+    @property
+    def image(self) -> ImageResource:
+        """The Images API: ``do.image.list()``, ``info``, ``transfer`` and every other call."""
+        return self._image
 
     def close(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -152,81 +224,93 @@ class Client:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a do_images client cannot be pickled (it holds a token)")
-
 
 # ------------------------------------------------------------------------ async
 
 
-class AsyncClient:
+class AsyncClient(_BaseClient):
     """The asyncio client: ``async with AsyncClient() as do: await do.image.list()``.
 
-    Takes the arguments of ``Client``; ``sleep`` is an async callable, and the
-    pages of ``list()`` are fetched concurrently as tasks rather than threads.
+    It takes the arguments of ``Client``; the pages of ``list()`` are fetched
+    concurrently as tasks rather than threads, and ``sleep`` is an async callable.
+    Testing hooks (``sleep``, ``clock``, ``jitter``, ``environ``) come last: programs
+    leave them out, and ``Sandbox.async_client()`` sets them.
+
+    :param token: the API token; else ``$DIGITALOCEAN_TOKEN``, else
+        ``$DIGITALOCEAN_ACCESS_TOKEN`` (``MissingTokenError`` names both when none is set).
+    :param base_url: the API's address: ``https://`` only, ``http://`` for loopback hosts
+        (a served sandbox).
+    :param timeout: seconds per request (connecting waits at most 5 s), or an
+        ``httpx.Timeout``.
+    :param max_retries: extra attempts after a retryable failure (429, 5xx, network
+        errors); ``0`` turns retries off. A ``POST`` is repeated only when it provably
+        was not acted on.
+    :param user_agent: your tool's name and version, put before do_images' own.
+    :param http_client: an ``httpx.AsyncClient`` to send through (such as
+        ``httpx_aiohttp.HttpxAiohttpClient``), used as is and not closed by ``aclose()``;
+        not with ``transport``.
+    :param transport: an httpx async transport for the client's own pool (such as
+        ``Sandbox.async_transport()``); not with ``http_client``.
+    :param page_concurrency: how many pages ``list()`` and ``action_list()`` fetch at
+        once (1 to 32), once the first page has given the total; it drops towards 1 as
+        the rate-limit budget runs low, and 1 walks the pages one by one.
+    :param requests_per_minute: the most requests this client starts in any 60 s,
+        across all its tasks (the API's limit; ``None`` turns it off): a request waits
+        for a free slot instead of drawing a 429.
+    :param sleep: testing hook: an async callable that replaces ``asyncio.sleep``.
+    :param clock: testing hook: replaces ``time.monotonic``.
+    :param jitter: testing hook: returns the back-off factor in [0.75, 1] (random by
+        default).
+    :param environ: testing hook: the environment the token is looked up in, instead
+        of ``os.environ``.
     """
 
-    _session_type: ClassVar[type[Session]] = Session
+    _http_type = httpx.AsyncClient
+    _wrong_http = "http_client must be an httpx.AsyncClient (use Client for sync)"
 
     def __init__(
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        base_url: str = "https://api.digitalocean.com",
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
         sleep: AsyncSleep | None = None,
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        page_concurrency = check_page_concurrency(page_concurrency)
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError("http_client must be an httpx.AsyncClient (use Client for sync)")
-        self._session = _session(
-            self._session_type,
-            token=token,
+        super().__init__(
+            token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
+            http_client=http_client,
+            transport=transport,
             clock=clock,
             jitter=jitter,
             environ=environ,
+            page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
-        self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self.image = AsyncImageResource(
+        self._image = AsyncImageResource(
             ImageOps(self._session),
             AsyncRunner(self._http, sleep or asyncio_sleep),
-            page_concurrency,
+            self._page_concurrency,
         )
 
     @property
-    def rate_limit(self) -> RateLimit | None:
-        """The request budget from the last response (success or error), or ``None``."""
-        return self._session.rate_limit
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL."""
-        return str(self._session.base_url)
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The monotonic clock waits are measured on (``clock=``, else ``time.monotonic``)."""
-        return self._session.clock
+    def image(self) -> AsyncImageResource:
+        """The Images API: ``await do.image.list()``, ``info``, ``transfer`` and every other
+        call."""
+        return self._image
 
     async def aclose(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -243,12 +327,6 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a do_images client cannot be pickled (it holds a token)")
 
 
 __all__ = [

@@ -19,9 +19,9 @@ CONNECT_TIMEOUT_CAP = 5.0
 """Connecting never waits longer than this, whatever the overall timeout."""
 DEFAULT_MAX_RETRIES = 2
 MAX_PER_PAGE = 200
+"""The most items the API returns on one page."""
 MAX_TAG_LENGTH = 255
 """The longest tag name the API takes."""
-"""The most items the API returns on one page."""
 ERROR_TEXT_LIMIT = 1024
 """Error messages and bodies kept on exceptions are cut to this many bytes."""
 

@@ -424,3 +424,9 @@ class StalePlanError(FleetError):
     def __init__(self, message: str, changed: list[int] | None = None) -> None:
         super().__init__(message)
         self.changed = list(changed or [])
+
+
+# Tracebacks name an error by its public path (do_images.NotFoundError); pickle finds it there.
+for _name in __all__:
+    globals()[_name].__module__ = "do_images"
+del _name

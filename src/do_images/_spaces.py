@@ -142,7 +142,7 @@ class SpacesTarget:
         return self.endpoint == default_endpoint(self.region)
 
     def uploader(self) -> Uploader:
-        """The S3 client for this target (boto3: ``pip install 'do-images[spaces]'``)."""
+        """The S3 client for this target (boto3: the ``spaces`` extra)."""
         return Uploader(self, self._access, self._secret)
 
 

@@ -25,7 +25,6 @@ import httpx
 from pydantic import BaseModel
 
 from ._client import Client
-from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._effects import SyncSleep
 from ._errors import (
     ActionFailedError,
@@ -294,7 +293,6 @@ class DO(Client):
     """doboto's ``DO(token, url, agent)``: ``do.image`` and ``do.action.info``."""
 
     _session_type = _KeepingSession
-    image: LegacyImage  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -302,8 +300,8 @@ class DO(Client):
         url: str = "https://api.digitalocean.com/v2/",
         agent: str = "DOBOTO",
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         sleep: SyncSleep | None = None,
         clock: Callable[[], float] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -321,9 +319,13 @@ class DO(Client):
         session = self._session
         assert isinstance(session, _KeepingSession)
         session.replace_user_agent(agent)
-        typed = super().__getattribute__("image")
-        self.image = LegacyImage(typed, session)
+        self._legacy_image = LegacyImage(super().image, session)
         self.action = LegacyAction(self, session)
+
+    @property
+    def image(self) -> LegacyImage:  # type: ignore[override]
+        """doboto's ``do.image``: the same calls, results as dicts of the JSON as sent."""
+        return self._legacy_image
 
     def _run(self, op: Any) -> httpx.Response:
         response: httpx.Response = self.image._image._run(op)

@@ -6,12 +6,14 @@ return type fails type checking here before it reaches anyone's code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import assert_type
 
 from do_images import (
+    AccountTransfer,
     Action,
     ActionStatus,
     AsyncClient,
@@ -20,11 +22,17 @@ from do_images import (
     Image,
     ImageStatus,
     ImageType,
+    ImportProgress,
     NotFoundError,
     Pager,
+    PrunePlan,
+    PruneReport,
     RateLimit,
     RateLimitError,
+    SpacesTarget,
+    UploadProgress,
 )
+from do_images.fleet import Fleet, FleetPlan, FleetReport
 from do_images.legacy import DO, Result
 from do_images.testing import Sandbox, SandboxRequest
 
@@ -55,6 +63,63 @@ async def async_usage(do: AsyncClient) -> None:
     assert_type(await do.image.destroy(7), None)
     assert_type(await do.image.transfer(7, "nyc3"), Action)
     assert_type(await do.image.action_list(7), list[Action])
+
+
+def tag_and_account_transfer_usage(do: Client, team: str) -> None:
+    assert_type(do.image.tag(7, "web", "prod"), None)
+    assert_type(do.image.untag(7, "web"), None)
+    transfer = do.image.transfer_to_account(7, email="someone@example.com")
+    assert_type(transfer, AccountTransfer)
+    assert_type(transfer.transfer_id, int)
+    assert_type(transfer.accepted, bool)
+    assert_type(do.image.transfer_to_account(7, team=team, max_retries=0), AccountTransfer)
+    assert_type(do.image.accept_account_transfer(7, transfer.transfer_id, team=team), None)
+    assert_type(do.image.cancel_account_transfer(7, transfer.transfer_id), None)
+    assert_type(do.image.decline_account_transfer(7, transfer.transfer_id), None)
+
+
+def lifecycle_usage(do: Client) -> None:
+    assert_type(do.image.wait_image(7, timeout=600), Image)
+    assert_type(do.image.distribute(7, ["sfo3", "ams3"], wait=False), dict[str, Action])
+    plan = do.image.plan_prune(keep=3, older_than=timedelta(days=30), tag_name="web")
+    assert_type(plan, PrunePlan)
+    assert_type(do.image.prune(plan, on_progress=lambda done, total: None), PruneReport)
+
+
+def import_usage(do: Client, progress: list[UploadProgress | ImportProgress]) -> None:
+    space = SpacesTarget("my-images", region="nyc3", key_prefix="imports/")
+    image = do.image.import_file(
+        Path("disk.qcow2.gz"),
+        name="web",
+        region="nyc3",
+        space=space,
+        regions=["sfo3"],
+        tags=["web"],
+        on_progress=progress.append,
+    )
+    assert_type(image, Image)
+
+
+def fleet_usage(do: Client) -> None:
+    fleet = Fleet.load("fleet.toml")
+    assert_type(fleet, Fleet)
+    plan = do.image.plan_fleet(fleet)
+    assert_type(plan, FleetPlan)
+    assert_type(plan.changes, int)
+    plan.save("plan.json")
+    assert_type(FleetPlan.load("plan.json"), FleetPlan)
+    report = do.image.apply_fleet(plan, max_delete=5, on_result=print)
+    assert_type(report, FleetReport)
+    assert_type(report.ok, bool)
+
+
+async def async_job_usage(do: AsyncClient, fleet: Fleet, team: str) -> None:
+    assert_type(await do.image.tag(7, "web"), None)
+    assert_type(await do.image.transfer_to_account(7, team=team), AccountTransfer)
+    assert_type(await do.image.plan_fleet(fleet), FleetPlan)
+    assert_type(await do.image.apply_fleet(await do.image.plan_fleet(fleet)), FleetReport)
+    space = SpacesTarget("my-images")
+    assert_type(await do.image.import_file("d.img", name="n", region="nyc3", space=space), Image)
 
 
 def model_usage(image: Image, action: Action) -> None:

@@ -221,8 +221,10 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (
         UnicodeError,
         ExitCode.USAGE,
-        lambda exc, args: "an argument is not valid UTF-8 text (it holds a byte that is not "
-        "UTF-8, or a lone surrogate): give it in UTF-8",
+        lambda exc, args: (
+            "an argument is not valid UTF-8 text (it holds a byte that is not "
+            "UTF-8, or a lone surrogate): give it in UTF-8"
+        ),
     ),
     # The SDK refuses bad arguments with these before sending anything.
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),

@@ -10,7 +10,15 @@ from .._errors import DoImagesError
 from ._commands import Context, Stop, UsageError, ask, refused_if_public
 from ._failures import ExitCode, failure
 from ._output import IMAGE_COLUMNS, Progress, isatty
-from ._parser import Commands, add_output_options, add_wait_options, add_yes, id_or_slug, image_arg
+from ._parser import (
+    Commands,
+    add_image_fields,
+    add_output_options,
+    add_wait_options,
+    add_yes,
+    id_or_slug,
+    image_arg,
+)
 
 if TYPE_CHECKING:
     from .._models import Image
@@ -225,14 +233,9 @@ def add_commands(commands: Commands) -> None:
     sub = commands.add(
         "create", "import a custom image from a URL", run_create, examples=_EXAMPLES["create"]
     )
-    sub.add_argument("--name", required=True, help="the image's name")
+    add_image_fields(sub)
     sub.add_argument("--url", required=True, help="http(s) address of the image file")
     sub.add_argument("--region", required=True, help="region slug, such as nyc3")
-    sub.add_argument("--distribution", help="the distribution, such as Ubuntu")
-    sub.add_argument("--description", help="a description (at most 140 characters)")
-    sub.add_argument(
-        "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
-    )
     add_wait_options(
         sub,
         flag=True,

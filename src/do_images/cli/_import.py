@@ -14,7 +14,7 @@ from .._constants import DEFAULT_LIFECYCLE_POLL, DEFAULT_LIFECYCLE_TIMEOUT
 from ._commands import Context, Stop, UsageError
 from ._failures import ExitCode
 from ._output import IMAGE_COLUMNS, Progress, RegionBoard, again
-from ._parser import Commands, add_output_options, image_arg, poll_seconds
+from ._parser import Commands, add_image_fields, add_output_options, image_arg, poll_seconds
 
 _EXAMPLES = (
     "do-images import build/web.qcow2.gz --name web-2026-12 --region nyc3 --space my-images",
@@ -319,7 +319,7 @@ def add_commands(commands: Commands) -> None:
         nargs="?",
         help="the image file (raw, qcow2, vhdx, vdi, vmdk; gzip or bzip2)",
     )
-    sub.add_argument("--name", help="the image's name (required with FILE)")
+    add_image_fields(sub, name_required=False)  # required with FILE: _check says so
     sub.add_argument(
         "--region", help="the region it is imported in, such as nyc3 (required with FILE)"
     )
@@ -335,11 +335,6 @@ def add_commands(commands: Commands) -> None:
         "(http:// only on loopback)",
     )
     sub.add_argument("--regions", nargs="+", metavar="REGION", help="copy it to these regions too")
-    sub.add_argument("--distribution", help="the distribution, such as Ubuntu")
-    sub.add_argument("--description", help="a description")
-    sub.add_argument(
-        "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
-    )
     sub.add_argument(
         "--keep-object", action="store_true", help="keep the uploaded object after the import"
     )

@@ -24,7 +24,8 @@ from .._errors import APIStatusError
 from ._commands import Context, Handler, Stop, UsageError
 from ._failures import ExitCode, failure
 from ._output import Output, terminal_columns
-from ._parser import build_parser, parse
+from ._parser import parse
+from ._registry import build_parser
 from ._text import one_line
 
 if TYPE_CHECKING:

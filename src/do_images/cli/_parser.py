@@ -1,8 +1,9 @@
-"""The ``do-images`` argument parser: the argument types and options commands share,
-and ``build_parser``, to which each command family adds its commands.
+"""What the command families share to declare their commands: the argument types,
+the shared options, and ``Commands``, to which each family adds its commands.
 
 A family is a module (``_images``, ``_actions``, ...) with ``add_commands(commands)``:
-each command's arguments, examples and handler stand together there.
+each command's arguments, examples and handler stand together there. ``_registry``
+lists the families and builds the parser from them; this module imports none of them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from .._constants import (
     DEFAULT_WAIT_TIMEOUT,
     TOKEN_VARIABLES,
 )
-from .._version import __version__
 from ._commands import Handler, UsageError
 from ._failures import EXIT_MEANINGS
 from ._output import Column, Columns
@@ -30,7 +30,7 @@ from ._text import one_line, shorten
 # ----------------------------------------------------------------------- parsing
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and never exits the interpreter."""
 
     def error(self, message: str) -> NoReturn:
@@ -105,7 +105,9 @@ def port(text: str) -> int:
     return int(text)
 
 
-def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+def add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """``--sandbox``, ``--token``, ``--base-url``, ``--json`` and ``--state``."""
+
     # Accepted before and after the command; on a command, an option not given must
     # not overwrite what was given before it, hence SUPPRESS as the default there.
     def default(value: object) -> object:
@@ -204,6 +206,17 @@ def _format_of(columns: Columns[Any]) -> Callable[[str], list[Column[Any]]]:
     return parse
 
 
+def add_image_fields(parser: argparse.ArgumentParser, *, name_required: bool = True) -> None:
+    """``--name`` (required, unless the command checks that itself), ``--distribution``,
+    ``--description`` and ``--tag``: what a new image is given (``create``, ``import``)."""
+    parser.add_argument("--name", required=name_required, help="the image's name")
+    parser.add_argument("--distribution", help="the distribution, such as Ubuntu")
+    parser.add_argument("--description", help="a description (at most 140 characters)")
+    parser.add_argument(
+        "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
+    )
+
+
 def add_yes(parser: argparse.ArgumentParser, help: str) -> None:
     # doctl's -f/--force is another name for --yes.
     parser.add_argument("--yes", "-y", "--force", "-f", dest="yes", action="store_true", help=help)
@@ -271,7 +284,7 @@ class Commands:
             usage=usage,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _add_global_options(sub, on_command=True)
+        add_global_options(sub, on_command=True)
         # ``command`` is whatever was typed (an alias, say); ``command_name`` the command.
         sub.set_defaults(
             run=run, needs_client=needs_client, command_name=full, parser=sub, check=check
@@ -288,7 +301,7 @@ class Commands:
             epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _add_global_options(sub, on_command=True)
+        add_global_options(sub, on_command=True)
         sub.set_defaults(parser=sub, command_name=name)
         inner = sub.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
         return Commands(inner, name, self.examples)
@@ -298,32 +311,3 @@ def epilog(examples: tuple[str, ...]) -> str:
     """A command's ``--help`` ending: its examples, then the exit-status table."""
     lines = "\n".join(f"  {line}" for line in examples)
     return f"examples:\n{lines}\n\n{EXIT_TABLE}"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``do-images``; each command names its handler (``run``)."""
-    return _build()[0]
-
-
-def command_examples() -> dict[str, tuple[str, ...]]:
-    """Every command's examples, by its name (``sandbox serve`` for a group's command)."""
-    return _build()[1]
-
-
-def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
-    from . import _actions, _fleet, _images, _import, _prune, _tags, _tools, _transfers
-
-    parser = _Parser(
-        prog="do-images",
-        description="Manage DigitalOcean images from the command line.\n"
-        "Try it without an account: do-images --sandbox list\n"
-        "Each command has its own help, examples included: do-images COMMAND --help",
-        epilog=EXIT_TABLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"do-images {__version__}")
-    _add_global_options(parser, on_command=False)
-    commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    for family in (_images, _actions, _import, _tags, _transfers, _prune, _fleet, _tools):
-        family.add_commands(commands)
-    return parser, commands.examples

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shlex
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
 
 from .._constants import DEFAULT_BASE_URL
 from ._commands import Context, Stop, UsageError
@@ -10,7 +17,10 @@ from ._failures import ExitCode
 from ._parser import Commands, port
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
-    "serve": ("do-images sandbox serve --port 8080 --state sandbox.json",),
+    "serve": (
+        "do-images sandbox serve --port 8080 --state sandbox.json",
+        "do-images sandbox serve --tls    # https, for clients that need it (pydo, doctl)",
+    ),
     "completion": (
         "do-images completion bash > ~/.local/share/bash-completion/completions/do-images",
         'eval "$(do-images completion zsh)"',
@@ -33,35 +43,99 @@ def run_completion(ctx: Context) -> int:
 
 
 def run_serve(ctx: Context) -> int:
-    """``sandbox serve``: a sandbox over HTTP on loopback until Ctrl-C."""
+    """``sandbox serve``: a sandbox over HTTP (``--tls``: https) on loopback until Ctrl-C."""
     from ..testing import Sandbox
 
     out, args = ctx.out, ctx.args
     token = args.token.strip() if args.token and args.token.strip() else None
-
-    def ready(base_url: str) -> None:
-        # The URL alone on stdout, so a script can read it; the how-to on stderr.
-        out.line(base_url)
-        out.stdout.flush()
-        accepted = "only the token given accepted" if token else "any token accepted"
-        kept = f", kept in {args.state}" if args.state else ""
-        out.note(
-            f"sandbox API at {base_url}{kept}, {accepted}; try: "
-            f"DIGITALOCEAN_TOKEN={'<the token>' if token else 'sandbox'} "
-            f"do-images --base-url {base_url} list (Ctrl-C stops it)"
-        )
-
+    if args.tls:
+        _require_trustme()
     # Virtual time follows real time here, so actions finish while people watch.
     sandbox = Sandbox(realtime=True, token=token, state=args.state)
-    try:
-        sandbox.serve_forever("127.0.0.1", args.port, ready=ready)
-    except OSError as exc:
-        raise Stop(
-            ExitCode.FAILED,
-            f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}",
-        ) from None
+    with _ca_folder(args.tls) as ca_file, _stopped_by_sigterm():
+
+        def ready(base_url: str) -> None:
+            _announce(ctx, base_url, token, ca_file)
+
+        try:
+            sandbox.serve_forever(
+                "127.0.0.1", args.port, ready=ready, tls=args.tls, ca_file=ca_file
+            )
+        except OSError as exc:
+            raise Stop(
+                ExitCode.FAILED,
+                f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}",
+            ) from None
     out.note("sandbox stopped")
     return ExitCode.OK
+
+
+def _require_trustme() -> None:
+    """``--tls`` makes its certificates with trustme, an optional extra: a usage error
+    without it, before anything is served or written."""
+    try:
+        import trustme  # noqa: F401
+    except ImportError:
+        raise Stop(
+            ExitCode.USAGE, "--tls needs the trustme package: pip install 'do-images[tls]'"
+        ) from None
+
+
+@contextlib.contextmanager
+def _ca_folder(tls: bool) -> Iterator[str | None]:
+    """With ``--tls``, the file for the certificate authority's certificate, in a folder
+    of this run's own (only its owner may read or change it), removed at exit; a second
+    server, even on the same ``--state``, gets its own."""
+    if not tls:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="do-images-sandbox-") as folder:
+        yield os.path.join(folder, "ca.pem")
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """``kill PID`` (SIGTERM) stops the server as Ctrl-C does, so what it made is removed:
+    a server started in the background by a script, which ignores Ctrl-C, is stopped so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _announce(ctx: Context, base_url: str, token: str | None, ca_file: str | None) -> None:
+    """The URL alone on stdout's first line, so a script can read it (with ``--tls``, the
+    lines that trust its certificate authority after it); the how-to on stderr."""
+    out, args = ctx.out, ctx.args
+    out.line(base_url)
+    trust = ""
+    if ca_file is not None:
+        quoted = shlex.quote(ca_file)
+        out.line(f"export SSL_CERT_FILE={quoted}")
+        out.line(f"export REQUESTS_CA_BUNDLE={quoted}")
+        trust = f"SSL_CERT_FILE={quoted} "
+    out.stdout.flush()
+    accepted = "only the token given accepted" if token else "any token accepted"
+    kept = f", kept in {args.state}" if args.state else ""
+    made = (
+        f"; https with a certificate authority made for this run (its certificate: "
+        f"{ca_file}, removed at exit; the export lines make clients trust it)"
+        if ca_file
+        else ""
+    )
+    out.note(
+        f"sandbox API at {base_url}{kept}, {accepted}{made}; try: {trust}"
+        f"DIGITALOCEAN_TOKEN={'<the token>' if token else 'sandbox'} "
+        f"do-images --base-url {base_url} list (Ctrl-C stops it)"
+    )
 
 
 def _check_serve(args: argparse.Namespace) -> None:
@@ -98,14 +172,24 @@ def add_commands(commands: Commands) -> None:
     )
     serve = sandbox.add(
         "serve",
-        "serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C",
+        "serve a sandbox API over HTTP (or https) on 127.0.0.1 until Ctrl-C",
         run_serve,
         examples=_EXAMPLES["serve"],
         needs_client=False,
         check=_check_serve,
         description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its\n"
-        "base URL. With --token, only that token is accepted; else any.",
+        "base URL. With --token, only that token is accepted; else any. With --tls,\n"
+        "https, and the lines that make clients trust it (export SSL_CERT_FILE=...).",
     )
     serve.add_argument(
         "--port", type=port, default=0, help="port to listen on (default: any free port)"
+    )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https: a certificate for 127.0.0.1, ::1 and localhost from a "
+        "certificate authority made at start, whose certificate file (removed at exit) "
+        "it prints in the SSL_CERT_FILE and REQUESTS_CA_BUNDLE lines that trust it; the "
+        "system's trust store is left alone (needs the tls extra: pip install "
+        "'do-images[tls]')",
     )

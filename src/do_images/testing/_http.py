@@ -1,8 +1,8 @@
-"""The sandbox's HTTP layer: routes as a table, and the protocol around the rules.
+"""The sandbox's HTTP layer: the protocol around the rules, and the faults.
 
 ``Front.handle`` answers one request in the order the real API does: authenticate,
 spend the request budget, take a queued fault, route, check the method, then run
-the route's handler against the ``World``. Each route is a row of ``ROUTES``,
+the route's handler against the ``World``. Each route is a row of ``_routes.ROUTES``,
 keyed by path shape and method; flags on the row (``slug_ok``, ``private_only``)
 say what the ladder of ``if``s used to imply by its order.
 """
@@ -14,18 +14,20 @@ import math
 import re
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
 
-from .._constants import MAX_PER_PAGE, MAX_REQUEST_BODY, SANDBOX_DEFAULT_PER_PAGE
-from ._world import DEFAULT_ACCOUNT, Problem, World, int_segment, page_count
+from .._constants import MAX_REQUEST_BODY
+from ._routes import ROUTES, match
+from ._routes._call import Call, Path, Query, Route
+from ._world import World
+from ._world._core import DEFAULT_ACCOUNT, Problem
 
 ACCOUNT_TOKEN_PREFIX = "dop_v1_sandbox_"
 """A token ``dop_v1_sandbox_NAME`` acts as the sandbox account NAME."""
@@ -145,254 +147,6 @@ def _take(queue: deque[Queued], method: str) -> Queued | None:
                 queue.remove(item)
             return item
     return None
-
-
-# ------------------------------------------------------------------ routing
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One routed request, as a handler sees it."""
-
-    world: World
-    url: httpx.URL
-    query: Query
-    body: bytes
-    params: dict[str, str]
-    image: dict[str, Any] | None
-    account: str = DEFAULT_ACCOUNT
-
-    def json_object(self) -> dict[str, Any]:
-        """The request body as a JSON object, or 400."""
-        try:
-            value = json.loads(self.body) if self.body.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            raise Problem(400, "The request body is not valid JSON.") from None
-        if not isinstance(value, dict):
-            raise Problem(400, "The request body must be a JSON object.")
-        return value
-
-    @property
-    def the_image(self) -> dict[str, Any]:
-        """The image the path names (routes under ``/v2/images/{id}`` always have one)."""
-        assert self.image is not None
-        return self.image
-
-
-Answer = tuple[int, "dict[str, Any] | None"]
-Handler = Callable[[Call], Answer]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A row of the route table: the spec's operationId and what answers it."""
-
-    operation_id: str
-    handler: Handler
-    slug_ok: bool = False
-    """The path's image may be named by a public image's slug."""
-    private_only: bool = False
-    """Public images are read-only: this route answers them 403."""
-    recipient_ok: bool = False
-    """The recipient of a transfer of the image may name it too (accept, decline)."""
-    root_causes: bool = False
-    """A 400 has the Tags API's body, ``{"error", "messages", "root_causes"}``."""
-
-
-def _list_images(call: Call) -> Answer:
-    images = call.world.list_images(
-        kind=call.query.get("type"),
-        private=call.query.get("private"),
-        tag=call.query.get("tag_name"),
-        account=call.account,
-    )
-    return 200, paged(call.url, call.query, "images", images)
-
-
-def _create_image(call: Call) -> Answer:
-    return 202, {"image": call.world.create_image(call.json_object(), call.account)}
-
-
-def _get_image(call: Call) -> Answer:
-    return 200, {"image": dict(call.the_image)}
-
-
-def _update_image(call: Call) -> Answer:
-    return 200, {"image": call.world.update_image(call.the_image, call.json_object())}
-
-
-def _delete_image(call: Call) -> Answer:
-    call.world.delete_image(call.the_image)
-    return 204, None
-
-
-def _list_actions(call: Call) -> Answer:
-    return 200, paged(call.url, call.query, "actions", call.world.list_actions(call.the_image))
-
-
-def _start_action(call: Call) -> Answer:
-    return 201, {"action": call.world.start_action(call.the_image, call.json_object())}
-
-
-def _get_account_action(call: Call) -> Answer:
-    action_id = int_segment(call.params["action_id"])
-    action = call.world.actions.get(action_id) if action_id is not None else None
-    image = call.world.images.get(action["resource_id"]) if action is not None else None
-    if action is None or (image is not None and not call.world.visible(image, call.account)):
-        raise Problem(404)
-    return 200, {"action": dict(action)}
-
-
-def _get_action(call: Call) -> Answer:
-    return 200, {"action": dict(call.world.find_action(call.the_image, call.params["action_id"]))}
-
-
-def _start_account_transfer(call: Call) -> Answer:
-    transfer_id = call.world.start_transfer(call.account, call.the_image, call.json_object())
-    return 201, {"transfer_id": transfer_id}
-
-
-def _accept_account_transfer(call: Call) -> Answer:
-    call.world.accept_transfer(call.account, call.the_image, call.json_object())
-    return 201, None
-
-
-def _cancel_account_transfer(call: Call) -> Answer:
-    call.world.cancel_transfer(call.account, call.the_image, call.json_object())
-    return 204, None
-
-
-def _decline_account_transfer(call: Call) -> Answer:
-    call.world.decline_transfer(call.account, call.the_image, call.json_object())
-    return 204, None
-
-
-def _list_tags(call: Call) -> Answer:
-    world = call.world
-    tags = [world.tag_object(call.account, name) for name in world.tags.get(call.account, [])]
-    return 200, paged(call.url, call.query, "tags", tags)
-
-
-def _create_tag(call: Call) -> Answer:
-    return 201, {"tag": call.world.create_tag(call.account, call.json_object())}
-
-
-def _get_tag(call: Call) -> Answer:
-    name = call.world.find_tag(call.account, call.params["tag"])
-    return 200, {"tag": call.world.tag_object(call.account, name)}
-
-
-def _delete_tag(call: Call) -> Answer:
-    call.world.delete_tag(call.account, call.params["tag"])
-    return 204, None
-
-
-def _assign_tag(call: Call) -> Answer:
-    call.world.assign_tag(call.account, call.params["tag"], call.json_object())
-    return 204, None
-
-
-def _unassign_tag(call: Call) -> Answer:
-    call.world.unassign_tag(call.account, call.params["tag"], call.json_object())
-    return 204, None
-
-
-ROUTES: dict[tuple[str, str], Route] = {
-    ("images", "GET"): Route("images_list", _list_images),
-    ("images", "POST"): Route("images_create_custom", _create_image),
-    ("image", "GET"): Route("images_get", _get_image, slug_ok=True),
-    ("image", "PUT"): Route("images_update", _update_image, private_only=True),
-    ("image", "DELETE"): Route("images_delete", _delete_image, private_only=True),
-    ("actions", "GET"): Route("imageActions_list", _list_actions),
-    ("actions", "POST"): Route("imageActions_post", _start_action, private_only=True),
-    ("action", "GET"): Route("imageActions_get", _get_action),
-    # From the Actions API: any action of the account, as doboto's waits poll it.
-    ("account_action", "GET"): Route("actions_get", _get_account_action),
-    ("account_transfer", "POST"): Route(
-        "images_post_account_transfer_create", _start_account_transfer, private_only=True
-    ),
-    ("account_transfer_accept", "POST"): Route(
-        "images_post_account_transfer_accept", _accept_account_transfer, recipient_ok=True
-    ),
-    ("account_transfer_cancel", "POST"): Route(
-        "images_post_account_transfer_cancel", _cancel_account_transfer, private_only=True
-    ),
-    ("account_transfer_decline", "POST"): Route(
-        "images_post_account_transfer_decline", _decline_account_transfer, recipient_ok=True
-    ),
-    ("tags", "GET"): Route("tags_list", _list_tags),
-    ("tags", "POST"): Route("tags_create", _create_tag, root_causes=True),
-    ("tag", "GET"): Route("tags_get", _get_tag),
-    ("tag", "DELETE"): Route("tags_delete", _delete_tag),
-    ("tag_resources", "POST"): Route("tags_assign_resources", _assign_tag),
-    ("tag_resources", "DELETE"): Route("tags_unassign_resources", _unassign_tag),
-}
-"""``(path shape, method) -> Route``: every operation of the spec, and one more."""
-
-
-@dataclass(frozen=True, slots=True)
-class Path:
-    """A matched path: its shape (``images``, ``image``, ``actions``, ``action``) and ids."""
-
-    kind: str
-    params: dict[str, str]
-
-
-def match(raw_path: bytes) -> Path | None:
-    """Match the spec's paths, ``[prefix]/v2/images[/{id}[/actions[/{action_id}]]]``,
-    ``.../account_transfer[/accept|cancel|decline]`` and ``/v2/tags[/{tag}[/resources]]``,
-    and ``[prefix]/v2/actions/{id}``.
-
-    Empty segments are skipped, as the API skips them (doboto asks for ``/v2//images``).
-    ``None`` when nothing matches.
-    """
-    path = raw_path.split(b"?", 1)[0].decode("ascii", errors="replace")
-    segments = [segment for segment in path.split("/") if segment]
-    for index in range(len(segments) - 1):
-        if segments[index] == "v2" and segments[index + 1] in ("actions", "images", "tags"):
-            # Each segment is decoded on its own, so an encoded "/" stays inside it.
-            rest = [unquote(segment) for segment in segments[index + 2 :]]
-            return _ROOTS[segments[index + 1]](rest)
-    return None
-
-
-def _account_action_path(rest: list[str]) -> Path | None:
-    return Path("account_action", {"action_id": rest[0]}) if len(rest) == 1 else None
-
-
-def _tags_path(rest: list[str]) -> Path | None:
-    if not rest:
-        return Path("tags", {})
-    if len(rest) == 1:
-        return Path("tag", {"tag": rest[0]})
-    if len(rest) == 2 and rest[1] == "resources":
-        return Path("tag_resources", {"tag": rest[0]})
-    return None
-
-
-_TRANSFER_STEPS = {"accept", "cancel", "decline"}
-
-
-def _images_path(rest: list[str]) -> Path | None:
-    if not rest:
-        return Path("images", {})
-    image = {"image_id": rest[0]}
-    if len(rest) == 1:
-        return Path("image", image)
-    if len(rest) == 2 and rest[1] in ("actions", "account_transfer"):
-        return Path(rest[1], image)
-    if len(rest) == 3 and rest[1] == "actions":
-        return Path("action", {**image, "action_id": rest[2]})
-    if len(rest) == 3 and rest[1] == "account_transfer" and rest[2] in _TRANSFER_STEPS:
-        return Path(f"account_transfer_{rest[2]}", image)
-    return None
-
-
-_ROOTS: dict[str, Callable[[list[str]], Path | None]] = {
-    "actions": _account_action_path,
-    "images": _images_path,
-    "tags": _tags_path,
-}
 
 
 # ------------------------------------------------------------------ protocol
@@ -619,60 +373,6 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
         except ValueError:
             message = f"HTTP {status}"
     return {"id": _ERROR_IDS.get(status, "error"), "message": message}
-
-
-class Query:
-    """The query string: the first value of each name, in order."""
-
-    def __init__(self, raw: str) -> None:
-        self.pairs = parse_qsl(raw, keep_blank_values=True)
-        self._first: dict[str, str] = {}
-        for name, value in self.pairs:
-            self._first.setdefault(name, value)
-
-    def get(self, name: str) -> str | None:
-        """The first value of ``name``, if given."""
-        return self._first.get(name)
-
-    def positive_int(self, name: str, default: int, maximum: int | None = None) -> int:
-        """An integer parameter of at least 1 (and at most ``maximum``), or 400."""
-        raw = self.get(name)
-        if raw is None:
-            return default
-        # Any size: a page far past the end is an empty page, not an error.
-        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4300 else None
-        if value is None or value < 1 or (maximum is not None and value > maximum):
-            bound = f"from 1 to {maximum}" if maximum is not None else "of at least 1"
-            raise Problem(400, f"{name} must be an integer {bound}.")
-        return value
-
-
-def paged(url: httpx.URL, query: Query, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """One page of ``items`` with the API's ``links.pages`` and ``meta.total``."""
-    per_page = query.positive_int("per_page", SANDBOX_DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    page = query.positive_int("page", 1)
-    total = len(items)
-    last = page_count(total, per_page)
-    # Links keep the caller's filters and sit on the URL the request came in on.
-    kept = [(n, v) for n, v in query.pairs if n not in ("page", "per_page")]
-
-    def link(number: int) -> str:
-        params = [*kept, ("page", str(number)), ("per_page", str(per_page))]
-        return str(url.copy_with(query=urlencode(params).encode("ascii")))
-
-    pages: dict[str, str] = {}
-    if page > 1:
-        pages["first"] = link(1)
-        pages["prev"] = link(min(page - 1, last))
-    if page < last:
-        pages["last"] = link(last)
-        pages["next"] = link(page + 1)
-    start = (page - 1) * per_page
-    return {
-        key: [dict(item) for item in items[start : start + per_page]],
-        "links": {"pages": pages},
-        "meta": {"total": total},
-    }
 
 
 def _json(payload: Mapping[str, Any]) -> bytes:

@@ -1,7 +1,7 @@
 """``Sandbox``: an in-memory DigitalOcean Images API with a virtual clock and faults.
 
 The facade only: the store and the API's rules are ``_world.World``, the HTTP
-protocol and the route table are ``_http.Front``, the transports and the server
+protocol is ``_http.Front`` and the route table ``_routes``, the transports and the server
 (``_transport``, ``_server``) call ``Sandbox.handle``.
 """
 
@@ -15,36 +15,23 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from .._checks import check_int, check_positive_seconds
 from .._client import AsyncClient, Client
-from .._constants import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_PAGE_CONCURRENCY,
-    DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_TIMEOUT,
-)
 from .._models import Action, Image
 from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Drop, Fault, Front, Reply, SandboxRequest
 from ._importer import fetch_failure
 from ._seed import DISTRIBUTIONS
 from ._state import SandboxStateError, StateFile
 from ._transport import SandboxTransport
-from ._world import (
-    ACTION_STATUSES,
-    ACTION_TYPES,
-    DEFAULT_ACCOUNT,
-    IMAGE_STATUSES,
-    IMAGE_TYPES,
-    World,
-    account_email,
-    account_team,
-    check_regions,
-    iso,
-)
+from ._world import World
+from ._world._actions import ACTION_STATUSES, ACTION_TYPES
+from ._world._core import DEFAULT_ACCOUNT, account_email, account_team, iso
+from ._world._images import IMAGE_STATUSES, IMAGE_TYPES
+from ._world._regions import check_regions
 
 __all__ = [
     "SANDBOX_BASE_URL",
@@ -55,6 +42,8 @@ __all__ = [
     "SandboxRequest",
     "SandboxTransfer",
 ]
+
+_AnyClient = TypeVar("_AnyClient", Client, AsyncClient)
 
 SANDBOX_TOKEN = "dop_v1_sandbox"
 """The token ``Sandbox.client()`` uses; any other non-empty token works too unless one is set."""
@@ -89,7 +78,7 @@ class Sandbox:
         realtime: bool = False,
         seed: bool = True,
         log_size: int = 1000,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        requests_per_minute: int | None = 250,
         state: str | os.PathLike[str] | None = None,
     ) -> None:
         """Create a sandbox.
@@ -190,24 +179,22 @@ class Sandbox:
         *,
         token: str = SANDBOX_TOKEN,
         base_url: str = SANDBOX_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
     ) -> Client:
         """A ``Client`` wired to this sandbox in-process; its waits advance the virtual clock."""
-        return Client(
-            token,
+        return self._wired(
+            Client,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.transport(),
-            sleep=self.advance,
-            clock=self.clock,
         )
 
     def async_client(
@@ -215,38 +202,52 @@ class Sandbox:
         *,
         token: str = SANDBOX_TOKEN,
         base_url: str = SANDBOX_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
         user_agent: str | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
-        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        page_concurrency: int = 4,
+        requests_per_minute: int | None = 250,
     ) -> AsyncClient:
         """An ``AsyncClient`` wired to this sandbox; its waits advance the virtual clock."""
-        return AsyncClient(
-            token,
+        return self._wired(
+            AsyncClient,
+            token=token,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             user_agent=user_agent,
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
-            transport=self.async_transport(),
-            sleep=self._async_advance,
-            clock=self.clock,
         )
 
+    def _wired(self, kind: type[_AnyClient], **options: Any) -> _AnyClient:
+        """A client of ``kind`` answered in-process by this sandbox, its waits and back-offs
+        on the virtual clock: the wiring both factories share."""
+        sleep: Any = self._async_advance if issubclass(kind, AsyncClient) else self.advance
+        return kind(transport=SandboxTransport(self), sleep=sleep, clock=self.clock, **options)
+
     @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: bool = False,
+        ca_file: str | os.PathLike[str] | None = None,
+    ) -> Iterator[str]:
         """Serve this sandbox over HTTP on a loopback address; yield its base URL.
 
         ``port=0`` picks a free port. The server runs in a background thread and
         stops when the block ends. A dropped response closes the connection unanswered.
         Virtual time still moves only with ``advance()`` (pass ``sleep=sandbox.advance,
         clock=sandbox.clock`` to your client), unless the sandbox is ``realtime``.
+        ``tls=True`` serves https (needs ``do-images[tls]``), with a certificate for
+        127.0.0.1, ::1 and localhost from an authority made now, whose certificate (PEM,
+        for your client to trust) is written to ``ca_file``.
         """
-        from ._server import running  # http.server and sockets, only when serving
+        from ._server import running, tls_file  # http.server and sockets, only when serving
 
-        with running(self, host, port) as base_url:
+        with running(self, host, port, tls_file(tls, ca_file)) as base_url:
             yield base_url
 
     def serve_forever(
@@ -255,14 +256,17 @@ class Sandbox:
         port: int = 0,
         *,
         ready: Callable[[str], object] | None = None,
+        tls: bool = False,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """Serve over HTTP in this thread until interrupted (Ctrl-C); then stop and return.
 
-        ``ready`` is called with the base URL once the server listens.
+        ``ready`` is called with the base URL once the server listens; ``tls`` and
+        ``ca_file`` as for ``serve()``.
         """
-        from ._server import serve_until_interrupted
+        from ._server import serve_until_interrupted, tls_file
 
-        serve_until_interrupted(self, host, port, ready)
+        serve_until_interrupted(self, host, port, ready, tls_file(tls, ca_file))
 
     # ------------------------------------------------------------------ faults
 
@@ -434,7 +438,7 @@ class Sandbox:
             )
             return Action.model_validate(action)
 
-    def account(self, name: str = DEFAULT_ACCOUNT) -> SandboxAccount:
+    def account(self, name: str = "default") -> SandboxAccount:
         """The sandbox account ``name``, made on first use; ``"default"`` is the one
         every other token acts as.
 

@@ -50,14 +50,38 @@ DISTRIBUTIONS = frozenset(
 )
 """The distributions the API accepts; any other value is stored as ``Unknown``."""
 
-_SIZES = ["s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "c-2"]
-_FEATURES = ["backups", "ipv6", "metadata", "install_agent", "storage", "image_transfer"]
+# As the spec's example region (nyc3) has them, for every region that takes new resources.
+_SIZES = [
+    "s-1vcpu-1gb",
+    "s-1vcpu-2gb",
+    "s-1vcpu-3gb",
+    "s-2vcpu-2gb",
+    "s-3vcpu-1gb",
+    "s-2vcpu-4gb",
+    "s-4vcpu-8gb",
+    "s-6vcpu-16gb",
+    "s-8vcpu-32gb",
+    "s-12vcpu-48gb",
+    "s-16vcpu-64gb",
+    "s-20vcpu-96gb",
+    "s-24vcpu-128gb",
+    "s-32vcpu-192g",
+]
+_FEATURES = [
+    "private_networking",
+    "backups",
+    "ipv6",
+    "metadata",
+    "install_agent",
+    "storage",
+    "image_transfer",
+]
 
 _ACTIVE = ["nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1"]
 
 
 def region_object(slug: str) -> dict[str, Any]:
-    """The region object an action embeds."""
+    """The region object ``GET /v2/regions`` lists and an action embeds."""
     available = slug not in RETIRED_REGIONS
     return {
         "name": REGION_NAMES[slug],

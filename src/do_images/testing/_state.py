@@ -27,6 +27,8 @@ VERSION = 1
 class SandboxStateError(ValueError):
     """The state file cannot be used: not JSON, not a sandbox state, or unreadable."""
 
+    __module__ = "do_images.testing"  # its public path, for tracebacks and pickle
+
 
 class StateFile:
     """One state file: read, locked, written atomically; knows whether it changed."""

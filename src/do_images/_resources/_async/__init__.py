@@ -1,0 +1,1 @@
+"""The async resources: the one source of both clients' resources."""
