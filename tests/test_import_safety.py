@@ -9,6 +9,7 @@ import logging
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -556,3 +557,30 @@ def test_errors_of_an_import_hold_no_secret_and_survive_pickling(
     assert signature not in blob
     assert SECRET not in blob
     assert ACCESS not in blob
+
+
+def test_an_api_error_that_echoes_the_url_does_not_show_its_signature(
+    kind: str, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create refused with the URL in its message and body (as a proxy or an API may
+    echo it): the error keeps the URL's path but not its signature."""
+    from do_images import APIStatusError
+    from do_images._images import ImageOps
+
+    def refused(self: ImageOps, name: str, url: str, *rest: object) -> Any:
+        if url:  # always: a generator that raises when it is run, as an operation does
+            raise UnprocessableEntityError(
+                f"url {url} is not importable", status_code=422, body=f'{{"url": "{url}"}}'
+            )
+        yield None
+
+    monkeypatch.setattr(ImageOps, "create", refused)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    with pytest.raises(APIStatusError) as caught:
+        Rig(kind, Sandbox()).import_file(
+            path, name="echo", region="nyc3", space=target(bucket, endpoint)
+        )
+    text = f"{caught.value} {caught.value!r} {vars(caught.value)} {caught.value.args}"
+    assert "/echo-" in text
+    assert "X-Amz-Signature" not in text
+    assert "X-Amz-Credential" not in text

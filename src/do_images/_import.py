@@ -189,6 +189,7 @@ class _Stages:
         self.ops = ops
         self.care = care
         self.on_progress = on_progress
+        self.url = ""
 
     def report(
         self,
@@ -213,6 +214,7 @@ class _Stages:
         timeout: float,
     ) -> Op[Image]:
         ops, care = self.ops, self.care
+        self.url = url
         self.report("importing", None)
         created = self.create(
             ops.create(name, url, region, distribution, description, tags or None)
@@ -261,14 +263,30 @@ class _Stages:
 
         try:
             image = yield from relay(op, sent)
-        except UnknownOutcomeError:
+        except UnknownOutcomeError as error:
+            _hide(error, self.url)
             raise  # the import may have started: the object stays
-        except DoImagesError:
+        except DoImagesError as error:
+            _hide(error, self.url)
             care.ended = True  # refused (4xx) or never reached: it never started
             raise
         care.image_id = image.id
         self.report("importing", image)
         return image
+
+
+def _hide(error: DoImagesError, url: str) -> None:
+    """Blank a presigned URL's query (its signature) out of an error that echoes it."""
+    query = url.partition("?")[2]
+    if not query:
+        return
+    for name, value in vars(error).items():
+        if isinstance(value, str) and query in value:
+            setattr(error, name, value.replace(query, "[signature hidden]"))
+    error.args = tuple(
+        arg.replace(query, "[signature hidden]") if isinstance(arg, str) else arg
+        for arg in error.args
+    )
 
 
 class ObjectCare:
