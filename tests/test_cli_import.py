@@ -279,7 +279,7 @@ def test_a_bad_spaces_endpoint_names_the_option(run: Run, bucket: str, tmp_path:
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = run(*args(path, bucket, "http://example.com"), environ=KEYS)
     assert result.code == 2
-    assert "--spaces-endpoint" in result.err
+    assert "argument --spaces-endpoint: URL 'http://example.com' must be https://" in result.err
     assert "base_url" not in result.err
 
 

@@ -295,7 +295,7 @@ def endpoint_arg(text: str) -> str:
     from .._checks import check_base_url
 
     try:
-        check_base_url(text, "--spaces-endpoint")
+        check_base_url(text, "URL")  # argparse names the option in front
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
