@@ -218,11 +218,12 @@ FAULTS: dict[str, Setup] = {
 RIGS: dict[int, Rig] = {}
 
 
-def plan_runs(kind: str) -> list[Run]:
-    """Every fault on ``kind``'s client, ``REPEATS`` times, the other choices seeded."""
-    rng = random.Random(f"{SEED}-{kind}")
+def plan_runs(kind: str, half: int) -> list[Run]:
+    """Every other fault (from the first or the second) on ``kind``'s client, ``REPEATS``
+    times each, the other choices seeded."""
+    rng = random.Random(f"{SEED}-{kind}-{half}")
     runs: list[Run] = []
-    for fault in FAULTS:
+    for fault in list(FAULTS)[half::2]:
         for _ in range(REPEATS):
             runs.append(
                 Run(
@@ -346,16 +347,17 @@ def violations(
     return found
 
 
+@pytest.mark.parametrize("half", [0, 1])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_import_under_faults_keeps_every_invariant(
-    kind: str, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, half: int, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every fault twice on one client: no object left public, no orphaned upload, the
-    object kept while the import may run and gone once it ended, nothing imported from a
-    changed file, only typed errors or the interruption escape."""
+    """Half the faults, twice each, on one client: no object left public, no orphaned
+    upload, the object kept while the import may run and gone once it ended, nothing
+    imported from a changed file, only typed errors or the interruption escape."""
     from import_support import smaller_parts
 
-    runs = plan_runs(kind)
+    runs = plan_runs(kind, half)
     checks: Counter[str] = Counter()
     found: list[str] = []
     with smaller_parts(monkeypatch, MiB):
@@ -366,13 +368,15 @@ def test_import_under_faults_keeps_every_invariant(
     fired = sum(bool(run.moments.fired) for run in runs)
     outcomes = Counter(type(run.outcome).__name__ if run.outcome else "ok" for run in runs)
     print(
-        f"\n{kind}: {len(runs)} runs, {len(FAULTS)} faults, {fired} interruptions delivered, "
-        f"{sum(checks.values())} invariant checks; outcomes {dict(outcomes)}"
+        f"\n{kind}, faults {half}::2: {len(runs)} runs, {len(runs) // REPEATS} faults, "
+        f"{fired} interruptions delivered, {sum(checks.values())} invariant checks; "
+        f"outcomes {dict(outcomes)}"
     )
     assert found == [], "\n".join(found)
-    assert len(runs) == len(FAULTS) * REPEATS
+    assert len(runs) == len(list(FAULTS)[half::2]) * REPEATS
     planned = [run for run in runs if run.fault.startswith("ctrl-c")]
     assert all(run.moments.fired for run in planned), [
         str(r) for r in planned if not r.moments.fired
     ]
-    assert outcomes["ok"] >= REPEATS  # and the clean runs went through
+    if any(run.fault == "none" for run in runs):
+        assert outcomes["ok"] >= REPEATS  # and the runs without a fault went through
