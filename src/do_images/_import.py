@@ -223,9 +223,9 @@ class _Stages:
             image = yield from create_and_wait(
                 ops,
                 created,
-                True,
-                poll,
-                timeout,
+                wait=True,
+                poll=poll,
+                timeout=timeout,
                 on_update=lambda seen: self.report("importing", seen),
             )
         except ImageFailedError:
@@ -239,10 +239,10 @@ class _Stages:
                     ops,
                     image.id,
                     missing,
-                    True,
-                    poll,
-                    timeout,
-                    lambda action: self.report("distributing", image, action),
+                    wait=True,
+                    poll=poll,
+                    timeout=timeout,
+                    on_update=lambda action: self.report("distributing", image, action),
                 )
                 image = yield from ops.info(image.id)
             except DoImagesError as error:

@@ -79,8 +79,9 @@ EXIT_MEANINGS = {
     "or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
     "transfer may have happened",
-    ExitCode.STALE_PLAN: "stale plan: the account or the fleet file changed since the plan, "
-    "or it is too old; nothing was changed: plan again",
+    ExitCode.STALE_PLAN: "stale plan: the account no longer gives the plan's entries, the "
+    "fleet file changed, or the plan is too old or of another format; nothing was changed: "
+    "plan again",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
