@@ -319,3 +319,39 @@ def test_the_removal_command_reaches_the_same_api(
     assert result.code == 8
     assert f"do-images --base-url {base} import --remove-object " in result.err
     assert "remove it once that import has ended: do-images import" not in result.err
+
+
+def test_remove_object_of_an_image_that_is_gone_removes_it(
+    run: Run, bucket: str, endpoint: str
+) -> None:
+    """``--image`` of an image that is gone (404): nothing fetches the object, it goes."""
+    s3(endpoint).put_object(Bucket=bucket, Key="old-0123456789ab.img", Body=b"x")
+    argv = ["import", "--remove-object", "old-0123456789ab.img", "--space", bucket]
+    result = run(*argv, "--spaces-endpoint", endpoint, "--image", "424242", environ=KEYS)
+    assert result.code == 0, result.err
+    assert objects(endpoint, bucket) == []
+
+
+def test_image_goes_only_with_remove_object(run: Run, tmp_path: Path) -> None:
+    """``--image`` on an import is a usage error (it names the image to wait for)."""
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    result = run(*args(path, "b", "http://127.0.0.1:9", "--image", "7"), environ=KEYS)
+    assert result.code == 2
+    assert "--image goes with --remove-object" in result.err
+
+
+def test_ctrl_c_before_the_create_says_the_import_did_not_start(
+    run: Run, bucket: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at the URL check, before the create: exit 130, no import, the object gone."""
+    import do_images._import as module
+
+    def interrupted(url: str) -> int | str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "fetch_status", interrupted)
+    path = write(tmp_path, "disk.qcow2", qcow2())
+    result = run(*args(path, bucket, endpoint), environ=KEYS)
+    assert result.code == 130
+    assert "the import did not start; the uploaded object was removed" in result.err
+    assert objects(endpoint, bucket) == []

@@ -127,10 +127,12 @@ def run_import(ctx: Context) -> int:
     bar = UploadBar(Progress(out.stderr, time.monotonic, out.width), Path(args.file).name)
     board = RegionBoard(out.stderr, do.clock, out.width)
     seen: list[ImportProgress] = []
+    uploaded = [False]
 
     def progress(update: Any) -> None:
         if isinstance(update, UploadProgress):
             bar.update(update.sent, update.total, update.rate)
+            uploaded[0] = update.sent >= update.total
         elif isinstance(update, ImportProgress):
             if not seen:
                 bar.progress.end()
@@ -161,9 +163,8 @@ def run_import(ctx: Context) -> int:
         )
     except KeyboardInterrupt as exc:
         bar.progress.end()
-        raise Stop(
-            ExitCode.INTERRUPTED, _interrupted(args, exc, seen[0] if seen else None)
-        ) from None
+        last = seen[0] if seen else None
+        raise Stop(ExitCode.INTERRUPTED, _interrupted(args, exc, last, uploaded[0])) from None
     finally:
         logging.getLogger("do_images").removeFilter(quiet)
         bar.progress.end()
@@ -181,10 +182,10 @@ class _Reported(logging.Filter):
         return not hasattr(record, "kept_object")
 
 
-def _interrupted(args: argparse.Namespace, exc: BaseException, last: Any) -> str:
+def _interrupted(args: argparse.Namespace, exc: BaseException, last: Any, uploaded: bool) -> str:
     """What a Ctrl-C left: the upload to resume, or the image and the object."""
     key, bucket = getattr(exc, "object_key", None), getattr(exc, "bucket", None)
-    if last is None and key is None:
+    if last is None and key is None and not uploaded:
         return f"upload interrupted; the parts sent are kept: resume with: {_resume_command(args)}"
     image = getattr(last, "image", None)
     if key is not None:
