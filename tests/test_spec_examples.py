@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from do_images import AccountTransfer, Action, Image, Region
-from do_images._errors import error_from_response
+from do_images._error_map import error_from_response
 from do_images._models import (
     ACCOUNT_TRANSFER,
     ACTION_ANY,

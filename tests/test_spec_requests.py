@@ -182,7 +182,7 @@ ROWS = [
         "tag-new",
         "tag",
         lambda image: image.tag(IMAGE_ID, "new-tag"),
-        ("tags_assign_resources", "tags_create", "tags_assign_resources"),
+        ("tags_assign_resources", "images_get", "tags_create", "tags_assign_resources"),
         not_found_once="tags_assign_resources",
     ),
     Row(
