@@ -85,10 +85,11 @@ def _attribute_docs(cls: type) -> dict[str, str]:
 
 _MODEL_CLASSES = {
     name: value
-    for name, value in vars(_models).items()
+    for module in _models.MODULES
+    for name, value in vars(module).items()
     if isinstance(value, type)
     and issubclass(value, BaseModel)
-    and value.__module__ == _models.__name__
+    and value.__module__ == module.__name__
 }
 
 
