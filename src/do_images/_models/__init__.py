@@ -7,17 +7,28 @@ values stay plain strings, so a new value on the server never breaks a client.
 
 from __future__ import annotations
 
-from . import _actions, _base, _images, _regions
+from . import _actions, _base, _droplets, _images, _regions, _snapshots
 from ._actions import (
     ACTION_ANY,
     ACTION_PAGE,
     Action,
     ActionEnvelope,
     ActionPage,
+    ActionResourceType,
     ActionStatus,
     ActionType,
 )
 from ._base import ERROR_BODY, ErrorBody, JsonValidator, RateLimit, Timestamp
+from ._droplets import (
+    DROPLET_ENVELOPE,
+    DROPLET_PAGE,
+    DROPLET_SNAPSHOT_PAGE,
+    Droplet,
+    DropletEnvelope,
+    DropletPage,
+    DropletSnapshotPage,
+    DropletStatus,
+)
 from ._images import (
     ACCOUNT_TRANSFER,
     IMAGE_ENVELOPE,
@@ -30,6 +41,14 @@ from ._images import (
     ImageType,
 )
 from ._regions import Region
+from ._snapshots import (
+    SNAPSHOT_ENVELOPE,
+    SNAPSHOT_PAGE,
+    Snapshot,
+    SnapshotEnvelope,
+    SnapshotPage,
+    SnapshotResourceType,
+)
 
 # The models do_images makes public (its __all__ says which), and the envelopes, their
 # validators and the wire types the SDK parses with.
@@ -37,15 +56,26 @@ __all__ = [
     "ACCOUNT_TRANSFER",
     "ACTION_ANY",
     "ACTION_PAGE",
+    "DROPLET_ENVELOPE",
+    "DROPLET_PAGE",
+    "DROPLET_SNAPSHOT_PAGE",
     "ERROR_BODY",
     "IMAGE_ENVELOPE",
     "IMAGE_PAGE",
+    "SNAPSHOT_ENVELOPE",
+    "SNAPSHOT_PAGE",
     "AccountTransfer",
     "Action",
     "ActionEnvelope",
     "ActionPage",
+    "ActionResourceType",
     "ActionStatus",
     "ActionType",
+    "Droplet",
+    "DropletEnvelope",
+    "DropletPage",
+    "DropletSnapshotPage",
+    "DropletStatus",
     "ErrorBody",
     "Image",
     "ImageEnvelope",
@@ -55,8 +85,12 @@ __all__ = [
     "JsonValidator",
     "RateLimit",
     "Region",
+    "Snapshot",
+    "SnapshotEnvelope",
+    "SnapshotPage",
+    "SnapshotResourceType",
     "Timestamp",
 ]
 
-MODULES = (_base, _images, _regions, _actions)
+MODULES = (_base, _images, _regions, _actions, _droplets, _snapshots)
 """The modules that define the models, one per resource and the base they share."""

@@ -1,15 +1,27 @@
-"""The action models: ``Action``, its enums, its list and envelope."""
+"""The action models: ``Action``, its enums, its list and envelope.
+
+Images and droplets have actions of one shape; ``resource_type`` says whose an action is.
+"""
 
 from __future__ import annotations
 
 from pydantic import ConfigDict, Field, StrictInt
 
-from ._base import JsonValidator, Timestamp, _APIModel, _Links, _Meta, _StrEnum, _Wire
+from ._base import (
+    JsonValidator,
+    Timestamp,
+    _APIModel,
+    _Links,
+    _Meta,
+    _open_enum,
+    _StrEnum,
+    _Wire,
+)
 from ._regions import Region
 
 
 class ActionStatus(_StrEnum):
-    """The state of an image action."""
+    """The state of an action."""
 
     in_progress = "in-progress"
     completed = "completed"
@@ -23,23 +35,34 @@ class ActionType(_StrEnum):
     convert = "convert"
 
 
+class ActionResourceType(_StrEnum):
+    """What an action acts on: which path follows it (an image's or a droplet's actions)."""
+
+    image = "image"
+    droplet = "droplet"
+    volume = "volume"
+
+
 class Action(_APIModel):
-    """An image action (transfer or convert) and its progress."""
+    """An action and its progress: an image's (transfer, convert) or a droplet's
+    (``snapshot``, ``shutdown``, ``power_off``, ``power_on``, ...)."""
 
     id: StrictInt
     """The action's unique id."""
     status: ActionStatus | str = Field(union_mode="left_to_right")
     """``in-progress``, ``completed`` or ``errored`` (a new state stays a str)."""
     type: ActionType | str = Field(union_mode="left_to_right")
-    """``transfer`` or ``convert`` (a new kind stays a str)."""
+    """``transfer`` or ``convert`` for an image; a droplet's action types (``snapshot``,
+    ``power_on``, ...) and any new kind stay a str."""
     started_at: Timestamp | None = None
     """When the action started, timezone-aware."""
     completed_at: Timestamp | None = None
     """When it finished, or ``None`` while in progress."""
     resource_id: StrictInt | None = None
-    """The id of the image it acts on."""
-    resource_type: str | None = None
-    """What it acts on: ``image``."""
+    """The id of the image or droplet it acts on (for a snapshot: the droplet, never the
+    image it makes)."""
+    resource_type: ActionResourceType | str | None = _open_enum()
+    """What it acts on: ``image`` or ``droplet`` (a new kind stays a str)."""
     region: Region | None = None
     """The region it runs in (for a transfer, the target)."""
     region_slug: str | None = None
@@ -47,7 +70,8 @@ class Action(_APIModel):
 
 
 class ActionPage(_Wire):
-    """One page of ``GET /v2/images/{id}/actions``."""
+    """One page of ``GET /v2/images/{id}/actions``, ``/v2/droplets/{id}/actions`` or
+    ``/v2/actions``."""
 
     actions: list[Action]
     links: _Links | None = None

@@ -1,4 +1,4 @@
-"""The region object the API embeds in actions (and lists at ``GET /v2/regions``)."""
+"""The region object the API embeds in actions and droplets (and lists at ``GET /v2/regions``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ._base import _APIModel
 
 
 class Region(_APIModel):
-    """The region object embedded in an action."""
+    """The region object embedded in an action or a droplet."""
 
     name: str
     """The display name, such as ``New York 3``."""
