@@ -30,11 +30,15 @@ class Inventory(FacadeCore):
 
     @property
     def actions(self) -> list[Action]:
-        """Every image action, by id."""
+        """Every image action, by id (a droplet's are at ``/v2/droplets/{id}/actions``)."""
         with self._synced():
             self._world.settle()
             actions = self._world.actions
-            return [Action.model_validate(actions[key]) for key in sorted(actions)]
+            return [
+                Action.model_validate(actions[key])
+                for key in sorted(actions)
+                if actions[key]["resource_type"] == "image"
+            ]
 
     def add_image(
         self,
@@ -51,6 +55,7 @@ class Inventory(FacadeCore):
         created_at: datetime | None = None,
         status: str = "available",
         error_message: str = "",
+        droplet_id: int | None = None,
     ) -> Image:
         """Add an image (a private, available snapshot unless told otherwise); return it.
 
@@ -58,7 +63,11 @@ class Inventory(FacadeCore):
         ``slug`` only applies to a ``public`` image, as on the API. ``created_at`` (an
         aware ``datetime``; default: the sandbox clock's now), ``status`` and
         ``error_message`` (a failed import is ``status="deleted"`` with one) let a
-        retention test state its inventory directly.
+        retention test state its inventory directly. ``droplet_id`` makes it a snapshot
+        (or, with ``type="backup"``, a backup) of that droplet, in the droplet's account:
+        it is then in the droplet's ``snapshot_ids`` (``backup_ids``) and snapshots list,
+        and in ``/v2/snapshots`` with that ``resource_id``; the droplet may be one removed
+        since. Without it, ``/v2/snapshots`` shows a snapshot's ``resource_id`` as ``"0"``.
         """
         if id is not None:
             check_int(id, "id", min=1)
@@ -75,9 +84,12 @@ class Inventory(FacadeCore):
             raise ValueError(f"distribution {distribution!r} is not one the API knows")
         if type not in IMAGE_TYPES:
             raise ValueError(f"unknown image type {type!r}")
+        if droplet_id is not None:
+            check_int(droplet_id, "droplet_id", min=1)
         with self._synced():
             image = self._world.add_image(
                 image_id=id,
+                droplet_id=droplet_id,
                 name=name,
                 distribution=distribution,
                 slug=slug if public else None,

@@ -21,6 +21,7 @@ import httpx
 
 from .._checks import check_int
 from .._client import AsyncClient, Client
+from ._droplet_inventory import DropletInventory
 from ._facade import check_seconds
 from ._faults import Faults
 from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Front, Reply, SandboxRequest
@@ -50,14 +51,15 @@ SANDBOX_BASE_URL = "https://sandbox.do-images.invalid"
 """The base URL of in-process clients (``.invalid`` never resolves: nothing can leave the host)."""
 
 
-class Sandbox(Faults, Inventory):
+class Sandbox(Faults, Inventory, DropletInventory):
     """An in-memory DigitalOcean Images API, for your tests and ours.
 
-    It answers every operation of the Images API as the official spec describes,
-    starting from seeded public distributions and applications and a few private
-    snapshots, backups and custom images. Time is virtual: actions and custom image
-    imports finish when ``advance()`` (or a client's waiting) moves the clock past
-    their duration. Faults can be queued: error statuses (``fail_next``), an
+    It answers every operation of the Images API as the official spec describes, and
+    the droplet, action and snapshot operations that snapshotting droplets needs,
+    starting from seeded public distributions and applications, a few private
+    snapshots, backups and custom images, and a few droplets. Time is virtual: actions
+    and custom image imports finish when ``advance()`` (or a client's waiting) moves the
+    clock past their duration. Faults can be queued: error statuses (``fail_next``), an
     exhausted rate limit (``exhaust_rate_limit``), a response lost after the change
     was made (``drop_next``), an action that ends ``errored`` (``error_next_action``).
 
@@ -78,6 +80,7 @@ class Sandbox(Faults, Inventory):
         log_size: int = 1000,
         requests_per_minute: int | None = 250,
         state: str | os.PathLike[str] | None = None,
+        snapshot_image_lag: float = 0.0,
     ) -> None:
         """Create a sandbox.
 
@@ -86,7 +89,7 @@ class Sandbox(Faults, Inventory):
         ``rate_limit``: requests per hour-long window. ``action_seconds`` /
         ``import_seconds``: how long actions and custom image imports take in virtual
         time. ``realtime``: the virtual clock also moves with real time (for a server
-        people use by hand). ``seed``: start with the seeded images (else empty).
+        people use by hand). ``seed``: start with the seeded images and droplets (else empty).
         ``log_size``: how many requests ``requests`` keeps. ``requests_per_minute``:
         like the API, answer 429 (with ``retry-after``) once more requests than this
         arrive in 60 s of the sandbox clock (default 250; ``None``: no such limit).
@@ -96,7 +99,10 @@ class Sandbox(Faults, Inventory):
         several processes can share one file (each request holds a lock on
         ``PATH.lock`` where the platform has ``fcntl``). A file that is not a sandbox
         state raises ``SandboxStateError`` and is left untouched. Faults and the
-        request log are not kept in it.
+        request log are not kept in it. ``snapshot_image_lag``: how many seconds after a
+        droplet snapshot's action has completed its image shows (in ``/v2/images``, the
+        droplet's snapshots and ``snapshot_ids``, ``/v2/snapshots``), as a listing that
+        lags the completed action on the API does (default 0: at once).
         """
         if token is not None and (not isinstance(token, str) or not token.strip()):
             raise ValueError("token must be a non-empty str or None")
@@ -109,6 +115,7 @@ class Sandbox(Faults, Inventory):
             check_int(requests_per_minute, "requests_per_minute", min=1)
         check_seconds(action_seconds, "action_seconds")
         check_seconds(import_seconds, "import_seconds")
+        check_seconds(snapshot_image_lag, "snapshot_image_lag")
         self._lock = threading.RLock()
         self._start = start
         self._elapsed = 0.0
@@ -121,6 +128,7 @@ class Sandbox(Faults, Inventory):
             import_seconds=float(import_seconds),
             seed=seed,
             fetch=fetch_failure,
+            snapshot_image_lag=float(snapshot_image_lag),
         )
         self._front = Front(
             self._world,
