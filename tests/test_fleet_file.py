@@ -292,7 +292,7 @@ def source(**group: Any) -> dict[str, Any]:
         (source(keep=3, retain={"daily": 7}), "group 'web': keep and retain say the same"),
         (one(keep=3, retain={"daily": 7}), "group 'web': keep and retain say the same"),
         (source(retain={"daily": -1}), "group 'web': retain.daily must be a whole number"),
-        (source(retain={"fortnightly": 2}), "group 'web': retain: unknown key 'fortnightly'"),
+        (source(retain={"fortnightly": 2}), "group 'web': retain has no key 'fortnightly'"),
         (source(retain={}), "group 'web': retain must be a table of counts"),
         (source(retain=7), "group 'web': retain must be a table of counts"),
         (source(retain={"daily": 7}), "group 'web': retain .*not applied by this version yet"),

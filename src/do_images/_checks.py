@@ -103,6 +103,13 @@ def check_str(value: object, what: str, *, empty: bool = False) -> str:
         raise TypeError(f"{what} must be a str, not {type_name(value)}")
     if not empty and not value.strip():
         raise ValueError(f"{what} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid text: {value[exc.start]!r} at position {exc.start} is a lone "
+            "surrogate, which UTF-8 cannot encode (on a command line: a byte that is not UTF-8)"
+        ) from None
     return value
 
 
@@ -158,6 +165,8 @@ def check_tag_names(values: Sequence[object]) -> list[str]:
 def check_email(value: object) -> str:
     """An email address, as the account-transfer recipient."""
     email = check_str(value, "email").strip()
+    if not email.isprintable():
+        raise ValueError(f"email {_echo(email)} holds a control or invisible character")
     if not _EMAIL.fullmatch(email):
         raise ValueError(f"email {_echo(email)} is not an email address")
     return email
@@ -244,29 +253,29 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
     return check_token(token)
 
 
-def check_base_url(base_url: object) -> httpx.URL:
-    """``https://`` only, except loopback hosts, which may use ``http://``."""
+def check_base_url(base_url: object, what: str = "base_url") -> httpx.URL:
+    """``https://`` only, except loopback hosts, which may use ``http://``; messages name
+    the argument as ``what`` (``endpoint`` for a Spaces endpoint)."""
     import httpx  # here, not at import: the command line builds its parser without it
 
     if not isinstance(base_url, (str, httpx.URL)):
-        raise TypeError(f"base_url must be a str, not {type_name(base_url)}")
+        raise TypeError(f"{what} must be a str, not {type_name(base_url)}")
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"base_url {_echo(str(base_url))} is not a URL: {exc}") from None
+        raise ValueError(f"{what} {_echo(str(base_url))} is not a URL: {exc}") from None
     if url.query or url.fragment:
-        raise ValueError("base_url must not carry a query or fragment")
+        raise ValueError(f"{what} must not carry a query or fragment")
     if url.scheme in ("http", "https") and not url.host:
-        raise ValueError(
-            f"base_url {_echo(str(base_url))} has no host (such as https://api.digitalocean.com)"
-        )
+        example = "api.digitalocean.com" if what == "base_url" else "nyc3.digitaloceanspaces.com"
+        raise ValueError(f"{what} {_echo(str(base_url))} has no host (such as https://{example})")
     if url.port is not None and not 0 < url.port <= 65535:
-        raise ValueError(f"base_url port {url.port} is out of range (1 to 65535)")
+        raise ValueError(f"{what} port {url.port} is out of range (1 to 65535)")
     secure = url.scheme == "https" and bool(url.host)
     loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
     if not (secure or loopback):
         raise ValueError(
-            f"base_url {_echo(str(base_url))} must be https:// (http:// only for loopback hosts)"
+            f"{what} {_echo(str(base_url))} must be https:// (http:// only for loopback hosts)"
         )
     return url
 

@@ -387,12 +387,14 @@ class ImageOps:
     def tag(self, image_id: int, tags: Sequence[str]) -> Op[None]:
         """``POST /v2/tags/{tag}/resources`` for each tag; a tag not there yet is created.
 
-        A 404 means the tag does not exist yet: it is created (``POST /v2/tags``) and
-        the assignment sent once more, whose 404 then means no such image. Tagging
-        twice is no error. Names are sent exactly as given.
+        A 404 means the tag or the image does not exist: the image is looked up (one
+        ``GET``, once a call), so a missing image raises ``NotFoundError`` before any tag
+        is made; then the tag is created (``POST /v2/tags``) and the assignment sent once
+        more. Tagging twice is no error. Names are sent exactly as given.
         """
         image_id = check_id(image_id)
         names = check_tag_names(tags)
+        image_seen = False
         for name in names:
             request = self._tag_request("POST", name, image_id)
             try:
@@ -400,6 +402,9 @@ class ImageOps:
                 continue
             except NotFoundError:
                 logger.info("tag %r does not exist yet; creating it", name)
+            if not image_seen:
+                yield from self.info(image_id)  # no such image: 404 here, no stray tag
+                image_seen = True
             yield from self._create_tag(name)
             yield from self._assign(request)
         return None

@@ -25,7 +25,8 @@ from .._checks import check_region, check_tag_name, parse_duration
 from .._constants import DEFAULT_MAX_DELETE, FLEET_VERSION
 from .._errors import FleetError
 from .._models import Image
-from ._retention import RETAIN_KEYS, Policy, Retain
+from ._calendar import Retain
+from ._retention import Policy
 from ._select import check_types, selects
 from ._template import DEFAULT_SNAPSHOT_NAME, NameTemplate, overlap
 
@@ -416,20 +417,14 @@ def _source(raw: object) -> Source:
 
 
 def _retain(raw: object) -> Retain | None:
-    """``retain = { daily = 7, weekly = 4 }``, checked. (``_rules`` refuses it until
-    calendar retention is applied, so that a file never seems to say what the rule
-    would not do.)"""
+    """``retain = { daily = 7, weekly = 4 }``, checked (``Retain.from_mapping``). (``_rules``
+    refuses it until calendar retention is applied, so that a file never seems to say what
+    the rule would not do.)"""
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or not raw:
         raise ValueError(f"retain must be a table of counts such as {{ daily = 7 }}, got {raw!r}")
-    unknown = sorted(set(raw) - set(RETAIN_KEYS))
-    if unknown:
-        raise ValueError(f"retain: unknown key {unknown[0]!r} (known: {', '.join(RETAIN_KEYS)})")
-    counts = {
-        key: _count(value, f"retain.{key}", optional=False) or 0 for key, value in raw.items()
-    }
-    return Retain(**counts)
+    return Retain.from_mapping(raw)
 
 
 __all__ = ["AnyGroup", "Fleet", "Group", "GroupRules", "Selection", "Source", "SourceGroup"]

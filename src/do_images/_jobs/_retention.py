@@ -14,22 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from ._calendar import Retain
+
 _ZERO = timedelta(0)
-RETAIN_KEYS = ("hourly", "daily", "weekly", "monthly", "yearly")
-"""The counts of a calendar retention (``retain``), smallest bucket first."""
-
-
-@dataclass(frozen=True)
-class Retain:
-    """Calendar retention, restic's ``forget`` policy: walking the series newest first,
-    each count keeps the first item of as many UTC hours, days, ISO weeks, months or
-    years."""
-
-    hourly: int = 0
-    daily: int = 0
-    weekly: int = 0
-    monthly: int = 0
-    yearly: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,8 +58,8 @@ def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Container[int]:
     """The indexes of ``times`` (newest first) that a rule of ``policy`` keeps, the age
     rule and the floor aside: the first ``keep`` (all when there is no ``keep``)."""
     if policy.retain is not None:
-        # Calendar retention (restic's semantics) plugs in here: calendar_keep(times,
-        # policy.retain), a set of indexes; the fleet file refuses retain until it does.
+        # Calendar retention plugs in here: _calendar.calendar_keep(times, policy.retain),
+        # with its reasons (calendar_reasons); the fleet file refuses retain until it does.
         raise NotImplementedError("retain")
     return range(len(times) if policy.keep is None else policy.keep)
 
@@ -102,4 +89,4 @@ def verdicts(times: Sequence[datetime], policy: Policy, now: datetime) -> list[V
     return found
 
 
-__all__ = ["RETAIN_KEYS", "Policy", "Retain", "Verdict", "days_old", "duration_text", "verdicts"]
+__all__ = ["Policy", "Verdict", "days_old", "duration_text", "verdicts"]

@@ -446,7 +446,8 @@ class ImageResource:
         upload is multipart with several parts in flight, resumable (``resume``), and
         the API fetches it through a presigned URL (``public_read=True``: a public
         object for the import instead). The object is deleted once the import ended,
-        succeeded or failed, unless ``keep_object``. ``on_progress`` gets
+        succeeded or failed, unless ``keep_object``, and kept while it may still run (the
+        error then names it). ``on_progress`` gets
         ``UploadProgress`` then ``ImportProgress``. Errors after the import started
         carry ``.image``.
         """
