@@ -315,3 +315,20 @@ def test_a_fleet_with_a_source_group_is_refused_before_any_request(
     with pytest.raises(FleetError, match="group 'web': a group with source"):
         do.image.plan_fleet(fleet)
     assert world.requests == []
+
+
+def test_a_max_delete_raised_in_the_plan_is_refused_while_the_fleet_file_is_there(
+    do: Driver, world: Sandbox, tmp_path: Path
+) -> None:
+    """A plan whose ``max_delete`` was raised (fingerprint recomputed) while its fleet file
+    says otherwise: stale, nothing deleted."""
+    from fleet_support import forge
+
+    path = tmp_path / "fleet.toml"
+    path.write_text("max_delete = 1\n" + FLEET)
+    plan = do.image.plan_fleet(Fleet.load(path))
+    raised = FleetPlan.from_json(forge(plan, lambda doc: doc["fleet"].update(max_delete=50)))
+    assert raised.fleet.max_delete == 50
+    with pytest.raises(StalePlanError, match="not those of its fleet file"):
+        do.image.apply_fleet(raised)
+    assert world.count("DELETE") == 0

@@ -329,3 +329,26 @@ def test_a_plan_entry_of_a_droplet_has_the_key_of_its_turn() -> None:
     )
     assert replace(turn, action="pending", reason="busy").key == turn.key
     assert replace(turn, action="pending", snapshot_name=None).key != turn.key
+
+
+def test_a_plan_with_snapshots_reads_like_terraform() -> None:
+    """The plan's words: ``+ snapshot droplet ID NAME`` with why, first in its group, then
+    the deletions; the summary counts the snapshots."""
+    import io
+
+    from do_images.cli._fleet import show_plan
+    from do_images.cli._output import Output
+
+    stdout = io.StringIO()
+    show_plan(Output(stdout, io.StringIO(), as_json=False), the_plan())
+    lines = stdout.getvalue().splitlines()
+    assert lines[:6] == [
+        "do-images will make these changes:",
+        "",
+        "  # group web",
+        "  + snapshot droplet 7 web-07         newest is 30 h old; every 24h",
+        "  + snapshot droplet 6 web-06         no snapshot yet; every 24h",
+        "  - delete   2 web-7-20261201-160000  "
+        "rank 3 > keep 2, 2 days old, after this run's snapshot",
+    ]
+    assert "Plan: 2 snapshots, 0 transfers, 0 tags, 1 deletion; 3 kept, 1 orphaned." in lines

@@ -332,3 +332,49 @@ def test_two_select_groups_still_may_not_share_an_image() -> None:
     fleet = source_fleet({"name": "a", "select": {}}, {"name": "b", "select": {}})
     with pytest.raises(FleetError, match="groups 'a' and 'b'"):
         plan(fleet, [snap(1, "manual")], [])
+
+
+def test_a_view_of_the_sandboxs_droplets_plans_as_the_api_lists_them() -> None:
+    """``DropletView.of`` takes a ``Droplet`` as listed (here the sandbox's): a locked one
+    and an archived one, their region and tags; the rule plans them so."""
+    from do_images.fleet import DropletView
+    from do_images.testing import Sandbox
+
+    sandbox = Sandbox(start=NOW, seed=False)
+    sandbox.add_droplet("web-01", id=7, tags=["web"], region="ams3")
+    sandbox.add_droplet("web-02", id=8, tags=["web"], status="archive")
+    views = [DropletView.of(found) for found in sandbox.droplets]
+    assert views == [
+        droplet(7, "web-01", region="ams3"),
+        droplet(8, "web-02", status="archive"),
+    ]
+    assert actions(plan(source_fleet(), [], views)) == {
+        "droplet 7": "snapshot",
+        "droplet 8": "pending",
+    }
+
+
+def test_a_droplet_listed_without_name_or_status_is_never_snapshotted_blindly() -> None:
+    """A droplet the API listed without a status reads as ``unknown``: pending, not
+    snapshotted; without a name, a template with ``{droplet_name}`` would not own the
+    snapshot: pending too."""
+    from do_images import Droplet
+    from do_images.fleet import DropletView
+
+    bare = DropletView.of(Droplet.model_validate({"id": 7}))
+    assert (bare.name, bare.status, bare.locked, bare.tags, bare.region) == (
+        "",
+        "unknown",
+        False,
+        (),
+        None,
+    )
+    (turn,) = plan(source_fleet(), [], [bare]).entries
+    assert (turn.action, turn.reason.split(";")[0]) == (
+        "pending",
+        "status unknown: not snapshotted",
+    )
+    named = replace(bare, status="active")
+    fleet = source_fleet(snapshot_name="{droplet_name}-{droplet_id}-{time}")
+    (turn,) = plan(fleet, [], [named]).entries
+    assert turn.action == "pending"

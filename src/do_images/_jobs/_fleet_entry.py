@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import ConfigDict, StrictInt, StrictStr
@@ -169,9 +170,10 @@ def series_entries(
     entries: list[PlanEntry] = []
     ranked: list[Image] = []
     for image in members:
-        status = str(image.status or "").lower()
+        status = image.status  # a str enum: "available" as it is, else read case-blind
+        available = status == "available" or str(status or "").lower() == "available"
         protected = [tag for tag in protect if tag in (image.tags or [])] if protect else None
-        if status != "available":
+        if not available:
             why = f"status {image.status}: neither counted nor deleted"
             entries.append(image_entry("pending", group, image, why, droplet_id=droplet_id))
         elif protected:
@@ -182,17 +184,22 @@ def series_entries(
             entries.append(image_entry(kept, group, image, why, droplet_id=droplet_id))
         else:
             ranked.append(image)
-    ranked.sort(key=lambda image: (image.created_at, image.id), reverse=True)
+    ranked.sort(key=_NEWEST, reverse=True)
     times = [image.created_at for image in ranked if image.created_at is not None]
     found = verdicts(times if newest is None else [newest, *times], group.policy, now)
     after = f", {AFTER_SNAPSHOT}" if newest is not None else ""
     for image, (delete, reason) in zip(ranked, found[len(found) - len(ranked) :], strict=True):
         action: EntryAction = "delete" if delete else kept
-        why = f"{prefix}{reason}{after}" if delete else f"{prefix}{reason}"
+        why = f"{prefix}{reason}{after if delete else ''}" if prefix or after else reason
         entries.append(
             PlanEntry(action, name, image.id, image.name or "", why, droplet_id=droplet_id)
         )
     return entries
+
+
+_NEWEST = attrgetter("created_at", "id")
+"""What a series is ranked by (newest first, so reversed): ``created_at``, then the id,
+the higher id the newer of two made in one second."""
 
 
 __all__ = [

@@ -117,11 +117,13 @@ def _owners(fleet: Fleet, listed: Sequence[Image]) -> Owners:
     """Which source group owns each image, and the droplet it is a snapshot of (no two
     groups can own one: their templates are checked not to overlap)."""
     owners: Owners = {}
+    snapshots = [image for image in listed if selects(image, types=("snapshot",))]
     for group in fleet.sources:
-        for image in listed:
-            droplet_id = group.owner(image)
-            if droplet_id is not None:
-                owners[image.id] = (group.name, droplet_id)
+        match = group.pattern.fullmatch
+        for image in snapshots:
+            found = match(image.name or "")
+            if found is not None:
+                owners[image.id] = (group.name, int(found["droplet_id"]))
     return owners
 
 

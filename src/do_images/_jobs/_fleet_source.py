@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from typing_extensions import TypedDict
 
-from .._models import Image
+from .._models import Droplet, Image
 from ._fleet_entry import PlanEntry, series_entries
 from ._fleet_file import SourceGroup
 
@@ -53,6 +53,20 @@ class DropletView:
     tags: tuple[str, ...] = ()
     region: str | None = None
     """Its region's slug: where its snapshots are made."""
+
+    @classmethod
+    def of(cls, droplet: Droplet) -> DropletView:
+        """The view of a ``Droplet`` as the API lists it (a field it left out reads as
+        nothing: no name, status ``unknown``, not locked, no tags)."""
+        status = droplet.status
+        return cls(
+            id=droplet.id,
+            name=droplet.name or "",
+            status="unknown" if status is None else str(status),
+            locked=bool(droplet.locked),
+            tags=tuple(droplet.tags or ()),
+            region=droplet.region.slug if droplet.region is not None else None,
+        )
 
 
 class DropletDigest(TypedDict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from functools import lru_cache
 
 from ._calendar import Retain
 
@@ -30,16 +30,17 @@ class Policy:
     retain: Retain | None = None
 
 
-class Verdict(NamedTuple):
-    """What becomes of one item of a series, and why, in words."""
-
-    delete: bool
-    reason: str
+Verdict = tuple[bool, str]
+"""What becomes of one item of a series (whether it is deleted), and why, in words."""
 
 
 def days_old(age: timedelta) -> str:
     """``"3 days old"``: an age in whole days (none below 0)."""
-    days = age.days if age > _ZERO else 0
+    return _days_text(age.days if age > _ZERO else 0)
+
+
+@lru_cache(maxsize=4096)
+def _days_text(days: int) -> str:
     return f"{days} day{'s' if days != 1 else ''} old"
 
 
@@ -71,21 +72,22 @@ def verdicts(times: Sequence[datetime], policy: Policy, now: datetime) -> list[V
     limit and the age as of ``now``."""
     kept = _kept_by_rules(times, policy)
     limit = f"keep {policy.keep}" if policy.keep is not None else "no keep limit"
-    max_age = duration_text(policy.max_age)
+    oldest, keep_min = policy.max_age, policy.keep_min
+    too_old_by = f" > max_age {duration_text(oldest)}"
     found: list[Verdict] = []
     for index, time in enumerate(times):
         rank, age = index + 1, now - time
         over_keep = index not in kept
-        too_old = policy.max_age is not None and age > policy.max_age
-        if (over_keep or too_old) and rank > policy.keep_min:
-            why = [f"rank {rank} > keep {policy.keep}"] if over_keep else [f"rank {rank}"]
-            why.append(f"{days_old(age)} > max_age {max_age}" if too_old else days_old(age))
-            found.append(Verdict(True, ", ".join(why)))
-        elif over_keep or too_old:
-            floor = f"rank {rank}: one of the keep_min {policy.keep_min} newest, always kept"
-            found.append(Verdict(False, f"{floor} ({days_old(age)})"))
+        too_old = oldest is not None and age > oldest
+        days = days_old(age)
+        if not (over_keep or too_old):
+            found.append((False, f"rank {rank} of {limit}, {days}"))
+        elif rank <= keep_min:
+            floor = f"rank {rank}: one of the keep_min {keep_min} newest, always kept"
+            found.append((False, f"{floor} ({days})"))
         else:
-            found.append(Verdict(False, f"rank {rank} of {limit}, {days_old(age)}"))
+            over = f"rank {rank} > keep {policy.keep}" if over_keep else f"rank {rank}"
+            found.append((True, f"{over}, {days}{too_old_by if too_old else ''}"))
     return found
 
 
