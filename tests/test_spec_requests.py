@@ -168,9 +168,9 @@ ROWS = [
         "plan_fleet",
         "plan_fleet",
         lambda image: image.plan_fleet(
-            Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 1}]})
+            Fleet.from_dict({"version": 1, "group": [{"name": "all", "select": {}, "keep": 1}]})
         ),
-        ("images_list",),
+        ("regions_list", "images_list"),
     ),
     Row(
         "tag",
@@ -230,7 +230,6 @@ NOT_CALLED = {
     "tags_get",
     "tags_delete",
     "actions_get",
-    "regions_list",
     "droplets_list",
     "droplets_get",
     "dropletActions_list",
@@ -244,8 +243,8 @@ NOT_CALLED = {
 }
 """Operations ``do.image`` never sends: it tags images, it does not manage tags themselves;
 ``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py); the sandbox
-answers ``regions_list`` and the droplet, action and snapshot operations, which no SDK
-method sends yet (``do.droplet`` and ``do.snapshot`` will, and leave this list then)."""
+answers the droplet, action and snapshot operations, which no SDK method sends yet
+(``do.droplet`` and ``do.snapshot`` will, and leave this list then)."""
 
 
 # --------------------------------------------------------------- the fake API

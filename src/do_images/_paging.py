@@ -18,7 +18,7 @@ import httpx
 from ._constants import BUDGET_PER_REQUEST_IN_FLIGHT, MAX_PLANNED_PAGES
 from ._effects import Gather, Op
 from ._errors import ResponseValidationError
-from ._models import ActionPage, ImagePage, RateLimit
+from ._models import ActionPage, ImagePage, RateLimit, RegionPage
 
 logger = logging.getLogger("do_images")
 
@@ -94,9 +94,15 @@ class PageWalk:
         )
 
 
-def page_of(parsed: ImagePage | ActionPage) -> Page[Any]:
+def page_of(parsed: ImagePage | ActionPage | RegionPage) -> Page[Any]:
     """Reduce a parsed list envelope to items, next and last links, and total."""
-    items: list[Any] = parsed.images if isinstance(parsed, ImagePage) else parsed.actions
+    items: list[Any]
+    if isinstance(parsed, ImagePage):
+        items = parsed.images
+    elif isinstance(parsed, ActionPage):
+        items = parsed.actions
+    else:
+        items = parsed.regions
     links = parsed.links
     pages = links.pages if links is not None else None
     total = parsed.meta.total if parsed.meta is not None else None

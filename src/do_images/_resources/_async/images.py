@@ -371,9 +371,11 @@ class AsyncImageResource:
     async def plan_fleet(self, fleet: Fleet, *, max_retries: int | None = None) -> FleetPlan:
         """What applying ``fleet`` would do: reads every page, changes nothing.
 
-        Besides the pages of ``GET /v2/images?private=true``, it reads the action list
-        of each kept image that lacks a region of its group, to see a transfer already
-        under way. Raises ``FleetError`` for an image two groups select.
+        It reads ``GET /v2/regions`` (every page) first: a group's region that is not
+        listed, or not available, raises ``FleetError`` naming it and its group. Then
+        the pages of ``GET /v2/images?private=true`` and the action list of each kept
+        image that lacks a region of its group, to see a transfer already under way.
+        Raises ``FleetError`` for an image two groups select.
         """
         ops = self._ops.with_retries(max_retries)
         return await self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
@@ -382,7 +384,7 @@ class AsyncImageResource:
         self,
         plan: FleetPlan,
         *,
-        max_delete: int = 20,
+        max_delete: int | None = None,
         max_plan_age: timedelta = timedelta(hours=1),
         poll: float = 10.0,
         timeout: float = 3600.0,
@@ -391,7 +393,8 @@ class AsyncImageResource:
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
 
-        Before any change: more than ``max_delete`` deletions raise ``FleetError``; the
+        Before any change: more than ``max_delete`` deletions (``None``: the fleet file's
+        ``max_delete``, 20 unless it says otherwise) raise ``FleetError``; the
         account is read again and the rule run on it with the plan's fleet at the plan's
         ``listed_at``: any difference but the plan's own progress, a changed fleet file,
         or a plan older than ``max_plan_age`` by the server's clock raises
