@@ -43,12 +43,34 @@ def test_tag_json_prints_the_image(run: Run) -> None:
 
 
 def test_untag_absent_tags_are_no_error(run: Run) -> None:
-    """Untagging a tag the image lacks, or one never made, exits 0 and lists what is left."""
+    """Untagging a tag the image lacks, or one never made, exits 0; the line claims only
+    the tags it had, names those it did not have, and lists what is left."""
     result = run("untag", str(SNAPSHOT), "prod", "never-made")
     assert (result.code, result.out) == (
         0,
-        f"untagged image {SNAPSHOT}: prod, never-made (its tags: web)\n",
+        f"untagged image {SNAPSHOT}: prod (it did not have: never-made; its tags: web)\n",
     )
+    again = run("untag", str(SNAPSHOT), "PROD")
+    assert again.out == f"image {SNAPSHOT} did not have: PROD (its tags: web)\n"
+
+
+def test_untag_help_says_the_tags_are_removed() -> None:
+    """``untag --help`` says its TAG arguments are the tags to remove, not to keep."""
+    out = Stream()
+    assert main(["untag", "--help"], stdout=out, stderr=Stream()) == 0
+    text = " ".join(out.getvalue().split())
+    assert "TAG the tags to remove" in text
+    assert "kept" not in text
+
+
+@pytest.mark.parametrize("command", ["tag", "untag"])
+def test_tagging_a_public_image_says_public_images_cannot_be_changed(
+    run: Run, command: str
+) -> None:
+    """``tag`` or ``untag`` of a public image exits 5 with the same words as ``update``."""
+    result = run(command, "171020001", "foo")
+    assert result.code == 5, result.err
+    assert "is a public image: public images cannot be changed" in result.err
 
 
 def test_a_bad_tag_is_a_usage_error_before_any_request(run: Run, world: Sandbox) -> None:
@@ -121,8 +143,10 @@ def test_accept_and_decline_as_the_recipient(world: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ((str(SNAPSHOT),), "needs --email or --team"),
-        ((str(SNAPSHOT), "--email", "a@b.io", "--team", "x"), "needs --email or --team, not both"),
+        ((str(SNAPSHOT),), "needs --email or --team (see"),
+        ((str(SNAPSHOT), "--email", "a@b.io", "--team", "x"), "takes --email or --team, not both"),
+        (("frobnicate", "1", "2"), "unknown step 'frobnicate' (accept, cancel, decline)"),
+        (("frobnicate", "1"), "unknown step 'frobnicate' (accept, cancel, decline)"),
         (("accept", str(SNAPSHOT), "5"), "needs --team"),
         (("accept", str(SNAPSHOT)), "accept ID TRANSFER_ID: got 2"),
         (("cancel", str(SNAPSHOT), "5", "--email", "a@b.io"), "takes no --email"),

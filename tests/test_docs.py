@@ -382,10 +382,11 @@ def test_the_reference_is_the_parsers_help() -> None:
     hooks = _hooks()
     page = hooks.expand((ROOT / "docs" / "cli.md").read_text("utf-8"))
     assert "<!-- cli-reference" not in page
-    assert "do-images list [global options] [--type {distribution,application}]" in page
-    assert "<td><code>--private</code></td><td>only your own images</td>" in page
+    assert "do-images list [global options] [--public] [--type {distribution,application}]" in page
+    assert "<td><code>--private</code></td><td>only your own images (the default)</td>" in page
     assert "<td><code>--yes, -y, --force, -f</code></td>" in page
-    assert "List images (all pages). Also: `ls`." in page
+    assert "List your images (snapshots, backups, custom images; all pages)" in page
+    assert "--type lists only those of one kind. Also: `ls`." in page
     assert "do-images sandbox serve --port 8080" in page
     with pytest.raises(ValueError, match="no command 'frobnicate'"):
         hooks.expand("<!-- cli-reference: frobnicate -->\n")

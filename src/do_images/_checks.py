@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._constants import (
     CONNECT_TIMEOUT_CAP,
@@ -31,6 +31,41 @@ _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
 _TAG = re.compile(r"[A-Za-z0-9_:-]{1,255}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+class ArgumentError(ValueError):
+    """A bad argument, its message written with the names of the arguments it speaks of,
+    so a front end can say it in its own words (the command line: its flags).
+
+    ``template`` holds a ``{name}`` field for each argument in ``arguments`` (its name,
+    and the value given when that matters, as shown). ``str()`` says it as Python does
+    (``keep=0 needs older_than``); ``say(spell)`` lets ``spell(name, value)`` write each
+    (``--keep 0 needs --older-than``).
+    """
+
+    def __init__(self, template: str, **arguments: tuple[str, str | None]) -> None:
+        self.template = template
+        self.arguments = arguments
+        super().__init__(self.say(_python_spelling))
+
+    def say(self, spell: Callable[[str, str | None], str]) -> str:
+        """The message with each argument written by ``spell(name, value)``."""
+        return self.template.format_map(
+            {key: spell(name, value) for key, (name, value) in self.arguments.items()}
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_argument_error, (type(self), self.template, self.arguments))
+
+
+def _argument_error(
+    cls: type[ArgumentError], template: str, arguments: dict[str, tuple[str, str | None]]
+) -> ArgumentError:
+    return cls(template, **arguments)
+
+
+def _python_spelling(name: str, value: str | None) -> str:
+    return name if value is None else f"{name}={value}"
 
 
 def type_name(value: object) -> str:
@@ -244,30 +279,29 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
     return check_token(token)
 
 
-def check_base_url(base_url: object) -> httpx.URL:
-    """``https://`` only, except loopback hosts, which may use ``http://``."""
+def check_base_url(base_url: object, what: str = "base_url") -> httpx.URL:
+    """``https://`` only, except loopback hosts, which may use ``http://``; ``what`` is the
+    argument's name in messages."""
     import httpx  # here, not at import: the command line builds its parser without it
 
     if not isinstance(base_url, (str, httpx.URL)):
-        raise TypeError(f"base_url must be a str, not {type_name(base_url)}")
+        raise TypeError(f"{what} must be a str, not {type_name(base_url)}")
+    given = {"url": (what, _echo(str(base_url)))}
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"base_url {_echo(str(base_url))} is not a URL: {exc}") from None
+        reason = str(exc).replace("{", "{{").replace("}", "}}")
+        raise ArgumentError(f"{{url}} is not a URL: {reason}", **given) from None
     if url.query or url.fragment:
-        raise ValueError("base_url must not carry a query or fragment")
+        raise ArgumentError("{url} must not carry a query or fragment", **given)
     if url.scheme in ("http", "https") and not url.host:
-        raise ValueError(
-            f"base_url {_echo(str(base_url))} has no host (such as https://api.digitalocean.com)"
-        )
+        raise ArgumentError("{url} has no host (such as https://api.digitalocean.com)", **given)
     if url.port is not None and not 0 < url.port <= 65535:
-        raise ValueError(f"base_url port {url.port} is out of range (1 to 65535)")
+        raise ArgumentError(f"{{url}}: port {url.port} is out of range (1 to 65535)", **given)
     secure = url.scheme == "https" and bool(url.host)
     loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
     if not (secure or loopback):
-        raise ValueError(
-            f"base_url {_echo(str(base_url))} must be https:// (http:// only for loopback hosts)"
-        )
+        raise ArgumentError("{url} must be https:// (http:// only for loopback hosts)", **given)
     return url
 
 

@@ -15,7 +15,16 @@ from typing import Any
 
 import httpx
 
-from ._checks import check_bool, check_id, check_int, check_region, check_str, check_wait, type_name
+from ._checks import (
+    ArgumentError,
+    check_bool,
+    check_id,
+    check_int,
+    check_region,
+    check_str,
+    check_wait,
+    type_name,
+)
 from ._effects import Gather, Op, Sleep
 from ._errors import (
     ActionFailedError,
@@ -306,7 +315,11 @@ def check_prune(
         if older_than <= timedelta(0):
             raise ValueError(f"older_than must be positive, got {older_than}")
     if keep == 0 and older_than is None:
-        raise ValueError("keep=0 needs older_than: without it, every image would go")
+        raise ArgumentError(
+            "{keep} needs {older_than}: without it, every image would go",
+            keep=("keep", "0"),
+            older_than=("older_than", None),
+        )
     if tag_name is not None:
         check_str(tag_name, "tag_name")
     if name_prefix is not None:

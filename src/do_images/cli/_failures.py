@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from .._checks import ArgumentError
 from .._constants import TOKEN_VARIABLES
 from .._errors import (
     ActionFailedError,
@@ -61,8 +62,9 @@ class ExitCode(enum.IntEnum):
 EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
-    ExitCode.USAGE: "usage: bad arguments, a bad fleet file or plan, or delete or apply "
-    "without --yes when stdin is no terminal",
+    ExitCode.USAGE: "usage: bad arguments, a bad fleet file or plan, an optional extra not "
+    "installed, a port sandbox serve cannot take, or delete or apply without --yes when "
+    "stdin is not a terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
     "a deletion of prune --yes that failed, or an entry of apply that failed",
     ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
@@ -142,6 +144,29 @@ def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
     )
 
 
+_OPTION_OF = {"tag_name": "tag"}
+"""The SDK's parameters whose command line option has another name."""
+
+
+def in_flags(exc: ArgumentError, args: argparse.Namespace) -> str:
+    """``exc``'s message with each argument named by the command's option (``--keep 0``),
+    or by its Python name if the command has no such option."""
+    parser = getattr(args, "parser", None)
+    options = {
+        action.dest: next(flag for flag in action.option_strings if flag.startswith("--"))
+        for action in (parser._actions if parser is not None else [])
+        if any(flag.startswith("--") for flag in action.option_strings)
+    }
+
+    def spell(name: str, value: str | None) -> str:
+        flag = options.get(_OPTION_OF.get(name, name))
+        if flag is None:
+            return name if value is None else f"{name}={value}"
+        return flag if value is None else f"{flag} {value}"
+
+    return exc.say(spell)
+
+
 def _upload_failed(exc: UploadError, args: argparse.Namespace) -> str:
     kept = (
         "; the parts sent are kept: run the same command again to resume" if exc.resumable else ""
@@ -212,12 +237,26 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (UploadError, ExitCode.CONNECTION, _upload_failed),
     (FleetError, ExitCode.USAGE, lambda exc, args: str(exc)),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
-    # An optional extra that is not installed: the message says which.
-    (ImportError, ExitCode.FAILED, lambda exc, args: str(exc)),
+    # An optional extra that is not installed: the message says which, and how.
+    (ImportError, ExitCode.USAGE, lambda exc, args: str(exc)),
     # The SDK refuses bad arguments with these before sending anything.
+    (ArgumentError, ExitCode.USAGE, in_flags),
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
 ]
 """Exception class -> exit status and one-line message; reads like the exit-status table."""
+
+
+def error_payload(exc: BaseException | None, code: int, message: str) -> dict[str, Any]:
+    """``--json``'s error: the fields a script needs (the API's status and id, ``null`` for
+    errors that are no API answer)."""
+    request_id = getattr(exc, "request_id", None)
+    return {
+        "status": exc.status_code if isinstance(exc, APIStatusError) else None,
+        "id": exc.error_id if isinstance(exc, APIStatusError) else None,
+        "message": message,
+        "request_id": request_id if isinstance(request_id, str) else None,
+        "exit": int(code),
+    }
 
 
 def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:

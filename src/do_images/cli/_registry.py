@@ -37,7 +37,8 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, ...]]]:
     )
     parser.add_argument("--version", action="version", version=f"do-images {__version__}")
     add_global_options(parser, on_command=False)
-    commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    # Not required: without a command, ``main`` prints this help (as doctl does).
+    commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     for family in (_images, _actions, _import, _tags, _transfers, _prune, _fleet, _tools):
         family.add_commands(commands)
     return parser, commands.examples

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 
 from .._constants import DEFAULT_BASE_URL
+from .._extras import needs_extra
 from ._commands import Context, Stop, UsageError
 from ._failures import ExitCode
 from ._parser import Commands, port
@@ -34,10 +35,7 @@ def run_completion(ctx: Context) -> int:
     try:
         from argcomplete.shell_integration import shellcode
     except ImportError:
-        raise Stop(
-            ExitCode.FAILED,
-            "completion needs the argcomplete package: pip install 'do-images[completion]'",
-        ) from None
+        raise Stop(ExitCode.USAGE, needs_extra("completion", "completion")) from None
     ctx.out.stdout.write(shellcode(["do-images"], shell=ctx.args.shell))
     return ExitCode.OK
 
@@ -61,9 +59,9 @@ def run_serve(ctx: Context) -> int:
             sandbox.serve_forever(
                 "127.0.0.1", args.port, ready=ready, tls=args.tls, ca_file=ca_file
             )
-        except OSError as exc:
+        except OSError as exc:  # the port is taken, or not this user's to take: pick another
             raise Stop(
-                ExitCode.FAILED,
+                ExitCode.USAGE,
                 f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}",
             ) from None
     out.note("sandbox stopped")
@@ -76,9 +74,7 @@ def _require_trustme() -> None:
     try:
         import trustme  # noqa: F401
     except ImportError:
-        raise Stop(
-            ExitCode.USAGE, "--tls needs the trustme package: pip install 'do-images[tls]'"
-        ) from None
+        raise Stop(ExitCode.USAGE, needs_extra("--tls", "tls")) from None
 
 
 @contextlib.contextmanager
@@ -164,6 +160,7 @@ def add_commands(commands: Commands) -> None:
         run_completion,
         examples=_EXAMPLES["completion"],
         needs_client=False,
+        global_options=(),
     )
     sub.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
 
@@ -177,6 +174,8 @@ def add_commands(commands: Commands) -> None:
         examples=_EXAMPLES["serve"],
         needs_client=False,
         check=_check_serve,
+        global_options=("token", "state"),
+        unlisted=("base_url", "json", "output"),
         description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its\n"
         "base URL. With --token, only that token is accepted; else any. With --tls,\n"
         "https, and the lines that make clients trust it (export SSL_CERT_FILE=...).",
@@ -190,6 +189,5 @@ def add_commands(commands: Commands) -> None:
         help="serve https: a certificate for 127.0.0.1, ::1 and localhost from a "
         "certificate authority made at start, whose certificate file (removed at exit) "
         "it prints in the SSL_CERT_FILE and REQUESTS_CA_BUNDLE lines that trust it; the "
-        "system's trust store is left alone (needs the tls extra: pip install "
-        "'do-images[tls]')",
+        "system's trust store is left alone (needs trustme, the tls extra)",
     )

@@ -16,13 +16,14 @@ from ._commands import Context, UsageError
 from ._failures import ExitCode
 from ._output import again
 from ._parser import Commands, image_arg, transfer_arg
+from ._text import shorten
 
 _STEPS = ("accept", "cancel", "decline")
 _USAGE = (
-    "do-images account-transfer ID (--email E | --team UUID)\n"
-    "       do-images account-transfer accept ID TRANSFER_ID --team UUID\n"
-    "       do-images account-transfer cancel ID TRANSFER_ID\n"
-    "       do-images account-transfer decline ID TRANSFER_ID"
+    "do-images account-transfer [global options] ID (--email E | --team UUID)\n"
+    "       do-images account-transfer [global options] accept ID TRANSFER_ID --team UUID\n"
+    "       do-images account-transfer [global options] cancel ID TRANSFER_ID\n"
+    "       do-images account-transfer [global options] decline ID TRANSFER_ID"
 )
 _EXAMPLES = (
     "do-images account-transfer 180040001 --email alice@example.com   # pending",
@@ -37,6 +38,10 @@ def check(args: argparse.Namespace) -> None:
     """Read the words as one of the four forms, or say why not (before any request)."""
     words: list[str] = args.words
     see = "(see 'do-images account-transfer --help')"
+    if len(words) > 1 and words[0] not in _STEPS and not words[0].isdigit():
+        raise UsageError(
+            f"account-transfer: unknown step {shorten(words[0], 40)} ({', '.join(_STEPS)}) {see}"
+        )
     step = words[0] if words and words[0] in _STEPS else None
     expected = 3 if step else 1
     if len(words) != expected:
@@ -48,8 +53,10 @@ def check(args: argparse.Namespace) -> None:
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"account-transfer: {exc} {see}") from None
     args.step = step
-    if step is None and (args.email is None) == (args.team is None):
-        raise UsageError(f"account-transfer ID needs --email or --team, not both {see}")
+    if step is None and args.email is None and args.team is None:
+        raise UsageError(f"account-transfer ID needs --email or --team {see}")
+    if step is None and args.email is not None and args.team is not None:
+        raise UsageError(f"account-transfer ID takes --email or --team, not both {see}")
     if step == "accept" and args.team is None:
         raise UsageError(f"account-transfer accept needs --team (your team's UUID) {see}")
     if step in ("cancel", "decline") and (args.email or args.team):
