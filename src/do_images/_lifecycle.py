@@ -162,7 +162,8 @@ def distribute(
     ``transfer``; then all are polled together with one ``GET /v2/images/{id}/actions``
     (every page) per cycle. A transfer that fails to start, ends ``errored`` or runs
     out of time does not stop the others; ``DistributionError`` then says which.
-    ``on_update`` is called with each action once it started and whenever it changed.
+    ``on_update`` is called with each action once it started, then with each pending one
+    after every poll.
     """
     check_id(image_id)
     slugs = check_regions(regions)
@@ -253,11 +254,11 @@ def _update(
     pending: set[str],
     on_update: OnAction | None,
 ) -> None:
-    """Replace each pending action by its state in ``listed``; report the changed ones."""
+    """Replace each pending action by its state in ``listed``; report every one seen."""
     by_id = {action.id: action for action in listed}
-    for region in pending:
+    for region in [region for region in actions if region in pending]:  # in start order
         seen = by_id.get(actions[region].id)
-        if seen is not None and seen != actions[region]:
+        if seen is not None:
             actions[region] = seen
             if on_update is not None:
                 on_update(seen)

@@ -207,8 +207,8 @@ class AsyncImageResource:
         ``GET /v2/images/{id}/actions`` per poll, whatever the number of regions. A
         region the image is already in is skipped. If any transfer fails to start,
         ends ``errored`` or times out, ``DistributionError`` says which, after the
-        others are done. ``on_update`` is called with each action once it started
-        and whenever it changed.
+        others are done. ``on_update`` is called with each action once it started,
+        then with each pending one after every poll.
         """
         ops = self._ops.with_retries(max_retries)
         return await self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
