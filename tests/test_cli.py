@@ -174,7 +174,7 @@ def test_transfer_wait_prints_plain_progress_lines(run: Run, sandbox: Sandbox) -
     action = result.json()
     assert result.code == 0
     assert action["status"] == "completed"
-    prefix = f"transfer {action['id']} on image {image.id}: "
+    prefix = f"transfer {action['id']} on image {image.id} to sfo3: "
     assert result.err.splitlines() == [
         prefix + "in-progress, 0 s",
         prefix + "in-progress, 5 s",

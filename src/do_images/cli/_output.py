@@ -195,8 +195,17 @@ class Output:
 # ---------------------------------------------------------------------- waiting
 
 
+def region_of(action: Action) -> str | None:
+    """The region an action runs in (for a transfer, its target), if it says."""
+    return action.region_slug or (action.region.slug if action.region else None)
+
+
 def describe(action: Action) -> str:
-    return f"{action.type} {action.id} on image {action.resource_id}"
+    """``transfer 2060000003 on image 180040001 to sfo3`` (a convert names no region)."""
+    region = region_of(action) if action.type == "transfer" else None
+    return f"{action.type} {action.id} on image {action.resource_id}" + (
+        f" to {region}" if region else ""
+    )
 
 
 class _StatusLines:
@@ -256,14 +265,27 @@ class Progress(_StatusLines):
 
 
 class RegionBoard(_StatusLines):
-    """Transfers to several regions: on a terminal one line per region, rewritten in place
-    as each changes; otherwise a line per change."""
+    """Transfers to several regions: on a terminal one line per region, each rewritten in
+    place (status and time elapsed) whenever it is reported; otherwise a line per change."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float],
+        columns: Callable[[TextIO], int | None] = lambda stream: None,
+    ) -> None:
+        super().__init__(stream, clock, columns)
+        self.actions: dict[str, Action] = {}
+        """The last state of each action reported, by region, in the order they started."""
 
     def update(self, action: Action) -> None:
-        region = action.region_slug or (action.region.slug if action.region else "?")
-        text = self._text(f"{describe(action)} to {region}: {action.status}")
+        region = region_of(action) or "?"
+        before = self.actions.get(region)
+        self.actions[region] = action
+        text = self._text(f"{describe(action)}: {action.status}")
         if not self.live:
-            self.stream.write(text + "\n")
+            if before is None or before.status != action.status:
+                self.stream.write(text + "\n")
         else:
             if self.lines:
                 # Back to the first region's line, then rewrite every line.
