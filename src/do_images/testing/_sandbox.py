@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -22,6 +21,7 @@ import httpx
 from .._checks import check_int, check_positive_seconds
 from .._client import AsyncClient, Client
 from .._models import Action, Image
+from ._accounts import SandboxAccount, SandboxTransfer
 from ._http import ACCOUNT_NAME, ACCOUNT_TOKEN_PREFIX, Drop, Fault, Front, Reply, SandboxRequest
 from ._importer import fetch_failure
 from ._seed import DISTRIBUTIONS
@@ -553,46 +553,3 @@ def _check_seconds(value: object, name: str) -> None:
 
 def _check_times(times: object) -> None:
     check_int(times, "times", min=1)
-
-
-@dataclass(frozen=True)
-class SandboxTransfer:
-    """An account transfer as the sandbox holds it (``Sandbox.account_transfers``)."""
-
-    id: int
-    image_id: int
-    sender: str
-    """The account that started it."""
-    recipient_email: str | None
-    recipient_team: str | None
-    state: str
-    """``pending``, ``accepted``, ``cancelled`` or ``declined``."""
-
-
-class SandboxAccount:
-    """One account of a sandbox (``Sandbox.account(name)``): who it is, and clients
-    that act as it."""
-
-    __slots__ = ("_sandbox", "email", "name", "team", "token")
-
-    def __init__(self, sandbox: Sandbox, name: str, email: str, team: str, token: str) -> None:
-        self._sandbox = sandbox
-        self.name = name
-        """The account's name in the sandbox."""
-        self.email = email
-        """Its email address: ``transfer_to_account(..., email=account.email)``."""
-        self.team = team
-        """Its team UUID: a transfer to it is accepted at once."""
-        self.token = token
-        """The bearer token that acts as this account (in-process and over ``serve()``)."""
-
-    def __repr__(self) -> str:
-        return f"<SandboxAccount {self.name!r} email={self.email!r}>"
-
-    def client(self, **kwargs: Any) -> Client:
-        """A ``Client`` acting as this account (``Sandbox.client``'s options)."""
-        return self._sandbox.client(token=self.token, **kwargs)
-
-    def async_client(self, **kwargs: Any) -> AsyncClient:
-        """An ``AsyncClient`` acting as this account (``Sandbox.async_client``'s options)."""
-        return self._sandbox.async_client(token=self.token, **kwargs)
