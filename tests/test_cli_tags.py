@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from do_images import AuthenticationError
 from do_images.cli import main
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
@@ -232,3 +233,54 @@ def test_a_state_file_carries_a_transfer_between_accounts(tmp_path: Path) -> Non
     assert code == 0
     code, out = cli("--token", bob.token, "--json", "list", "--private")
     assert SNAPSHOT in [image["id"] for image in json.loads(out)]
+
+
+# ------------------------------------------------------------ sandbox accounts
+
+
+def test_sandbox_accounts_lists_the_default_and_the_second_account() -> None:
+    """``sandbox accounts`` prints every account a fresh sandbox has: name, email, team
+    and token, whole, for the default account and ``bob``."""
+    out, err = Stream(), Stream()
+    assert main(["sandbox", "accounts"], stdout=out, stderr=err) == 0, err.getvalue()
+    header, *rows = out.getvalue().splitlines()
+    assert header.split() == ["NAME", "EMAIL", "TEAM", "TOKEN"]
+    sandbox = Sandbox()
+    expected = [sandbox.account("default"), sandbox.account("bob")]
+    assert [row.split() for row in rows] == [
+        [account.name, account.email, account.team, account.token] for account in expected
+    ]
+
+
+def test_sandbox_accounts_json_and_state(tmp_path: Path) -> None:
+    """``--json`` prints the accounts as objects; with ``--state`` they are the file's,
+    an account made by an earlier command included."""
+    state = str(tmp_path / "s.json")
+    made = main(
+        ["--sandbox", "--state", state, "--token", "dop_v1_sandbox_carol", "list"],
+        stdout=Stream(),
+        stderr=Stream(),
+        environ={},
+    )
+    assert made == 0
+    out = Stream()
+    assert main(["sandbox", "accounts", "--state", state, "-o", "json"], stdout=out) == 0
+    listed = json.loads(out.getvalue())
+    assert [account["name"] for account in listed] == ["default", "bob", "carol"]
+    carol = Sandbox().account("carol")
+    assert listed[2] == {
+        "name": "carol",
+        "email": carol.email,
+        "team": carol.team,
+        "token": "dop_v1_sandbox_carol",
+    }
+
+
+def test_bobs_token_acts_as_bob_on_a_server_with_a_token() -> None:
+    """The seeded second account's token passes a sandbox that accepts one token only."""
+    sandbox = Sandbox(token="s" * 20)
+    with sandbox.client(token="dop_v1_sandbox_bob") as do:
+        assert do.image.list(private=True) == []  # bob's own: none yet
+    with sandbox.client(token="dop_v1_sandbox_nobody") as do, pytest.raises(AuthenticationError):
+        do.image.list(private=True)
+    assert [account.name for account in sandbox.accounts] == ["default", "bob"]

@@ -93,8 +93,9 @@ def _check_targets(args: argparse.Namespace) -> None:
     args.json = args.json or args.output == "json"
     if args.sandbox and args.base_url != DEFAULT_BASE_URL:
         raise UsageError(f"--sandbox and --base-url both pick the API: give one {command}")
-    if args.state is not None and not (args.sandbox or args.command_name == "sandbox serve"):
-        raise UsageError(f"--state is for --sandbox and 'sandbox serve' {command}")
+    kept = args.sandbox or args.command_name in ("sandbox serve", "sandbox accounts")
+    if args.state is not None and not kept:
+        raise UsageError(f"--state is for --sandbox and the sandbox commands {command}")
     if args.json and getattr(args, "format", None):
         raise UsageError(f"--json prints every field; --format is for tables {command}")
     check = getattr(args, "check", None)

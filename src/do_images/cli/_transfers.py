@@ -26,11 +26,12 @@ _USAGE = (
     "       do-images account-transfer [global options] decline ID TRANSFER_ID"
 )
 _EXAMPLES = (
-    "do-images account-transfer 180040001 --email alice@example.com   # pending",
-    "do-images account-transfer 180040001 --team 4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf",
-    "do-images account-transfer cancel 180040001 3164444",
-    "do-images account-transfer accept 180040001 3164444 "
-    "--team 4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf",
+    "do-images account-transfer 180040002 --email bob@sandbox.do-images.invalid  # pending",
+    "do-images account-transfer cancel 180040002 3164444",
+    "do-images account-transfer 180040002 --team e980006a-480e-59bc-a540-c7c0b59eea36",
+    "do-images --token dop_v1_sandbox_bob account-transfer accept 180040002 3164444 "
+    "--team e980006a-480e-59bc-a540-c7c0b59eea36",
+    "do-images sandbox accounts   # on a sandbox: the accounts to try these with",
 )
 
 

@@ -460,6 +460,14 @@ class Sandbox:
         return SandboxAccount(self, name, account_email(name), account_team(name), token)
 
     @property
+    def accounts(self) -> list[SandboxAccount]:
+        """Every account of the sandbox, the default one first: a seeded sandbox also has
+        ``bob``, and an account is added when first used."""
+        with self._synced():
+            names = list(self._world.accounts)
+        return [self.account(name) for name in names]
+
+    @property
     def account_transfers(self) -> list[SandboxTransfer]:
         """Every account transfer of an image, oldest first, with its state."""
         with self._synced():

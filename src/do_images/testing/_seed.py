@@ -80,6 +80,11 @@ _FEATURES = [
 _ACTIVE = ["nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1"]
 
 
+SEED_ACCOUNTS = ("bob",)
+"""The accounts a seeded sandbox has besides the default one, so that a transfer between
+accounts can be tried at once (``do-images sandbox accounts`` lists them)."""
+
+
 def region_object(slug: str) -> dict[str, Any]:
     """The region object ``GET /v2/regions`` lists and an action embeds."""
     available = slug not in RETIRED_REGIONS

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .._seed import seed_actions
+from .._seed import SEED_ACCOUNTS, seed_actions
 from .._seed import seed_images as _seed_images
 
 DEFAULT_ACCOUNT = "default"
@@ -106,6 +106,7 @@ class WorldCore(abc.ABC):
         self.transfers: dict[int, dict[str, Any]] = {}
         self._next_transfer_id = 3164444
         if seed:
+            self.accounts.extend(SEED_ACCOUNTS)
             for image in _seed_images():
                 self.images[image["id"]] = image
                 self._register_tags(DEFAULT_ACCOUNT, image["tags"])
