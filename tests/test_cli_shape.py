@@ -102,7 +102,7 @@ def test_format_and_json_together_are_a_usage_error(run: Run) -> None:
     """``--format`` with ``--json`` exits 2: columns are for tables."""
     result = run("list", "--json", "--format", "ID")
     assert result.code == 2
-    assert "--format is for tables" in result.err
+    assert "--format and --no-header are for tables" in result.err
 
 
 def test_list_shows_slug_and_status(run: Run, sandbox: Sandbox) -> None:
@@ -584,6 +584,28 @@ def test_resume_hints_keep_the_sandbox_in_use(
     result = run(*options, "transfer", str(SNAPSHOT_ID), "lon1", "--wait", "--timeout", "5")
     assert result.code == 8
     assert f"keep waiting with: {hint} {SNAPSHOT_ID} " in result.err
+
+
+def test_a_hint_from_a_sandbox_not_kept_says_how_to_keep_one() -> None:
+    """A fresh ``--sandbox`` is gone when its command ends: its hint says to keep one with
+    ``--state FILE`` rather than point at an image the next sandbox will not have."""
+    err = Stream()
+    argv = ["--sandbox", "create", "--name", "web", "--url", "https://example.com/web.img",
+            "--region", "nyc3", "--wait", "--timeout", "10"]  # fmt: skip
+    assert main(argv, stdout=Stream(), stderr=err, environ={}) == 8
+    line = err.getvalue().splitlines()[-1]
+    assert (
+        "look with: do-images --sandbox info 190000001, on a sandbox kept with --state FILE" in line
+    )
+    assert "(this one is gone)" in line
+
+
+@pytest.mark.parametrize("option", ["--no-header", "--format=id"])
+def test_json_with_a_table_option_is_a_usage_error(run: Run, option: str) -> None:
+    """``--json`` with ``--no-header`` (as with ``--format``) exits 2: both are for tables."""
+    result = run("info", str(SNAPSHOT_ID), "--json", option)
+    assert (result.code, result.out) == (2, "")
+    assert "are for tables" in result.err
 
 
 def test_create_wait_on_a_terminal_is_one_live_line(run: Run) -> None:

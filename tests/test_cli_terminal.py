@@ -89,6 +89,61 @@ def html_server() -> Iterator[str]:
         thread.join(5)
 
 
+class _S3(BaseHTTPRequestHandler):
+    """An S3-compatible server's answer to every request: 404, an XML body."""
+
+    protocol_version = "HTTP/1.1"
+    page = b'<?xml version="1.0"?><Error><Code>NoSuchBucket</Code></Error>'
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(404)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(self.page)))
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+@pytest.fixture
+def s3_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _S3)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "asked"),
+    [
+        (("list",), "GET /v2/images"),
+        (("info", "180040001"), "GET /v2/images/180040001"),
+        (("prune", "--keep", "3"), "GET /v2/images"),
+    ],
+)
+def test_a_404_from_another_service_names_the_url_that_answered(
+    s3_server: str, argv: tuple[str, ...], asked: str
+) -> None:
+    """A wrong ``--base-url`` (an S3 server, say) answering 404: one line naming the
+    request and the URL that answered, asking whether it is the DigitalOcean API; exit 4."""
+    env = {**ENV, "DIGITALOCEAN_TOKEN": "t" * 40}
+    result = script("--base-url", s3_server, *argv, env=env)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr == (
+        f"error: {asked} answered 404 at {s3_server}: is that the DigitalOcean API? "
+        "(check --base-url)\n"
+    )
+
+
 @pytest.mark.parametrize("argv", [("delete", "5", "-y"), ("transfer", "5", "nyc3"), ("list",)])
 def test_an_html_answer_is_one_line(html_server: str, argv: tuple[str, ...]) -> None:
     """A proxy's HTML 502 becomes one stderr line with the status and type, no markup."""

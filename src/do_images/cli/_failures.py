@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._checks import ArgumentError
-from .._constants import TOKEN_VARIABLES
+from .._constants import DEFAULT_BASE_URL, TOKEN_VARIABLES
 from .._errors import (
     ActionFailedError,
     ActionTimeoutError,
@@ -67,7 +67,8 @@ EXIT_MEANINGS = {
     "stdin is not a terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
     "a deletion of prune --yes that failed, or an entry of apply that failed",
-    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
+    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer, or a 404 from "
+    "an address that is likely not the API (--base-url)",
     ExitCode.AUTH: "auth: no token (or no Spaces keys, for import), a token the API refused "
     "(401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
@@ -84,7 +85,8 @@ EXIT_MEANINGS = {
 }
 
 
-def _subject(args: argparse.Namespace) -> str:
+def _subject(args: argparse.Namespace) -> str | None:
+    """What the command names that may not exist (an image, an action, a transfer)."""
     if getattr(args, "transfer", None) is not None:
         return f"account transfer {args.transfer} of image {args.image}"
     if getattr(args, "action", None) is not None:
@@ -93,7 +95,25 @@ def _subject(args: argparse.Namespace) -> str:
         return f"image {args.image}"
     if len(getattr(args, "images", None) or ()) == 1:
         return f"image {args.images[0]}"
-    return "the requested resource"
+    return None
+
+
+def _not_found(exc: NotFoundError, args: argparse.Namespace) -> str:
+    """``not found: image 7``, when the API said so of a thing the command names; else
+    (a 404 of a list, or a body that is not the API's) the request and the URL that
+    answered, which is likely not the API at all."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    subject = _subject(args)
+    if subject is not None and exc.error_id is not None:
+        return f"not found: {subject}{_request_id(exc.request_id)}"
+    parts = urlsplit(getattr(args, "base_url", None) or DEFAULT_BASE_URL)
+    where = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    asked = f"{exc.method} {exc.path}" if exc.method and exc.path else "a request"
+    return (
+        f"{asked} answered 404 at {where.rstrip('/')}: is that the DigitalOcean API? "
+        "(check --base-url)"
+    )
 
 
 def _request_id(request_id: str | None) -> str:
@@ -186,11 +206,7 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
             "or pass --token; to try without an account: do-images --sandbox list"
         ),
     ),
-    (
-        NotFoundError,
-        ExitCode.NOT_FOUND,
-        lambda exc, args: f"not found: {_subject(args)}{_request_id(exc.request_id)}",
-    ),
+    (NotFoundError, ExitCode.NOT_FOUND, _not_found),
     (
         AuthenticationError,
         ExitCode.AUTH,

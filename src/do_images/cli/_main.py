@@ -96,8 +96,10 @@ def _check_targets(args: argparse.Namespace) -> None:
     kept = args.sandbox or args.command_name in ("sandbox serve", "sandbox accounts")
     if args.state is not None and not kept:
         raise UsageError(f"--state is for --sandbox and the sandbox commands {command}")
-    if args.json and getattr(args, "format", None):
-        raise UsageError(f"--json prints every field; --format is for tables {command}")
+    if args.json and (getattr(args, "format", None) or getattr(args, "no_header", False)):
+        raise UsageError(
+            f"--json prints every field; --format and --no-header are for tables {command}"
+        )
     check = getattr(args, "check", None)
     if check is not None:
         check(args)

@@ -309,12 +309,16 @@ def isatty(stream: TextIO) -> bool:
 def again(args: argparse.Namespace, command: str) -> str:
     """``do-images [--base-url URL] COMMAND``: a command to paste that reaches the same API
     (``--sandbox --state PATH`` for a sandbox kept in a file)."""
-    where = ""
     state = getattr(args, "state", None)
-    if getattr(args, "sandbox", False):
-        # Without a state file the next command's sandbox starts afresh, but the hint
+    if getattr(args, "sandbox", False) and not state:
+        # The next command's sandbox starts afresh: say so, and how to keep one; the hint
         # must still never send a sandbox's ids to the real API.
-        where = f" --sandbox --state {shlex.quote(state)}" if state else " --sandbox"
+        return (
+            f"do-images --sandbox {command}, on a sandbox kept with --state FILE (this one is gone)"
+        )
+    where = ""
+    if state:
+        where = f" --sandbox --state {shlex.quote(state)}"
     elif args.base_url != DEFAULT_BASE_URL:
         where = f" --base-url {shlex.quote(args.base_url)}"
     return f"do-images{where} {command}"
