@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from .._errors import APIStatusError, DoImagesError, PermissionDeniedError
 from ._failures import ExitCode
@@ -37,17 +36,16 @@ class Stop(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What every command handler gets: the client (``None`` for ``sandbox serve``), the
-    parsed arguments, the output and standard input."""
+    parsed arguments, the output, standard input and the environment (``main``'s
+    ``environ``: where Spaces keys are looked for)."""
 
     do: Client | None
     args: argparse.Namespace
     out: Output
     stdin: TextIO
-    environ: Mapping[str, str] = field(default_factory=dict)
-    """The environment (``main``'s ``environ``): where Spaces keys are looked for."""
+    environ: Mapping[str, str]
 
     @property
     def client(self) -> Client:

@@ -16,8 +16,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from .._constants import DEFAULT_BASE_URL
 from ._commands import Context, Handler, Stop, UsageError
@@ -33,8 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ClientFactory", "Target", "main"]
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a command goes: the global options that pick the API and the token."""
 
     sandbox: bool
@@ -189,7 +187,7 @@ def _parsed(argv: list[str], stdout: TextIO, stderr: TextIO) -> argparse.Namespa
     the help of no command, or a usage error is printed."""
     try:
         # argparse prints --help and --version on sys.stdout itself.
-        parser = build_parser()
+        parser = build_parser(argv)
         with contextlib.redirect_stdout(stdout):
             args = parse(parser, argv)
         if getattr(args, "run", None) is None:  # no command: its help, as doctl does

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from ._text import fit
 from ._text import width as text_width
@@ -31,24 +30,40 @@ FLOOR = 8
 something, "u…" does not."""
 
 
-@dataclass(frozen=True)
 class Column(Generic[T]):
-    """One column a table can show: its header, how a cell is made, how it gives way."""
+    """One column a table can show: its header, how a cell is made (the whole value, as
+    a pipe gets it), and how it gives way.
 
-    header: str
-    cell: Callable[[T], str]
-    """The whole value, as a pipe gets it."""
-    right: bool = False
-    shrink: int = 0
-    """0: never cut (ids, sizes, dates, statuses, slugs); else cut to fit the terminal,
-    the columns of level 1 first, then those of level 2, and so on."""
-    aliases: tuple[str, ...] = ()
-    """Other names ``--format`` accepts (doctl's, say ``MinDisk``)."""
-    hide: int = 0
-    """0: always shown; else hidden, level 1 first, when the columns that are never cut
-    need its room (the table then says so, and ``--format`` brings it back)."""
-    cut: Callable[[str, int], str] = fit
-    """How a cell is cut to a width (default: the text, ending in ``…``)."""
+    ``shrink``: 0, never cut (ids, sizes, dates, statuses, slugs); else cut to fit the
+    terminal, the columns of level 1 first, then those of level 2, and so on.
+    ``aliases``: other names ``--format`` accepts (doctl's, say ``MinDisk``). ``hide``:
+    0, always shown; else hidden, level 1 first, when the columns that are never cut
+    need its room (the table then says so, and ``--format`` brings it back). ``cut``:
+    how a cell is cut to a width (default: the text, ending in ``…``).
+
+    A plain class, not a dataclass: the command line makes its columns at start-up.
+    """
+
+    __slots__ = ("aliases", "cell", "cut", "header", "hide", "right", "shrink")
+
+    def __init__(
+        self,
+        header: str,
+        cell: Callable[[T], str],
+        *,
+        right: bool = False,
+        shrink: int = 0,
+        aliases: tuple[str, ...] = (),
+        hide: int = 0,
+        cut: Callable[[str, int], str] = fit,
+    ) -> None:
+        self.header = header
+        self.cell = cell
+        self.right = right
+        self.shrink = shrink
+        self.aliases = aliases
+        self.hide = hide
+        self.cut = cut
 
 
 def _key(name: str) -> str:
@@ -90,8 +105,7 @@ class Columns(Generic[T]):
 # ----------------------------------------------------------------- the layout
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Which columns a table shows (by index, in order) and how wide each is."""
 
     shown: list[int]

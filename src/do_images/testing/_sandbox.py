@@ -7,7 +7,6 @@ protocol is ``_http.Front`` and the route table ``_routes``, the transports and 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import threading
@@ -160,6 +159,8 @@ class Sandbox:
             self._world.settle()
 
     async def _async_advance(self, seconds: float) -> None:
+        import asyncio  # here: a sync client (the command line's) never needs it
+
         self.advance(seconds)
         # Let other tasks run, as a real sleep would.
         await asyncio.sleep(0)

@@ -13,28 +13,21 @@ import builtins
 import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..._effects import AsyncRunner
-from ..._fleet import OnResult, apply_fleet, plan_fleet
 from ..._images import ImageListType, ImageOps, OnUpdate
-from ..._import import import_file
-from ..._lifecycle import (
-    OnAction,
-    OnImage,
-    OnProgress,
-    PrunePlan,
-    PruneReport,
-    create_and_wait,
-    distribute,
-    plan_prune,
-    prune,
-    wait_image,
-)
 from ..._models import AccountTransfer, Action, Image
 from ..._paging import AsyncPager
-from ..._spaces import OnProgress as OnImportProgress
-from ..._spaces import SpacesTarget
-from ...fleet import Fleet, FleetPlan, FleetReport
+
+if TYPE_CHECKING:
+    # The jobs (imports and waits, pruning, fleets, local imports) load with their
+    # first call: a command that lists or shows images starts without them.
+    from ..._fleet import OnResult
+    from ..._lifecycle import OnAction, OnImage, OnProgress, PrunePlan, PruneReport
+    from ..._spaces import OnProgress as OnImportProgress
+    from ..._spaces import SpacesTarget
+    from ...fleet import Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource"]
 
@@ -134,6 +127,8 @@ class AsyncImageResource:
         no answer came back: it is not sent again, so no second image is imported.
         With ``wait=True``, returns once the image is ``available`` (see ``wait_image``).
         """
+        from ..._lifecycle import create_and_wait
+
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
         return await self._run(create_and_wait(ops, created, wait, poll, timeout))
@@ -187,6 +182,8 @@ class AsyncImageResource:
         ``timeout`` seconds. Poll failures that may pass (no connection, 429, 5xx) do
         not end the wait. ``on_update`` is called with the image after every poll.
         """
+        from ..._lifecycle import wait_image
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(wait_image(ops, image, poll, timeout, on_update))
 
@@ -210,6 +207,8 @@ class AsyncImageResource:
         others are done. ``on_update`` is called with each action once it started,
         then with each pending one after every poll.
         """
+        from ..._lifecycle import distribute
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
 
@@ -230,6 +229,8 @@ class AsyncImageResource:
         stay and, of the rest, those older than ``older_than`` go. Images without
         ``created_at``, not ``available``, public, or of other types always stay.
         """
+        from ..._lifecycle import plan_prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by)
@@ -247,6 +248,8 @@ class AsyncImageResource:
         A failed deletion does not stop the others (it is in ``failed``); a 404 counts
         as deleted. ``on_progress(done, total)`` is called after each image.
         """
+        from ..._lifecycle import prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(prune(ops, plan, self._page_concurrency, on_progress))
 
@@ -355,6 +358,8 @@ class AsyncImageResource:
         of each kept image that lacks a region of its group, to see a transfer already
         under way. Raises ``FleetError`` for an image two groups select.
         """
+        from ..._fleet import plan_fleet
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(plan_fleet(ops, fleet, self._page_concurrency))
 
@@ -378,6 +383,8 @@ class AsyncImageResource:
         tags, and each group's deletions once its transfers completed (none if one
         failed). ``on_result`` is called with each entry's ``EntryResult``.
         """
+        from ..._fleet import apply_fleet
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             apply_fleet(
@@ -423,6 +430,8 @@ class AsyncImageResource:
         ``UploadProgress`` then ``ImportProgress``. Errors after the import started
         carry ``.image``.
         """
+        from ..._import import import_file
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             import_file(
