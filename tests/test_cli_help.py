@@ -159,3 +159,30 @@ def test_a_busy_port_is_one_line_and_exit_2() -> None:
     assert err.getvalue().count("\n") == 1
     assert err.getvalue().startswith(f"error: cannot serve on 127.0.0.1 port {port}: ")
     assert out.getvalue() == ""
+
+
+# ------------------------------------------------------------------ exit tables
+
+
+def docs_exit_table() -> dict[int, str]:
+    """The command line page's exit table: status -> meaning."""
+    page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text("utf-8")
+    return {int(code): text for code, text in re.findall(r"^\| (\d+) \| (.+) \|$", page, re.M)}
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(2, ("extra", "port")), (4, ("--base-url",))],
+)
+def test_new_exit_statuses_are_in_every_table(code: int, words: tuple[str, ...]) -> None:
+    """The behaviours added here are in the exit table of every ``--help`` and of the
+    command line page: a missing extra and a port taken exit 2, a 404 from what is likely
+    not the API exits 4."""
+    docs = docs_exit_table()
+    assert set(docs) == {int(status) for status in EXIT_MEANINGS}
+    for name in ["", *command_examples()]:
+        row = re.search(rf"^ +{code}  (.+(?:\n {{7}}.+)*)", help_of(*name.split()), re.M)
+        assert row is not None, name
+        meaning = " ".join(row[1].split())
+        assert all(word in meaning for word in words), (name, meaning)
+    assert all(word in docs[code] for word in words)
