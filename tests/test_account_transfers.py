@@ -142,6 +142,9 @@ def test_an_image_given_is_checked_as_given(do: Driver, sandbox: Sandbox) -> Non
         {"email": "alice@example.com", "team": "4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf"},
         {"email": "not an email"},
         {"email": "@example.com"},
+        {"email": "a\x00b@example.com"},  # a control character inside
+        {"email": "alice@exa\u200bmple.com"},  # an invisible one
+        {"email": "\ud800@example.com"},  # text UTF-8 cannot encode
         {"team": "not-a-uuid"},
         {"team": 5},
     ],
@@ -149,7 +152,7 @@ def test_an_image_given_is_checked_as_given(do: Driver, sandbox: Sandbox) -> Non
 def test_bad_recipients_are_refused_before_any_request(
     do: Driver, sandbox: Sandbox, kwargs: dict[str, Any]
 ) -> None:
-    """No recipient, both, or a malformed email or team raise before any request."""
+    """No recipient, both, or a malformed email (control characters too) or team: refused."""
     with pytest.raises((TypeError, ValueError)):
         do.image.transfer_to_account(SNAPSHOT, **kwargs)
     assert sandbox.requests == []

@@ -93,6 +93,8 @@ def test_good_slug_stays_in_its_segment(make_driver: MakeDriver, slug: str) -> N
     [
         ("update", (7,), {}, ValueError),
         ("update", (7, ""), {}, ValueError),
+        ("update", (7, "\ud800x"), {}, ValueError),  # a lone surrogate: not UTF-8 text
+        ("update", (7,), {"description": "a\udcffb"}, ValueError),
         ("update", (7, 5), {}, TypeError),
         ("update", (7,), {"distribution": 3}, TypeError),
         ("transfer", (7, "nyc3"), {"wait": "yes"}, TypeError),
@@ -157,3 +159,14 @@ def test_ids_follow_the_same_rule(value: Any, error: type[Exception]) -> None:
 
     with pytest.raises(error, match="image id"):
         check_id(value)
+
+
+def test_text_utf8_cannot_encode_is_refused_naming_the_field(make_driver: MakeDriver) -> None:
+    """A lone surrogate in a name is a ``ValueError`` that names the field and the place,
+    not a codec's ``UnicodeEncodeError``."""
+    harness = make_driver(never)
+    with pytest.raises(
+        ValueError, match=r"^name is not valid text: '\\ud800' at position 0"
+    ) as caught:
+        harness.image.update(7, "\ud800x")
+    assert not isinstance(caught.value, UnicodeError)

@@ -541,7 +541,19 @@ def test_prune_yes_deletes_the_plan_and_summarises(run: Run, sandbox: Sandbox) -
 def test_prune_yes_exits_non_zero_when_a_deletion_fails(run: Run, sandbox: Sandbox) -> None:
     """One failed DELETE (after retries): the rest go, the summary says so, exit 3."""
     sandbox.fail_next(500, times=3, method="DELETE")
-    result = run("prune", "--keep", "0", "--older-than", "1m", "--type", "snapshot", "--yes")
+    # One deletion at a time, so the three failures are one image's three attempts (several
+    # in flight would share them out, and every retry would then succeed).
+    result = run(
+        "prune",
+        "--keep",
+        "0",
+        "--older-than",
+        "1m",
+        "--type",
+        "snapshot",
+        "--yes",
+        factory=lambda target: sandbox.client(page_concurrency=1),
+    )
     assert result.code == ExitCode.API_ERROR
     assert "1 failed" in result.err
 

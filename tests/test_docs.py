@@ -473,7 +473,8 @@ def test_the_fleet_keys_table_is_the_file_readers() -> None:
     """The fleets page's table names every key the reader takes; leaving out a required
     one is an error, and leaving out another gives the default the table says."""
     from do_images import FleetError
-    from do_images.fleet import _GROUP_KEYS, _SELECT_KEYS, Fleet
+    from do_images._jobs._fleet_file import _GROUP_KEYS, _SELECT_KEYS
+    from do_images.fleet import Fleet
 
     table = fleet_keys()
     groups = {key for key in table if "." not in key and key not in ("version", "[[group]]")}

@@ -347,6 +347,7 @@ TABLE: dict[str, Row] = {
         [
             Sent("POST", "/v2/tags/web/resources", body=TAGGED),
             Sent("POST", "/v2/tags/prod/resources", body=TAGGED),
+            Sent("GET", "/v2/images/7938269"),  # a new tag: is the image there?
             Sent("POST", "/v2/tags", body={"name": "prod"}),
             Sent("POST", "/v2/tags/prod/resources", body=TAGGED),
         ],

@@ -78,6 +78,21 @@ EXAMPLES: list[DoImagesError] = [
 ]
 
 
+def kept(error: DoImagesError) -> DoImagesError:
+    """``error`` as ``import_file`` leaves it when it kept its object for the import."""
+    error.object_key, error.bucket = "ci/web-0123456789ab.qcow2.gz", "my-images"
+    error.image = IMAGE
+    error.message += "; the object ci/web-0123456789ab.qcow2.gz stays in bucket my-images"
+    error.args = (error.message,)
+    return error
+
+
+EXAMPLES += [
+    kept(ImageTimeoutError(IMAGE, 7, timeout=60.0)),
+    kept(UnknownOutcomeError("POST /v2/images may or may not have taken effect", attempts=1)),
+]
+
+
 def plain(value: object) -> object:
     """``value`` with exceptions inside it as (class, text): they compare by identity."""
     if isinstance(value, BaseException):
@@ -130,3 +145,12 @@ def test_status_error_says_which_request_failed() -> None:
 def test_rate_limit_error_defaults_to_429() -> None:
     """``RateLimitError`` needs no ``status_code``."""
     assert RateLimitError("x").status_code == 429
+
+
+def test_a_kept_object_survives_pickling() -> None:
+    """The object an import kept (``object_key``, ``bucket``) and the message naming it
+    come back from a pickle."""
+    for error in EXAMPLES[-2:]:
+        back = pickle.loads(pickle.dumps(error))
+        assert (back.object_key, back.bucket) == ("ci/web-0123456789ab.qcow2.gz", "my-images")
+        assert "stays in bucket my-images" in str(back)

@@ -131,6 +131,7 @@ CASES: dict[str, tuple[dict[str, Any], list[Image], dict[int, str]]] = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_verdicts(case: str) -> None:
+    """Each case of the table: the verdict on every image, and exactly one per matched image."""
     group, inventory, expected = CASES[case]
     plan = plan_images(fleet(**group), inventory, NOW)
     assert verdicts(plan) == expected
@@ -141,6 +142,7 @@ def test_verdicts(case: str) -> None:
 
 
 def test_reasons_say_why() -> None:
+    """Every verdict carries its reason: its rank, its keep limit, its age against max_age."""
     plan = plan_images(
         fleet(keep=1, max_age="30d"), [image(1, days=2), image(2, days=64), image(3, days=3)], NOW
     )
@@ -153,6 +155,7 @@ def test_reasons_say_why() -> None:
 
 
 def test_transfers_and_tags_for_kept_and_protected_only() -> None:
+    """Kept and protected images get transfers and tags; deleted ones do not; notes say why."""
     plan = plan_images(
         fleet(
             keep=1,
@@ -180,17 +183,21 @@ def test_transfers_and_tags_for_kept_and_protected_only() -> None:
     ]
     assert plan.notes == [
         "image 2 (web) is also in ams3, outside the regions of group 'web': left as it is "
-        "(the API cannot remove one region)"
+        "(the API cannot remove one region)",
+        "deleting image 3 removes the last image of group 'web' in lon1, outside its regions: "
+        "none of the images kept is there",
     ]
 
 
 def test_a_region_already_present_is_no_transfer() -> None:
+    """An image in every region of its group needs no transfer, and earns no note."""
     plan = plan_images(fleet(regions=["nyc3", "sfo3"]), [image(1, regions=("sfo3", "nyc3"))], NOW)
     assert [e.action for e in plan.entries] == ["keep"]
     assert plan.notes == []
 
 
 def test_a_transfer_in_progress_is_waited_for() -> None:
+    """A region with a transfer under way is marked with that action, to be waited for."""
     plan = plan_images(
         fleet(regions=["nyc3", "sfo3", "ams3"]),
         [image(1, regions=("nyc3",))],
@@ -202,6 +209,7 @@ def test_a_transfer_in_progress_is_waited_for() -> None:
 
 
 def test_an_image_in_two_groups_is_an_error_naming_both() -> None:
+    """An image two groups select is a ``FleetError`` that names both groups."""
     two = Fleet.from_dict(
         {
             "version": 1,
@@ -295,3 +303,27 @@ def test_an_image_listed_twice_counts_once() -> None:
     plan = plan_images(fleet(keep=1), [image(1, days=1), image(2, days=2), image(1, days=1)], NOW)
     assert verdicts(plan) == {1: "keep", 2: "delete"}
     assert len([e for e in plan.entries if e.image_id == 1]) == 1
+
+
+def test_a_note_when_a_deletion_removes_the_groups_last_copy_outside_its_regions() -> None:
+    """The only image of a group in ams3 (outside ``regions``) is deleted: the plan says so."""
+    plan = plan_images(
+        fleet(keep=1, regions=["nyc3"]),
+        [image(1, "app-old", days=30, regions=("ams3",)), image(2, "app-new", regions=("nyc3",))],
+        NOW,
+    )
+    assert verdicts(plan) == {2: "keep", 1: "delete"}
+    assert plan.notes == [
+        "deleting image 1 removes the last image of group 'web' in ams3, outside its regions: "
+        "none of the images kept is there"
+    ]
+
+
+def test_no_note_when_a_kept_image_stays_in_that_region() -> None:
+    """A kept image also in ams3 keeps a copy there: no last-copy note, only the outside one."""
+    plan = plan_images(
+        fleet(keep=1, regions=["nyc3"]),
+        [image(1, days=30, regions=("ams3",)), image(2, regions=("nyc3", "ams3"))],
+        NOW,
+    )
+    assert [note for note in plan.notes if "last image" in note] == []

@@ -21,9 +21,10 @@ from do_images import (
     UploadError,
     UploadProgress,
 )
-from do_images._spaces import _state_path
+from do_images._uploads import state_path as _state_path
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
+from import_support import objects, target
 from spaces_support import ACCESS, SECRET, FaultProxy, s3
 from support import Driver, driver
 
@@ -32,31 +33,26 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def endpoint(s3_endpoint: str) -> str:
+    """The session's S3 server on loopback."""
     return s3_endpoint
 
 
 @pytest.fixture
 def world() -> Sandbox:
+    """A sandbox whose importer fetches loopback URLs."""
     return Sandbox()
 
 
 @pytest.fixture
 def do(kind: str, world: Sandbox) -> Iterator[Driver]:
+    """Either client, wired to ``world``."""
     client = world.client() if kind == "sync" else world.async_client()
     with driver(kind, client=client) as made:
         yield made
 
 
-def target(bucket: str, endpoint: str, **kwargs: Any) -> SpacesTarget:
-    return SpacesTarget(bucket, endpoint=endpoint, access_key=ACCESS, secret_key=SECRET, **kwargs)
-
-
-def objects(endpoint: str, bucket: str) -> list[str]:
-    listed = s3(endpoint).list_objects_v2(Bucket=bucket)
-    return [item["Key"] for item in listed.get("Contents", [])]
-
-
 def created_url(world: Sandbox) -> str:
+    """The URL of the one image create ``world`` was sent."""
     (posted,) = [r for r in world.requests if r.operation == "images_create_custom"]
     url: str = json.loads(posted.body)["url"]
     return url
@@ -65,6 +61,7 @@ def created_url(world: Sandbox) -> str:
 def test_a_qcow2_gz_goes_through_and_the_object_is_gone(
     do: Driver, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """Uploaded, fetched by presigned URL only, imported, copied, tagged; then the object goes."""
     path = write(tmp_path, "build-output", gz(qcow2()))  # no suffix: the content decides
     seen: list[object] = []
     anonymous: list[int] = []
@@ -101,6 +98,7 @@ def test_a_qcow2_gz_goes_through_and_the_object_is_gone(
 
 
 def test_keep_object_keeps_it(do: Driver, bucket: str, endpoint: str, tmp_path: Path) -> None:
+    """``keep_object=True`` keeps the object, named from the image and its real extension."""
     path = write(tmp_path, "disk.qcow2", qcow2())
     do.image.import_file(
         path, name="kept", region="nyc3", space=target(bucket, endpoint), keep_object=True
@@ -113,6 +111,7 @@ def test_keep_object_keeps_it(do: Driver, bucket: str, endpoint: str, tmp_path: 
 def test_public_read_only_when_asked_and_only_for_the_import(
     do: Driver, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """``public_read=True``: public while the import ran, private again once kept."""
     path = write(tmp_path, "disk.qcow2", qcow2())
     public: list[int] = []
 
@@ -138,6 +137,7 @@ def test_public_read_only_when_asked_and_only_for_the_import(
 def test_a_failed_import_raises_with_the_image_and_removes_the_object(
     do: Driver, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """A failed import raises ``ImageFailedError`` with the image; the object goes."""
     world.fail_next_import("We had a problem decompressing your file. Please try again.")
     path = write(tmp_path, "disk.qcow2.gz", gz(qcow2()))
     with pytest.raises(ImageFailedError) as caught:
@@ -151,6 +151,7 @@ def test_a_failed_import_raises_with_the_image_and_removes_the_object(
 def test_one_failing_region_raises_distribution_error_with_the_image(
     do: Driver, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """One copy errors: ``DistributionError`` with the image; the import ended, the object goes."""
     path = write(tmp_path, "disk.qcow2", qcow2())
 
     def fail_one(progress: object) -> None:
@@ -179,6 +180,7 @@ def test_one_failing_region_raises_distribution_error_with_the_image(
 def test_an_upload_cut_halfway_resumes_with_only_the_missing_parts(
     do: Driver, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """Spaces gone halfway: a resumable ``UploadError``; the next run sends only missing parts."""
     path = sparse_raw(tmp_path, "disk.img", 6 * 5 * MiB)  # six parts of 5 MiB
     with FaultProxy(endpoint) as proxy:
         space = target(bucket, proxy.url)
@@ -216,6 +218,7 @@ def _small_parts(do: Driver, path: Path, space: SpacesTarget) -> Any:
 def test_a_fatal_error_aborts_the_multipart_upload(
     do: Driver, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """Spaces refusing parts: ``UploadError``, the upload aborted, its state file gone."""
     path = sparse_raw(tmp_path, "disk.img", 3 * 5 * MiB)
     with FaultProxy(endpoint) as proxy:
         proxy.refuse_parts = True
@@ -231,6 +234,7 @@ def test_a_fatal_error_aborts_the_multipart_upload(
 def test_a_bad_file_is_refused_before_anything_is_sent(
     do: Driver, world: Sandbox, bucket: str, endpoint: str, tmp_path: Path
 ) -> None:
+    """An xz file is ``ImageFileError`` before any request or upload."""
     from do_images import ImageFileError
 
     path = write(tmp_path, "disk.img.xz", b"\xfd7zXZ\x00" + bytes(100))
@@ -243,6 +247,7 @@ def test_a_bad_file_is_refused_before_anything_is_sent(
 def test_spaces_keys_from_the_environment_and_never_shown(
     kind: str, bucket: str, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Keys from either variable pair (``SPACES_*`` first), the secret in no repr or log."""
     with pytest.raises(MissingSpacesKeyError, match="SPACES_ACCESS_KEY_ID"):
         SpacesTarget(bucket, endpoint=endpoint, environ={})
     both = {
@@ -275,6 +280,7 @@ def test_spaces_keys_from_the_environment_and_never_shown(
 def test_the_sandbox_importer_fetches_and_sniffs_loopback_urls(
     world: Sandbox, bucket: str, endpoint: str
 ) -> None:
+    """The sandbox's importer fetches loopback URLs and fails bad ones as the API does."""
     client = s3(endpoint)
     client.put_object(Bucket=bucket, Key="notes.txt", Body=b"just some text\n" * 100)
     client.put_object(Bucket=bucket, Key="disk.img.xz", Body=b"\xfd7zXZ\x00" + bytes(100))

@@ -21,7 +21,17 @@ from do_images import (
     ImageType,
     Region,
 )
-from do_images._models import ActionEnvelope, ActionPage, ImageEnvelope, ImagePage
+from do_images._models import (
+    ActionEnvelope,
+    ActionPage,
+    DropletEnvelope,
+    DropletPage,
+    DropletSnapshotPage,
+    ImageEnvelope,
+    ImagePage,
+    SnapshotEnvelope,
+    SnapshotPage,
+)
 from spec_support import deref, implemented_operations
 from support import action_payload, image_payload
 
@@ -74,6 +84,16 @@ def envelope_model(body: dict[str, Any]) -> type[pydantic.BaseModel] | None:
         return ImageEnvelope
     if "action" in body:
         return ActionEnvelope
+    if "droplets" in body:
+        return DropletPage
+    if "droplet" in body:
+        return DropletEnvelope
+    if "snapshots" in body:
+        # /v2/snapshots ids are strings; a droplet's snapshots list has integer ids.
+        strings = all(isinstance(item["id"], str) for item in body["snapshots"])
+        return SnapshotPage if strings else DropletSnapshotPage
+    if "snapshot" in body:
+        return SnapshotEnvelope
     return None
 
 
@@ -96,7 +116,8 @@ def test_spec_example_parses_and_round_trips(name: str, body: dict[str, Any]) ->
         assert parsed.model_dump() == body
         assert parsed.accepted is (body["transfer_id"] == 0)
         return
-    key = next(k for k in ("images", "actions", "image", "action") if k in body)
+    keys = ("images", "actions", "droplets", "snapshots", "image", "action", "droplet", "snapshot")
+    key = next(k for k in keys if k in body)
     value = getattr(parsed, key)
     if isinstance(value, list):
         assert [item.model_dump() for item in value] == body[key]

@@ -65,6 +65,7 @@ def exercise(sandbox: Sandbox) -> None:
         sandbox.fail_next(503, headers={"retry-after": "2"})
         http.get("/v2/images/180040005/actions")
         exercise_tags(http)
+        exercise_droplets(sandbox, http)
         exercise_account_transfers(sandbox, http)
         sandbox.garble_next(method="GET")
         http.get("/v2/images/180040001")  # a proxy's page: not the API's, and not checked
@@ -93,6 +94,43 @@ def exercise_tags(http: httpx.Client) -> None:
     http.request("DELETE", "/v2/tags/Staging/resources", json=on_image)
     http.delete("/v2/tags/Staging")
     http.delete("/v2/tags/Staging")
+
+
+def exercise_droplets(sandbox: Sandbox, http: httpx.Client) -> None:
+    """The droplet, droplet action, snapshot and account action operations, with bad input."""
+    http.get("/v2/droplets")
+    http.get("/v2/droplets", params={"tag_name": "web", "per_page": 2, "page": 2})
+    http.get("/v2/droplets", params={"tag_name": "web", "name": "web-01"})  # 400
+    http.get("/v2/droplets", params={"type": "gpus"})
+    http.get("/v2/droplets/3164494")
+    http.get("/v2/droplets/1")
+    http.post("/v2/droplets", json={})  # 405: no create in scope
+    actions = "/v2/droplets/3164494/actions"
+    started = http.post(actions, json={"type": "snapshot", "name": "spec"}).json()["action"]
+    http.post(actions, json={"type": "power_on"})  # 422: a pending event
+    http.post(actions, json={"type": "reboot"})  # 422: not modelled
+    http.post(actions, json={"type": "nope"})
+    http.post(actions, content=b"not json")
+    http.get(actions, params={"per_page": 1})
+    http.get(f"{actions}/{started['id']}")
+    http.get(f"{actions}/2051000001")  # an image's action: not this droplet's
+    sandbox.advance(60)
+    http.get(f"{actions}/{started['id']}")
+    http.get("/v2/droplets/3164494/snapshots")
+    http.get("/v2/droplets/1/snapshots")
+    http.get("/v2/snapshots")
+    http.get("/v2/snapshots", params={"resource_type": "droplet", "per_page": 1, "page": 2})
+    http.get("/v2/snapshots", params={"resource_type": "volume"})
+    http.get("/v2/snapshots", params={"resource_type": "image"})  # 400
+    http.get("/v2/snapshots/180040001")
+    http.get("/v2/snapshots/180040003")  # a backup: 400, not a snapshot
+    http.get("/v2/snapshots/fbe805e8-866b-11e6-96bf-000f53315a41")  # no volumes: 404
+    made = next(i for i in http.get("/v2/snapshots").json()["snapshots"] if i["name"] == "spec")
+    http.delete(f"/v2/snapshots/{made['id']}")
+    http.delete(f"/v2/snapshots/{made['id']}")  # 404
+    http.delete("/v2/snapshots/180040005")  # a custom image: 400
+    http.get("/v2/actions", params={"per_page": 2, "page": 2})
+    http.get("/v2/actions/2051000003")
 
 
 def exercise_account_transfers(sandbox: Sandbox, http: httpx.Client) -> None:

@@ -224,3 +224,25 @@ def test_a_state_without_accounts_is_read_as_one_account(tmp_path: Path) -> None
     path.write_text(json.dumps(data))
     with Sandbox(state=path).client() as do:
         assert len(do.image.list(private=True)) == 7
+
+
+def test_a_served_sandbox_keeps_answering_after_a_lone_surrogate(tmp_path: Path) -> None:
+    """Over real HTTP, a rename to a name holding a lone surrogate (valid JSON, which any
+    client may send) is answered, the sandbox keeps answering, and the name survives a
+    restart from the state file."""
+    import httpx
+
+    path = tmp_path / "state.json"
+    sandbox = Sandbox(state=path)
+    headers = {"Authorization": "Bearer t", "Content-Type": "application/json"}
+    with sandbox.serve() as url, httpx.Client(base_url=url, headers=headers, timeout=5) as http:
+        renamed = http.put(f"/v2/images/{SNAPSHOT_ID}", content=b'{"name": "\\ud800x"}')
+        listed = http.get("/v2/images", params={"private": "true"})
+        other = http.get("/v2/images/180040002")
+    assert renamed.status_code == 200
+    assert renamed.json()["image"]["name"] == "\ud800x"
+    assert (listed.status_code, other.status_code) == (200, 200)
+    text = path.read_text(encoding="utf-8")
+    assert "\\ud800x" in text
+    again = Sandbox(state=path)
+    assert next(i.name for i in again.images if i.id == SNAPSHOT_ID) == "\ud800x"

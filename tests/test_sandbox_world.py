@@ -133,15 +133,26 @@ def test_changing_a_public_image_is_403(method: str, path: str) -> None:
         (b"/prefix/v2/images/7", "image"),
         (b"/v2/images/7/actions?page=2", "actions"),
         (b"/v2/images/7/actions/9", "action"),
-        (b"/v2/droplets", None),
         (b"/v2/images/7/actions/9/x", None),
         (b"/v2//images/7", "image"),
         (b"/v2/actions/9", "account_action"),
-        (b"/v2/actions", None),
+        (b"/v2/actions", "account_actions"),
+        (b"/v2/actions/9/x", None),
+        (b"/v2/droplets?tag_name=web", "droplets"),
+        (b"/v2/droplets/3164494", "droplet"),
+        (b"/v2/droplets/3164494/actions", "droplet_actions"),
+        (b"/v2/droplets/3164494/actions/9", "droplet_action"),
+        (b"/v2/droplets/3164494/snapshots", "droplet_snapshots"),
+        (b"/v2/droplets/3164494/backups", None),
+        (b"/v2/droplets/3164494/actions/9/x", None),
+        (b"/v2/snapshots", "snapshots"),
+        (b"/v2/snapshots/fbe805e8-866b-11e6-96bf-000f53315a41", "snapshot"),
+        (b"/v2/snapshots/7/x", None),
+        (b"/v2/volumes", None),
     ],
 )
 def test_path_shapes(path: bytes, kind: str | None) -> None:
-    """Paths map to the four shapes of the Images API (with any prefix), or nothing."""
+    """Paths map to the shapes of the spec's operations (with any prefix), or nothing."""
     matched = match(path)
     assert (matched.kind if matched else None) == kind
 

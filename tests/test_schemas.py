@@ -43,7 +43,7 @@ def test_schema_is_a_valid_draft_2020_12_schema(stem: str) -> None:
     assert schema["$schema"] == DRAFT
 
 
-@pytest.mark.parametrize("stem", ["image", "action", "region"])
+@pytest.mark.parametrize("stem", ["image", "action", "region", "droplet", "snapshot"])
 def test_schema_keeps_unknown_fields_open(stem: str) -> None:
     """The object schemas admit fields the API may add later."""
     assert schema_of(MODELS[stem])["additionalProperties"] is True
@@ -51,8 +51,14 @@ def test_schema_keeps_unknown_fields_open(stem: str) -> None:
 
 def test_schema_requires_only_what_the_models_require() -> None:
     """Only the ids and action status/type are required; absent fields stay absent."""
-    required = {stem: schema_of(MODELS[stem]).get("required", []) for stem in ("image", "action")}
-    assert required == {"image": ["id"], "action": ["id", "status", "type"]}
+    stems = ("image", "action", "droplet", "snapshot")
+    required = {stem: schema_of(MODELS[stem]).get("required", []) for stem in stems}
+    assert required == {
+        "image": ["id"],
+        "action": ["id", "status", "type"],
+        "droplet": ["id"],
+        "snapshot": ["id"],
+    }
 
 
 def test_check_mode_reports_a_stale_directory(tmp_path: Path) -> None:
@@ -63,7 +69,9 @@ def test_check_mode_reports_a_stale_directory(tmp_path: Path) -> None:
     assert (stale, main([str(tmp_path), "--check"])) == (1, 0)
 
 
-@pytest.mark.parametrize("model", ["Image", "Action", "Region", "RateLimit", "ErrorBody"])
+@pytest.mark.parametrize(
+    "model", ["Image", "Action", "Region", "RateLimit", "ErrorBody", "Droplet", "Snapshot"]
+)
 def test_every_public_field_is_documented(model: str) -> None:
     """Each field of the public models has a docstring, and it is the schema's description."""
     import do_images._models as models

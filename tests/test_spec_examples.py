@@ -9,20 +9,30 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from do_images import AccountTransfer, Action, Image, Region
-from do_images._errors import error_from_response
+from do_images import AccountTransfer, Action, Droplet, Image, Region, Snapshot
+from do_images._error_map import error_from_response
 from do_images._models import (
     ACCOUNT_TRANSFER,
     ACTION_ANY,
     ACTION_PAGE,
+    DROPLET_ENVELOPE,
+    DROPLET_PAGE,
+    DROPLET_SNAPSHOT_PAGE,
     ERROR_BODY,
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
+    SNAPSHOT_ENVELOPE,
+    SNAPSHOT_PAGE,
     ActionEnvelope,
     ActionPage,
+    DropletEnvelope,
+    DropletPage,
+    DropletSnapshotPage,
     ImageEnvelope,
     ImagePage,
     JsonValidator,
+    SnapshotEnvelope,
+    SnapshotPage,
 )
 from do_images._paging import page_of
 from do_images._session import parse, parse_action
@@ -52,6 +62,15 @@ SUCCESS_BODIES = {
     ("imageActions_get", "200"): "action_envelope",
     ("images_post_account_transfer_create", "201"): "account_transfer",
     ("actions_get", "200"): "action_envelope",
+    ("actions_list", "200"): "action_list",
+    ("droplets_list", "200"): "droplet_list",
+    ("droplets_get", "200"): "droplet_envelope",
+    ("dropletActions_list", "200"): "action_list",
+    ("dropletActions_post", "201"): "action_envelope",
+    ("dropletActions_get", "200"): "action_envelope",
+    ("droplets_list_snapshots", "200"): "droplet_snapshot_list",
+    ("snapshots_list", "200"): "snapshot_list",
+    ("snapshots_get", "200"): "snapshot_envelope",
 }
 # The Tags bodies are validated against the spec's own schemas, not modelled: the SDK
 # returns nothing from them. The Regions list is answered by the sandbox; its region
@@ -72,7 +91,25 @@ ADAPTERS: dict[str, JsonValidator[Any]] = {
     "action_envelope": ACTION_ANY,
     "error": ERROR_BODY,
     "account_transfer": ACCOUNT_TRANSFER,
+    "droplet_list": DROPLET_PAGE,
+    "droplet_envelope": DROPLET_ENVELOPE,
+    "droplet_snapshot_list": DROPLET_SNAPSHOT_PAGE,
+    "snapshot_list": SNAPSHOT_PAGE,
+    "snapshot_envelope": SNAPSHOT_ENVELOPE,
 }
+OBJECT_SCHEMAS = {
+    "image_list": "image",
+    "image_envelope": "image",
+    "action_list": "action",
+    "action_envelope": "action",
+    "account_transfer": "account_transfer",
+    "droplet_list": "droplet",
+    "droplet_envelope": "droplet",
+    "droplet_snapshot_list": "image",
+    "snapshot_list": "snapshot",
+    "snapshot_envelope": "snapshot",
+}
+"""A body's schema -> the schema of the objects in it (a droplet's snapshots are images)."""
 
 ALL_EXAMPLES = list(response_examples(implemented_operations()))
 EXAMPLES = [e for e in ALL_EXAMPLES if (e.operation_id, e.status) not in UNMODELLED | ROOT_CAUSES]
@@ -91,27 +128,40 @@ def _response(example: ResponseExample) -> httpx.Response:
     return httpx.Response(status, content=json.dumps(example.payload).encode(), request=request)
 
 
-def _objects(parsed: BaseModel) -> list[Image | Action | AccountTransfer]:
+Parsed = Image | Action | AccountTransfer | Droplet | Snapshot
+
+
+def _objects(parsed: BaseModel) -> list[Parsed]:
     if isinstance(parsed, AccountTransfer):
         return [parsed]
-    if isinstance(parsed, ImagePage):
-        return list(parsed.images)
-    if isinstance(parsed, ActionPage):
-        return list(parsed.actions)
-    if isinstance(parsed, ImageEnvelope):
-        return [parsed.image]
-    if isinstance(parsed, ActionEnvelope):
-        return [parsed.action]
+    pages: dict[type[BaseModel], str] = {
+        ImagePage: "images",
+        ActionPage: "actions",
+        DropletPage: "droplets",
+        DropletSnapshotPage: "snapshots",
+        SnapshotPage: "snapshots",
+    }
+    envelopes: dict[type[BaseModel], str] = {
+        ImageEnvelope: "image",
+        ActionEnvelope: "action",
+        DropletEnvelope: "droplet",
+        SnapshotEnvelope: "snapshot",
+    }
+    if type(parsed) in pages:
+        items: list[Parsed] = getattr(parsed, pages[type(parsed)])
+        return list(items)
+    if type(parsed) in envelopes:
+        return [getattr(parsed, envelopes[type(parsed)])]
     return []
 
 
 def _raw_objects(payload: dict[str, Any]) -> list[Any]:
     if "transfer_id" in payload:
         return [payload]
-    for key in ("images", "actions"):
+    for key in ("images", "actions", "droplets", "snapshots"):
         if key in payload:
             return list(payload[key])
-    for key in ("image", "action"):
+    for key in ("image", "action", "droplet", "snapshot"):
         if key in payload:
             return [payload[key]]
     return []
@@ -202,7 +252,7 @@ def test_example_round_trips_exactly(example: ResponseExample) -> None:
     ids=lambda e: e.id,
 )
 def test_example_objects_dump_as_sent(example: ResponseExample) -> None:
-    """Each image or action inside an example dumps (plain ``model_dump()``) to what was sent."""
+    """Each object inside an example dumps (plain ``model_dump()``) to what was sent."""
     parsed = parse(
         ADAPTERS[_stem(example.operation_id, example.status)], _response(example), secret=None
     )
@@ -224,10 +274,9 @@ def test_example_validates_against_schemas(example: ResponseExample) -> None:
     ids=lambda e: e.id,
 )
 def test_example_objects_validate_against_object_schemas(example: ResponseExample) -> None:
-    """Each image or action of an example fits ``image.schema.json`` / ``action.schema.json``."""
-    body = _stem(example.operation_id, example.status)
-    stem = body if body == "account_transfer" else "action" if "action" in body else "image"
-    check = validator(committed_schema(stem))
+    """Each object of an example fits its own schema (``image``, ``action``, ``droplet``,
+    ``snapshot``, ``account_transfer``)."""
+    check = validator(committed_schema(OBJECT_SCHEMAS[_stem(example.operation_id, example.status)]))
     errors = [e.message for raw in _raw_objects(example.payload) for e in check.iter_errors(raw)]
     assert errors == []
 

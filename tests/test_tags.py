@@ -31,6 +31,7 @@ def test_a_new_tag_is_created_then_assigned(do: Driver, sandbox: Sandbox) -> Non
     do.image.tag(STAGING, "release:2026-12")
     assert [(r.method, r.path, r.status) for r in sandbox.requests] == [
         ("POST", "/v2/tags/release:2026-12/resources", 404),
+        ("GET", f"/v2/images/{STAGING}", 200),
         ("POST", "/v2/tags", 201),
         ("POST", "/v2/tags/release:2026-12/resources", 204),
     ]
@@ -82,10 +83,31 @@ def test_the_canonical_capitalisation_is_kept(do: Driver, sandbox: Sandbox) -> N
 
 
 def test_a_missing_image_is_not_found_after_the_tag_exists(do: Driver, sandbox: Sandbox) -> None:
-    """The second 404, after the tag was created, means the image: ``NotFoundError``."""
+    """An existing tag's second assignment 404 means the image: ``NotFoundError``."""
+    do.image.tag(STAGING, "fresh")
     with pytest.raises(NotFoundError):
         do.image.tag(424242, "fresh")
-    assert sandbox.count("POST", "tags_assign_resources") == 2
+    assert sandbox.count("POST", "tags_assign_resources") == 3
+
+
+def test_tagging_a_missing_image_leaves_no_stray_tag(do: Driver, sandbox: Sandbox) -> None:
+    """A new tag on a missing image: the image is looked up once after the first 404, and
+    ``NotFoundError`` comes before any tag is created (one GET is the whole cost)."""
+    with pytest.raises(NotFoundError):
+        do.image.tag(424242, "brand-new", "another-new")
+    assert [(r.method, r.path, r.status) for r in sandbox.requests] == [
+        ("POST", "/v2/tags/brand-new/resources", 404),
+        ("GET", "/v2/images/424242", 404),
+    ]
+    assert sandbox.count("POST", "tags_create") == 0
+
+
+def test_several_new_tags_look_the_image_up_once(do: Driver, sandbox: Sandbox) -> None:
+    """Two new tags on an existing image: one GET for the call, not one per tag."""
+    do.image.tag(STAGING, "new-a", "new-b")
+    assert sandbox.count("GET", "images_get") == 1
+    assert sandbox.count("POST", "tags_create") == 2
+    assert do.image.info(STAGING).tags == ["new-a", "new-b"]
 
 
 @pytest.mark.parametrize(
@@ -153,6 +175,9 @@ def test_a_create_answered_with_another_capitalisation_is_refused(kind: str) -> 
     )
     router.post(f"{API}/tags").mock(
         return_value=json_response(201, {"tag": {"name": "PROD", "resources": {"count": 3}}})
+    )
+    router.get(f"{API}/images/7").mock(
+        return_value=json_response(200, {"image": {"id": 7, "name": "web"}})
     )
     with driver(kind, router.handler) as do, pytest.raises(DoImagesError) as caught:
         do.image.tag(7, "prod")

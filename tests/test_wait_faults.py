@@ -10,13 +10,24 @@ from do_images import (
     ActionTimeoutError,
     APIConnectionError,
     AuthenticationError,
+    BadRequestError,
+    DistributionError,
+    ImageFailedError,
+    ImageTimeoutError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
 )
 from do_images.testing import Sandbox
-from support import Driver, MakeDriver, action_payload, error_response, json_response
+from support import (
+    Driver,
+    MakeDriver,
+    action_payload,
+    error_response,
+    image_payload,
+    json_response,
+)
 
 SNAPSHOT = 180040001  # a private snapshot in nyc3 (seeded)
 BACKUP = 180040003  # a private backup (seeded)
@@ -158,9 +169,105 @@ def test_connection_errors_to_the_deadline_keep_the_last_failure(make_driver: Ma
 
 def test_a_rate_limit_error_raised_while_waiting_is_transient() -> None:
     """429 counts as transient, like 5xx and connection failures."""
-    from do_images._images import transient
+    from do_images._polling import transient
 
     assert transient(RateLimitError("x"))
     assert transient(ServerError("x", status_code=503))
     assert transient(APIConnectionError("x"))
     assert not transient(NotFoundError("x", status_code=404))
+
+
+# ------------------------------------------------------- a 400 answering a poll
+
+
+def test_a_400_to_a_transfer_poll_is_ridden_out(do: Driver, sandbox: Sandbox) -> None:
+    """A proxy answering a poll 400 does not end the wait: the transfer completes."""
+    sandbox.fail_next(400, times=4, method="GET")
+    action = do.image.transfer(SNAPSHOT, "lon1", wait=True, poll=5, timeout=600)
+    assert action.status == "completed"
+    assert sandbox.count("POST") == 1
+
+
+def test_400s_to_the_deadline_end_in_a_timeout_carrying_the_action(
+    do: Driver, sandbox: Sandbox
+) -> None:
+    """Every poll answered 400: the timeout carries the action, its cause the 400 (with it too)."""
+    started = do.image.transfer(SNAPSHOT, "fra1")
+    sandbox.fail_next(400, times=10_000, method="GET")
+    with pytest.raises(ActionTimeoutError) as caught:
+        do.image.wait(started, poll=10, timeout=60)
+    assert caught.value.action.id == started.id
+    cause = caught.value.__cause__
+    assert isinstance(cause, BadRequestError)
+    assert cause.action is not None
+    assert cause.action.id == started.id
+
+
+def test_a_400_to_an_import_poll_is_ridden_out(do: Driver, sandbox: Sandbox) -> None:
+    """``wait_image`` rides out 400s to its polls and returns the available image."""
+    image = do.image.create("web", "https://example.com/web.qcow2", "nyc3")
+    sandbox.fail_next(400, times=4, method="GET")
+    assert do.image.wait_image(image, poll=10, timeout=600).status == "available"
+
+
+def test_400s_to_the_deadline_of_an_import_carry_the_image(do: Driver, sandbox: Sandbox) -> None:
+    """An import's wait answered 400 to the end: ``ImageTimeoutError`` with the image and cause."""
+    image = do.image.create("web", "https://example.com/web.qcow2", "nyc3")
+    sandbox.fail_next(400, times=10_000, method="GET")
+    with pytest.raises(ImageTimeoutError) as caught:
+        do.image.wait_image(image, poll=10, timeout=60)
+    assert caught.value.image is not None
+    assert caught.value.image.id == image.id
+    cause = caught.value.__cause__
+    assert isinstance(cause, BadRequestError)
+    assert cause.image is not None
+
+
+def test_a_400_to_a_distribute_poll_is_ridden_out(do: Driver, sandbox: Sandbox) -> None:
+    """``distribute``'s list polls answered 400 only delay it; every transfer completes."""
+
+    def refuse_next_poll(action: object) -> None:
+        sandbox.fail_next(400, times=3, method="GET")
+
+    actions = do.image.distribute(SNAPSHOT, ["lon1", "sgp1"], poll=10, on_update=refuse_next_poll)
+    assert {action.status for action in actions.values()} == {"completed"}
+    assert sandbox.count("POST") == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [(401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError)],
+)
+def test_every_error_leaving_a_wait_carries_the_started_work(
+    make_driver: MakeDriver, status: int, error_type: type[Exception]
+) -> None:
+    """A permanent poll failure of ``wait_image`` ends it at once, carrying the image seen."""
+    seen = image_payload(8, status="NEW")
+    answers = iter([json_response(200, {"image": seen})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, error_response(status))
+
+    harness = make_driver(handler)
+    with pytest.raises((error_type, ImageFailedError)) as caught:
+        harness.image.wait_image(8, poll=5, timeout=300)
+    assert caught.value.image is not None  # type: ignore[attr-defined]
+    assert caught.value.image.id == 8  # type: ignore[attr-defined]
+
+
+def test_a_permanent_failure_of_distribute_gives_each_region_its_own_action(
+    do: Driver, sandbox: Sandbox
+) -> None:
+    """A 403 to the list poll ends every pending transfer, each error carrying its own action."""
+
+    def refuse_polls(action: object) -> None:
+        sandbox.fail_next(403, times=50, method="GET")
+
+    with pytest.raises(DistributionError) as caught:
+        do.image.distribute(SNAPSHOT, ["lon1", "sgp1"], poll=10, on_update=refuse_polls)
+    errors = caught.value.errors
+    assert sorted(errors) == ["lon1", "sgp1"]
+    for region, error in errors.items():
+        assert isinstance(error, PermissionDeniedError)
+        assert error.action is not None
+        assert error.action.region_slug == region

@@ -92,8 +92,7 @@ def _table(formatter: Any, actions: list[argparse.Action]) -> str:
         if action.required and action.option_strings:
             text = f"required: {text}"
         rows.append(
-            f"<tr><td><code>{html.escape(invocation)}</code></td>"
-            f"<td>{html.escape(text)}</td></tr>"
+            f"<tr><td><code>{html.escape(invocation)}</code></td><td>{html.escape(text)}</td></tr>"
         )
     if not rows:
         return ""

@@ -68,6 +68,11 @@ def _python_spelling(name: str, value: str | None) -> str:
     return name if value is None else f"{name}={value}"
 
 
+def _literal(text: str) -> str:
+    """``text`` as literal text in an ``ArgumentError`` template (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def type_name(value: object) -> str:
     """The type name of ``value``, for error messages."""
     return type(value).__name__
@@ -138,6 +143,13 @@ def check_str(value: object, what: str, *, empty: bool = False) -> str:
         raise TypeError(f"{what} must be a str, not {type_name(value)}")
     if not empty and not value.strip():
         raise ValueError(f"{what} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid text: {value[exc.start]!r} at position {exc.start} is a lone "
+            "surrogate, which UTF-8 cannot encode (on a command line: a byte that is not UTF-8)"
+        ) from None
     return value
 
 
@@ -193,6 +205,8 @@ def check_tag_names(values: Sequence[object]) -> list[str]:
 def check_email(value: object) -> str:
     """An email address, as the account-transfer recipient."""
     email = check_str(value, "email").strip()
+    if not email.isprintable():
+        raise ValueError(f"email {_echo(email)} holds a control or invisible character")
     if not _EMAIL.fullmatch(email):
         raise ValueError(f"email {_echo(email)} is not an email address")
     return email
@@ -280,28 +294,33 @@ def resolve_token(token: str | None, environ: Mapping[str, str]) -> str:
 
 
 def check_base_url(base_url: object, what: str = "base_url") -> httpx.URL:
-    """``https://`` only, except loopback hosts, which may use ``http://``; ``what`` is the
-    argument's name in messages."""
+    """``https://`` only, except loopback hosts, which may use ``http://``; messages name
+    the argument as ``what`` (``endpoint`` for a Spaces endpoint)."""
     import httpx  # here, not at import: the command line builds its parser without it
 
     if not isinstance(base_url, (str, httpx.URL)):
         raise TypeError(f"{what} must be a str, not {type_name(base_url)}")
-    given = {"url": (what, _echo(str(base_url)))}
+    # The argument is a field of the message (a front end may name it otherwise: the
+    # command line says --base-url); what was given is literal text.
+    given = _literal(_echo(str(base_url)))
+    name = {"url": (what, None)}
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, ValueError) as exc:
-        reason = str(exc).replace("{", "{{").replace("}", "}}")
-        raise ArgumentError(f"{{url}} is not a URL: {reason}", **given) from None
+        raise ArgumentError(f"{{url}} {given} is not a URL: {_literal(str(exc))}", **name) from None
     if url.query or url.fragment:
-        raise ArgumentError("{url} must not carry a query or fragment", **given)
+        raise ArgumentError("{url} must not carry a query or fragment", **name)
     if url.scheme in ("http", "https") and not url.host:
-        raise ArgumentError("{url} has no host (such as https://api.digitalocean.com)", **given)
+        example = "api.digitalocean.com" if what == "base_url" else "nyc3.digitaloceanspaces.com"
+        raise ArgumentError(f"{{url}} {given} has no host (such as https://{example})", **name)
     if url.port is not None and not 0 < url.port <= 65535:
-        raise ArgumentError(f"{{url}}: port {url.port} is out of range (1 to 65535)", **given)
+        raise ArgumentError(f"{{url}} port {url.port} is out of range (1 to 65535)", **name)
     secure = url.scheme == "https" and bool(url.host)
     loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
     if not (secure or loopback):
-        raise ArgumentError("{url} must be https:// (http:// only for loopback hosts)", **given)
+        raise ArgumentError(
+            f"{{url}} {given} must be https:// (http:// only for loopback hosts)", **name
+        )
     return url
 
 

@@ -47,6 +47,18 @@ MIN_POLL = 1.0
 DEFAULT_LIFECYCLE_POLL = 10.0
 DEFAULT_LIFECYCLE_TIMEOUT = 3600.0
 
+# -- fleets
+FLEET_VERSION = 1
+"""The ``version`` a fleet file must declare."""
+DEFAULT_MAX_DELETE = 20
+"""The most deletions one ``apply`` makes unless told otherwise (``--max-delete``)."""
+DEFAULT_MAX_PLAN_AGE_SECONDS = 3600.0
+"""A saved plan older than this (by the server's clock) is stale."""
+TRANSFER_SECONDS = 600.0
+"""About how long one image transfer takes, for a plan's estimate."""
+PLAN_CLOCK_SKEW_SECONDS = 60.0
+"""How far a plan's ``listed_at`` may lie after the server's time as apply reads it."""
+
 # -- concurrent paging
 DEFAULT_PAGE_CONCURRENCY = 4
 MAX_PAGE_CONCURRENCY = 32

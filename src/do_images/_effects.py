@@ -17,7 +17,35 @@ result:
   waits on I/O of its own (an upload to Spaces): the async runner runs it in a thread.
   In a ``Gather``, an operation at its ``Work`` has had its answer: the next operation
   starts then, so one page is parsed while the next is on its way, instead of batches
-  that wait and then all parse.
+  that wait and then all parse;
+- a ``Shielded``: a cleanup operation, run to its end (bounded in time) even while the
+  operation that yielded it is being interrupted; see "Interruptions" below.
+
+Interruptions
+-------------
+A Ctrl-C (``KeyboardInterrupt``) or a task cancellation (``asyncio.CancelledError``)
+arrives while a runner sleeps or sends, not while the operation's code runs. The runner
+throws it, like any exception its own I/O raised, *into* the operation at the effect it
+was doing, so the operation can run cleanup effects (make an object private again,
+power a droplet back on) and then re-raise it. An operation that does not catch it
+ends with it, as before. The pattern::
+
+    try:
+        yield from the_work()
+    except BaseException:
+        yield from shielded(cleanup(), seconds=30, clock=clock)
+        raise
+
+``shielded`` runs ``cleanup()`` as a ``Shielded`` effect: bounded by ``seconds`` on
+``clock`` (checked before each of its effects; its sleeps and request timeouts are cut
+to the time left), and, on the async runner, in a task of its own that a further
+cancellation does not stop: the cancellation is delivered to the operation once the
+cleanup has ended. On the sync runner a second Ctrl-C still stops the cleanup (a person
+pressing it twice means it). The operations of a ``Gather`` whose sibling failed, or
+whose ``Gather`` was interrupted, get the same chance: the async runner cancels their
+tasks (thrown in as above), the sync runner throws ``GatherStopped`` into each at its
+next effect and wakes those sleeping (``WakeableSleep``), so stopping never waits out a
+poll's pause.
 
 The rules that keep this honest:
 
@@ -27,11 +55,13 @@ The rules that keep this honest:
    sync and async clients cannot drift apart: they share every decision.
 3. The two runners differ only in how they send, sleep and gather (threads for
    ``SyncRunner``, tasks for ``AsyncRunner``).
+4. An interruption during a runner's own I/O is thrown into the operation (above).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -39,6 +69,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import httpx
 
 if TYPE_CHECKING:
+    import asyncio
     from concurrent.futures import Executor, Future
 
 T = TypeVar("T")
@@ -84,14 +115,103 @@ class Work:
 class Blocking:
     """An effect: call ``fn``, which blocks on I/O the runner does not own (an upload to
     Spaces through its own client); send back its result or throw its error. The sync
-    runner calls it; the async runner runs it in a worker thread, so the loop goes on."""
+    runner calls it; the async runner runs it in a worker thread, so the loop goes on.
+
+    ``stop``, if given, asks ``fn`` to end soon (it is called when the task awaiting
+    ``fn`` is cancelled); the async runner then waits for ``fn`` to end before the
+    cancellation goes on, so nothing ``fn`` does outlives the operation. Without it, a
+    cancelled task leaves the thread to finish on its own.
+    """
 
     fn: Callable[[], Any]
+    stop: Callable[[], None] | None = None
 
 
-Effect: TypeAlias = "httpx.Request | Sleep | Gather | Work | Blocking"
+@dataclass(frozen=True, slots=True)
+class Shielded:
+    """An effect: run the cleanup operation ``op`` to its end, bounded by ``seconds`` on
+    ``clock``; send back its result or throw its error (``CleanupTimeoutError`` when the
+    time ran out). A cancellation of the task meanwhile waits for ``op`` to end (async);
+    see the module's "Interruptions"."""
+
+    op: Generator[Any, Any, Any]
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+
+
+Effect: TypeAlias = "httpx.Request | Sleep | Gather | Work | Blocking | Shielded"
 Op: TypeAlias = Generator[Effect, Any, T]
 """An operation: yields effects, is sent back responses, returns its result."""
+
+
+class CleanupTimeoutError(TimeoutError):
+    """A shielded cleanup did not end within its bound."""
+
+
+class GatherStopped(BaseException):
+    """Thrown into a gathered operation (sync runner) whose sibling failed or whose
+    ``Gather`` was interrupted. Like an interruption, it is a ``BaseException``: an
+    operation may clean up on it, and should not swallow it."""
+
+
+def shielded(op: Op[T], *, seconds: float, clock: Callable[[], float]) -> Op[T]:
+    """Run ``op`` as a cleanup that an interruption of this operation does not stop
+    (async) and that ``seconds`` on ``clock`` bound; its result, or its error."""
+    result: T = yield Shielded(op, seconds, clock)
+    return result
+
+
+def relay(op: Op[T], each: Callable[[Effect], Effect]) -> Op[T]:
+    """``op``, each of its effects passed through ``each`` on its way to the runner: it may
+    note it, change it, or raise (then ``op`` is closed). What comes back, a value or an
+    error, goes to ``op`` as it came."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = op.send(value) if error is None else op.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        try:
+            effect = each(effect)
+        except BaseException:
+            op.close()
+            raise
+        try:
+            value, error = (yield effect), None
+        except BaseException as exc:
+            value, error = None, exc
+
+
+def _bounded(shield: Shielded) -> Op[Any]:
+    """``shield.op``, each effect checked against the deadline: past it, the cleanup is
+    closed and ``CleanupTimeoutError`` raised; sleeps and request timeouts are cut to
+    the time left (a ``Blocking`` call is bounded by its own client)."""
+    clock = shield.clock
+    deadline = clock() + shield.seconds
+
+    def within(effect: Effect) -> Effect:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise CleanupTimeoutError(f"a cleanup did not end within {shield.seconds:g} s")
+        return _within(effect, remaining)
+
+    return relay(shield.op, within)
+
+
+def _within(effect: Effect, remaining: float) -> Effect:
+    """``effect`` cut to ``remaining`` seconds where it can be: a sleep, a request's timeouts."""
+    if isinstance(effect, Sleep):
+        return Sleep(min(effect.seconds, remaining))
+    if isinstance(effect, httpx.Request):
+        limits = effect.extensions.get("timeout") or {}
+        phases = {"connect": None, "read": None, "write": None, "pool": None, **limits}
+        effect.extensions["timeout"] = {
+            phase: remaining if limit is None else min(limit, remaining)
+            for phase, limit in phases.items()
+        }
+    return effect
 
 
 async def asyncio_sleep(seconds: float) -> None:
@@ -101,8 +221,20 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-class _Cancelled(Exception):
-    """Raised inside a gathered operation whose siblings already failed."""
+class WakeableSleep:
+    """The real sleep, ``time.sleep``, and ``until(seconds, wake)``: a sleep that ends as
+    soon as ``wake`` is set. The sync runner sleeps a gathered operation with ``until``
+    when the sleep it was given has one, so a stopped ``Gather`` never waits out a
+    pause; an injected sleep without ``until`` is simply called."""
+
+    def __call__(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def until(self, seconds: float, wake: threading.Event) -> None:
+        wake.wait(seconds)
+
+
+wakeable_sleep = WakeableSleep()
 
 
 class _Slot:
@@ -151,22 +283,8 @@ class _Admission:
         self.stopped = self.stopped or not ok
 
 
-async def _in_thread(effect: Blocking, slot: _Slot) -> tuple[Any, Exception | None]:
-    import asyncio
-
-    slot.release()
-    try:
-        return await asyncio.to_thread(effect.fn), None
-    except Exception as exc:
-        return None, exc
-
-
-def _compute(effect: Work | Blocking, slot: _Slot) -> tuple[Any, Exception | None]:
-    slot.release()  # answered: the next gathered operation may start now
-    try:
-        return effect.fn(), None
-    except Exception as exc:
-        return None, exc
+Outcome: TypeAlias = "tuple[Any, BaseException | None]"
+"""What an effect gave: its value, or what it raised (to throw into the operation)."""
 
 
 class SyncRunner:
@@ -180,7 +298,9 @@ class SyncRunner:
 
     def __init__(self, http: httpx.Client, sleep: SyncSleep) -> None:
         self.http = http
-        self.sleep = sleep
+        # The real sleep becomes one that a stopped Gather can cut short; an injected
+        # sleep is used as given.
+        self.sleep: SyncSleep = wakeable_sleep if sleep is time.sleep else sleep
 
     def __call__(
         self,
@@ -188,12 +308,14 @@ class SyncRunner:
         cancelled: threading.Event | None = None,
         answered: Callable[[bool], None] | None = None,
     ) -> T:
-        """Run ``op``. For ``_gather``: ``cancelled`` stops it at its next effect, and
-        ``answered`` is called once, at its first ``Work`` or its end (``False`` if it
-        failed)."""
+        """Run ``op``. For ``_gather``: once ``cancelled`` is set, ``GatherStopped`` is
+        thrown into it at its next effect (once: its cleanup then runs), and its sleeps
+        end when it is set; ``answered`` is called once, at its first ``Work`` or its end
+        (``False`` if it failed)."""
         slot = _Slot(answered)
         value: Any = None
-        error: Exception | None = None
+        error: BaseException | None = None
+        stopping = False
         try:
             while True:
                 try:
@@ -201,34 +323,36 @@ class SyncRunner:
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
-                value = error = None
-                if cancelled is not None and cancelled.is_set():
-                    op.close()
-                    raise _Cancelled
-                if isinstance(effect, Sleep):
-                    self.sleep(effect.seconds)
-                elif isinstance(effect, (Work, Blocking)):
-                    value, error = _compute(effect, slot)
-                elif isinstance(effect, Gather):
-                    value, error = self._nested(effect)
-                else:
-                    value, error = self._send(effect)
+                if cancelled is not None and cancelled.is_set() and not stopping:
+                    stopping = True
+                    value, error = None, GatherStopped()
+                    continue
+                value, error = self._perform(effect, slot, None if stopping else cancelled)
         except BaseException:
             slot.release(ok=False)
             raise
         finally:
             slot.release()
 
-    def _send(self, request: httpx.Request) -> tuple[Any, Exception | None]:
+    def _perform(self, effect: Effect, slot: _Slot, wake: threading.Event | None) -> Outcome:
+        """Do ``effect``; whatever it raises, an interruption included, is the operation's."""
         try:
-            return self.http.send(request, follow_redirects=False), None
-        except httpx.RequestError as exc:
-            return None, exc
-
-    def _nested(self, gather: Gather) -> tuple[Any, Exception | None]:
-        try:
-            return self._gather(gather), None
-        except Exception as exc:
+            if isinstance(effect, Sleep):
+                until = getattr(self.sleep, "until", None) if wake is not None else None
+                if until is not None:
+                    until(effect.seconds, wake)
+                else:
+                    self.sleep(effect.seconds)
+                return None, None
+            if isinstance(effect, (Work, Blocking)):
+                slot.release()  # answered: the next gathered operation may start now
+                return effect.fn(), None
+            if isinstance(effect, Gather):
+                return self._gather(effect), None
+            if isinstance(effect, Shielded):
+                return self(_bounded(effect)), None
+            return self.http.send(effect, follow_redirects=False), None
+        except BaseException as exc:
             return None, exc
 
     def _gather(self, gather: Gather) -> list[Any]:
@@ -236,7 +360,8 @@ class SyncRunner:
         once (an operation at its ``Work`` has had it); results in order.
 
         The first failure is raised once the operations in flight have stopped: they
-        stop at their next effect, and the ones not started yet never start.
+        stop at their next effect (a sleeping one wakes), and the ones not started yet
+        never start.
         """
         ops = gather.ops
         if len(ops) < 2 or gather.width() < 2:
@@ -288,14 +413,14 @@ class _ThreadGather:
                 for future in done:
                     with self.lock:
                         index = self.running.pop(future)
-                    if not isinstance(future.exception(), _Cancelled):
-                        # A cancelled sibling is no failure of its own: the failure
+                    if not isinstance(future.exception(), GatherStopped):
+                        # A stopped sibling is no failure of its own: the failure
                         # that stopped it is raised when its operation is collected.
                         self.results[index] = future.result()
         finally:
             with self.lock:
                 self.admission.stopped = True
-                self.cancelled.set()
+                self.cancelled.set()  # wakes the sleeping ones too
                 for future in self.running:
                     future.cancel()
 
@@ -314,7 +439,7 @@ class AsyncRunner:
         or its end (``False`` if it failed)."""
         slot = _Slot(answered)
         value: Any = None
-        error: Exception | None = None
+        error: BaseException | None = None
         try:
             while True:
                 try:
@@ -322,44 +447,54 @@ class AsyncRunner:
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
-                value = error = None
-                if isinstance(effect, Sleep):
-                    await self.sleep(effect.seconds)
-                elif isinstance(effect, Blocking):
-                    value, error = await _in_thread(effect, slot)
-                elif isinstance(effect, Work):
-                    if slot.free is not None:
-                        slot.release()
-                        await _let_others_send()
-                    value, error = _compute(effect, slot)
-                elif isinstance(effect, Gather):
-                    value, error = await self._nested(effect)
-                else:
-                    value, error = await self._send(effect)
+                value, error = await self._perform(effect, slot)
         except BaseException:
             slot.release(ok=False)
             raise
         finally:
             slot.release()
 
-    async def _send(self, request: httpx.Request) -> tuple[Any, Exception | None]:
+    async def _perform(self, effect: Effect, slot: _Slot) -> Outcome:
+        """Do ``effect``; whatever it raises, a cancellation included, is the operation's."""
         try:
-            return await self.http.send(request, follow_redirects=False), None
-        except httpx.RequestError as exc:
+            if isinstance(effect, Sleep):
+                await self.sleep(effect.seconds)
+                return None, None
+            if isinstance(effect, Blocking):
+                slot.release()
+                return await _in_thread(effect), None
+            if isinstance(effect, Work):
+                if slot.free is not None:
+                    slot.release()
+                    await _let_others_send()
+                return effect.fn(), None
+            if isinstance(effect, Gather):
+                return await self._gather(effect), None
+            if isinstance(effect, Shielded):
+                return await self._shielded(effect), None
+            return await self.http.send(effect, follow_redirects=False), None
+        except BaseException as exc:
             return None, exc
 
-    async def _nested(self, gather: Gather) -> tuple[Any, Exception | None]:
-        try:
-            return await self._gather(gather), None
-        except Exception as exc:
-            return None, exc
+    async def _shielded(self, shield: Shielded) -> Any:
+        """Run the cleanup in a task of its own; a cancellation meanwhile is held until it
+        ends, then raised (its outcome dropped: the cancellation wins)."""
+        import asyncio
+
+        task = asyncio.ensure_future(self(_bounded(shield)))
+        if await _outlast(task):
+            if not task.cancelled():
+                task.exception()  # retrieved: the cancellation is what goes on
+            raise asyncio.CancelledError
+        return task.result()
 
     async def _gather(self, gather: Gather) -> list[Any]:
         """Run ``gather.ops`` as tasks, at most ``gather.width()`` awaiting their answer at
         once (an operation at its ``Work`` has had it); results in order.
 
-        The first failure cancels the tasks still running and is raised; the
-        operations not started yet are never started.
+        The first failure cancels the tasks still running (each operation gets the
+        cancellation thrown in) and is raised once they have ended; the operations
+        not started yet are never started.
         """
         import asyncio
 
@@ -388,6 +523,42 @@ class AsyncRunner:
                 task.cancel()
             if running:
                 await asyncio.wait(running)
+
+
+async def _in_thread(effect: Blocking) -> Any:
+    """``effect.fn()`` in a worker thread. With ``effect.stop``, a cancellation asks it
+    to stop and waits for it to end before going on."""
+    import asyncio
+
+    if effect.stop is None:
+        return await asyncio.to_thread(effect.fn)
+    work = asyncio.ensure_future(asyncio.to_thread(effect.fn))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        if work.done():
+            raise
+        effect.stop()
+        await _outlast(work)
+        if not work.cancelled():
+            work.exception()  # retrieved: the cancellation is what goes on
+        raise
+
+
+async def _outlast(future: asyncio.Future[Any]) -> bool:
+    """Wait until ``future`` is done, whatever cancellations of this task arrive
+    meanwhile; whether any did."""
+    import asyncio
+
+    interrupted = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            interrupted = interrupted or not future.done()
+        except BaseException:
+            pass  # the future's own failure: the caller reads it
+    return interrupted
 
 
 async def _let_others_send() -> None:

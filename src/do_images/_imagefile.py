@@ -46,6 +46,19 @@ class ImageFile:
     """``gzip``, ``bzip2`` or ``None``."""
     virtual_size: int | None
     """The disk's size where the format records it (for raw, uncompressed: the file's)."""
+    mtime_ns: int = 0
+    """The file's modification time when it was checked, in nanoseconds."""
+    inode: int = 0
+    """The file's inode when it was checked (a file replaced by another has another)."""
+
+    def changed(self) -> bool:
+        """Whether the file is no longer the one checked: its size, modification time or
+        inode differs now (or it cannot be looked at)."""
+        try:
+            now = self.path.stat()
+        except OSError:
+            return True
+        return (now.st_size, now.st_mtime_ns, now.st_ino) != (self.size, self.mtime_ns, self.inode)
 
     @property
     def extension(self) -> str:
@@ -172,7 +185,8 @@ def check_image_file(path: str | os.PathLike[str]) -> ImageFile:
     ``ValueError``) naming the file and the fix if DigitalOcean would refuse it."""
     where = Path(path)
     try:
-        size = where.stat().st_size
+        seen = where.stat()
+        size = seen.st_size
         if not where.is_file():
             raise ImageFileError(where, "it is not a regular file")
         with where.open("rb") as stream:
@@ -197,4 +211,4 @@ def check_image_file(path: str | os.PathLike[str]) -> ImageFile:
             f"its virtual size is {virtual / 10**9:.1f} GB; DigitalOcean imports at most "
             "100 GB: shrink the disk (or its partitions) first",
         )
-    return ImageFile(where, size, disk, compression, virtual)
+    return ImageFile(where, size, disk, compression, virtual, seen.st_mtime_ns, seen.st_ino)

@@ -33,17 +33,7 @@ from ._checks import (
 )
 from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
 from ._effects import Op, Sleep, Work
-from ._errors import (
-    ActionFailedError,
-    ActionTimeoutError,
-    APIConnectionError,
-    DoImagesError,
-    NotFoundError,
-    RateLimitError,
-    ResponseValidationError,
-    ServerError,
-    UnknownOutcomeError,
-)
+from ._errors import ActionTimeoutError, DoImagesError, NotFoundError, UnknownOutcomeError
 from ._models import (
     ACCOUNT_TRANSFER,
     ACTION_ANY,
@@ -60,6 +50,7 @@ from ._models import (
     RateLimit,
 )
 from ._paging import Page, PageWalk, collect, page_of
+from ._polling import Watch, action_done, carry_action, poll_until
 from ._retry import action_matches, after_lookup, lookup_delay, matching_since
 from ._session import Session
 
@@ -68,43 +59,6 @@ logger = logging.getLogger("do_images")
 ImageListType = Literal["distribution", "application"]
 OnUpdate = Callable[[Action], object]
 _List = builtins.list  # the operations are called ``list``; the builtin under another name
-
-
-def wait_step(action: Action, *, remaining: float, poll: float, timeout: float) -> float | None:
-    """What waiting does next: ``None`` when done, else the seconds to sleep before polling.
-
-    Raises ``ActionFailedError`` for an errored action and ``ActionTimeoutError``
-    once no time remains. Any status other than ``completed`` and ``errored``
-    (unknown ones included) keeps polling.
-    """
-    if action.status == "completed":
-        return None
-    if action.status == "errored":
-        raise ActionFailedError(action)
-    if remaining <= 0:
-        raise ActionTimeoutError(action, timeout=timeout)
-    return min(poll, remaining)
-
-
-def transient(error: DoImagesError) -> bool:
-    """Whether a poll that failed this way (after its own retries) should not end a wait.
-
-    No connection, a timeout, 429, 5xx and an answer that does not parse (not JSON,
-    or JSON of another shape: a proxy answering in the API's place) pass; the next
-    poll may well succeed, and ending the wait would drop the work it waits for.
-    Anything else (401, 403, 404) would fail the same way again.
-    """
-    return isinstance(
-        error, (APIConnectionError, RateLimitError, ServerError, ResponseValidationError)
-    )
-
-
-def next_poll(error: DoImagesError, poll: float) -> float:
-    """The pause before polling again after a transient failure: ``poll``, or longer if a
-    429 asked for longer."""
-    if isinstance(error, RateLimitError) and error.retry_after is not None:
-        return max(poll, error.retry_after)
-    return poll
 
 
 def _optional_fields(**fields: str | None) -> dict[str, Any]:
@@ -136,7 +90,8 @@ class ImageOps:
     def _call(self, request: httpx.Request) -> Op[httpx.Response]:
         return self.session.call(request, max_retries=self.max_retries)
 
-    def _get(self, url: str | httpx.URL) -> Op[httpx.Response]:
+    def get(self, url: str | httpx.URL) -> Op[httpx.Response]:
+        """``GET url`` with this instance's retries."""
         return self.session.call(self.session.request("GET", url), max_retries=self.max_retries)
 
     # -- lists
@@ -169,7 +124,7 @@ class ImageOps:
     def _page(self, url: str | httpx.URL, adapter: JsonValidator[Any]) -> Op[Page[Any]]:
         clock = self.session.clock
         sent = clock()
-        response = yield from self._get(url)
+        response = yield from self.get(url)
         latency = clock() - sent
         # Parsing is most of a list's CPU time; as Work, it overlaps the next request.
         parsed: ImagePage | ActionPage = yield Work(
@@ -221,7 +176,7 @@ class ImageOps:
     def info(self, id_slug: int | str) -> Op[Image]:
         """``GET /v2/images/{id or slug}``."""
         url = self.session.url(check_id_or_slug(id_slug))
-        response = yield from self._get(url)
+        response = yield from self.get(url)
         return self.session.parse(IMAGE_ENVELOPE, response).image
 
     def update(
@@ -275,19 +230,20 @@ class ImageOps:
         self,
         image_id: int,
         body: dict[str, Any],
+        *,
         wait: bool,
         poll: float,
         timeout: float,
     ) -> Op[Action]:
-        url = self.session.url(check_id(image_id), "actions")
+        check_id(image_id)
         check_bool(wait, "wait")
         poll, timeout = check_wait(poll, timeout)
-        action = yield from self._start_action(image_id, url, body)
+        action = yield from self.start_action(image_id, body)
         if wait:
             action = yield from self._wait(action, poll, timeout, None)
         return action
 
-    def _start_action(self, image_id: int, url: str, body: dict[str, Any]) -> Op[Action]:
+    def start_action(self, image_id: int, body: dict[str, Any]) -> Op[Action]:
         """POST an action; after an ambiguous failure, find it before sending again.
 
         When the POST may have reached the API but no answer came back, the image's
@@ -297,6 +253,7 @@ class ImageOps:
         ambiguous failure the search is the last word: one call never starts two
         actions.
         """
+        url = self.session.url(check_id(image_id), "actions")
         request = self.session.request("POST", url, body)
         started = self.session.clock()
         attempts = 0
@@ -349,7 +306,7 @@ class ImageOps:
         since = None
         matches: _List[Action] = []
         while url is not None:
-            response = yield from self._get(url)
+            response = yield from self.get(url)
             if since is None:
                 since = matching_since(response, self.session.clock() - started)
             page = page_of(self.session.parse_page(ACTION_PAGE, response))
@@ -359,24 +316,25 @@ class ImageOps:
         return min(matches, key=lambda action: (action.started_at, action.id), default=None)
 
     def transfer(
-        self, image_id: int, region: str, wait: bool, poll: float, timeout: float
+        self, image_id: int, region: str, *, wait: bool, poll: float, timeout: float
     ) -> Op[Action]:
         """``POST /v2/images/{id}/actions`` ``{"type": "transfer", "region": ...}``."""
         body = {"type": "transfer", "region": check_region(region)}
-        return (yield from self._post_action(image_id, body, wait, poll, timeout))
+        return (yield from self._post_action(image_id, body, wait=wait, poll=poll, timeout=timeout))
 
-    def convert(self, image_id: int, wait: bool, poll: float, timeout: float) -> Op[Action]:
+    def convert(self, image_id: int, *, wait: bool, poll: float, timeout: float) -> Op[Action]:
         """``POST /v2/images/{id}/actions`` ``{"type": "convert"}``."""
-        return (yield from self._post_action(image_id, {"type": "convert"}, wait, poll, timeout))
+        body = {"type": "convert"}
+        return (yield from self._post_action(image_id, body, wait=wait, poll=poll, timeout=timeout))
 
     def action_info(self, image_id: int, action_id: int) -> Op[Action]:
         """``GET /v2/images/{id}/actions/{action_id}``."""
         url = self.session.url(check_id(image_id), "actions", check_id(action_id, "action id"))
-        response = yield from self._get(url)
+        response = yield from self.get(url)
         return self.session.parse_action(response)
 
     def wait(
-        self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
+        self, action: Action, *, poll: float, timeout: float, on_update: OnUpdate | None
     ) -> Op[Action]:
         """Poll ``action`` until it is completed (or errored, or time runs out)."""
         if not isinstance(action, Action):
@@ -392,36 +350,29 @@ class ImageOps:
     def _wait(
         self, action: Action, poll: float, timeout: float, on_update: OnUpdate | None
     ) -> Op[Action]:
-        """Poll until done; a transient poll failure waits for the next poll, not the end.
+        """Poll until done (``poll_until``): transient poll failures wait for the next poll.
 
         Every error raised carries the action as last seen (``.action``); the timeout
         carries the last poll failure, if the last poll failed, as its ``__cause__``.
         """
-        clock = self.session.clock
-        deadline = clock() + timeout
         image_id = check_id(action.resource_id, "action.resource_id")
-        pause = poll
-        failure: DoImagesError | None = None
-        while True:
-            try:
-                delay = wait_step(action, remaining=deadline - clock(), poll=pause, timeout=timeout)
-            except ActionTimeoutError as timed_out:
-                raise timed_out from failure
-            if delay is None:
-                return action
-            yield Sleep(delay)
-            try:
-                action = yield from self.action_info(image_id, action.id)
-            except DoImagesError as error:
-                error.action = action
-                if not transient(error):
-                    raise
-                logger.info("polling action %d failed (%s); polling on", action.id, error)
-                failure, pause = error, next_poll(error, poll)
-                continue
-            failure, pause = None, poll
-            if on_update is not None:
-                on_update(action)
+        watch = Watch(
+            fetch=lambda: self.action_info(image_id, action.id),
+            done=action_done,
+            timed_out=lambda last: ActionTimeoutError(last or action, timeout=timeout),
+            carry=lambda error, last: carry_action(error, last or action),
+            what=f"action {action.id}",
+        )
+        return (
+            yield from poll_until(
+                watch,
+                clock=self.session.clock,
+                poll=poll,
+                timeout=timeout,
+                seen=action,
+                on_seen=on_update,
+            )
+        )
 
     # -- tags
 
@@ -436,12 +387,14 @@ class ImageOps:
     def tag(self, image_id: int, tags: Sequence[str]) -> Op[None]:
         """``POST /v2/tags/{tag}/resources`` for each tag; a tag not there yet is created.
 
-        A 404 means the tag does not exist yet: it is created (``POST /v2/tags``) and
-        the assignment sent once more, whose 404 then means no such image. Tagging
-        twice is no error. Names are sent exactly as given.
+        A 404 means the tag or the image does not exist: the image is looked up (one
+        ``GET``, once a call), so a missing image raises ``NotFoundError`` before any tag
+        is made; then the tag is created (``POST /v2/tags``) and the assignment sent once
+        more. Tagging twice is no error. Names are sent exactly as given.
         """
         image_id = check_id(image_id)
         names = check_tag_names(tags)
+        image_seen = False
         for name in names:
             request = self._tag_request("POST", name, image_id)
             try:
@@ -449,6 +402,9 @@ class ImageOps:
                 continue
             except NotFoundError:
                 logger.info("tag %r does not exist yet; creating it", name)
+            if not image_seen:
+                yield from self.info(image_id)  # no such image: 404 here, no stray tag
+                image_seen = True
             yield from self._create_tag(name)
             yield from self._assign(request)
         return None

@@ -1,7 +1,9 @@
 """The jobs people script by hand: wait for an import, copy to many regions, prune.
 
-Each job is an operation (``_effects``) built from ``ImageOps``, so both clients
-share it. The rules each one keeps are in its docstring and in API.md.
+Each job is an operation (``_effects``) composed from the jobs toolkit
+(``_jobs._toolkit``: own images, start and await transfers, delete within the budget)
+and the one wait loop (``_polling.poll_until``), so both clients share it. The rules
+each one keeps are in its docstring and in API.md.
 """
 
 from __future__ import annotations
@@ -10,10 +12,7 @@ import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any
-
-import httpx
+from datetime import datetime, timedelta
 
 from ._checks import (
     ArgumentError,
@@ -25,28 +24,24 @@ from ._checks import (
     check_wait,
     type_name,
 )
-from ._effects import Gather, Op, Sleep
+from ._effects import Op
 from ._errors import (
-    ActionFailedError,
-    ActionTimeoutError,
     DistributionError,
     DoImagesError,
     ImageFailedError,
     ImageTimeoutError,
     NotFoundError,
 )
-from ._images import ImageOps, next_poll, transient
-from ._models import IMAGE_PAGE, Action, Image, ImagePage
-from ._paging import Page, collect, page_concurrency, page_of
-from ._retry import server_now
+from ._images import ImageOps
+from ._jobs._select import check_types, selects
+from ._jobs._toolkit import OnAction, await_actions, delete_each, own_images, start_transfers
+from ._models import Action, Image
+from ._polling import Watch, poll_until
 
 logger = logging.getLogger("do_images")
 
 OnImage = Callable[[Image], object]
-OnAction = Callable[[Action], object]
 OnProgress = Callable[[int, int], object]
-
-PRUNABLE_TYPES = ("snapshot", "custom")
 
 
 def _on_update(value: object) -> None:
@@ -72,49 +67,51 @@ def image_done(image: Image) -> bool:
 
 
 def wait_image(
-    ops: ImageOps, image: Image | int, poll: float, timeout: float, on_update: OnImage | None
+    ops: ImageOps,
+    image: Image | int,
+    *,
+    poll: float,
+    timeout: float,
+    on_update: OnImage | None = None,
 ) -> Op[Image]:
-    """Poll ``GET /v2/images/{id}`` until the image is ``available``; see ``image_done``.
+    """Poll ``GET /v2/images/{id}`` until the image is ``available`` (``poll_until``);
+    see ``image_done``.
 
     A 404 after the image was seen means DigitalOcean removed a failed import
     (``ImageFailedError``); before, it is a ``NotFoundError``. Transient poll failures
     are ridden out to the deadline; the timeout carries the last one as its cause.
+    Every error raised carries the image as last seen (``.image``).
     """
-    last = image if isinstance(image, Image) else None
+    seen = image if isinstance(image, Image) else None
     image_id = check_id(image.id if isinstance(image, Image) else image)
     poll, timeout = check_wait(poll, timeout)
     _on_update(on_update)
-    clock = ops.session.clock
-    deadline = clock() + timeout
-    pause, failure = poll, None
-    while True:
-        if last is not None and image_done(last):
-            return last
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise ImageTimeoutError(last, image_id, timeout) from failure
-        if last is not None or failure is not None:
-            yield Sleep(min(pause, remaining))
-        try:
-            last = yield from ops.info(image_id)
-        except NotFoundError as error:
-            if last is not None:
-                raise ImageFailedError(last, gone=True) from error
-            raise
-        except DoImagesError as error:
+
+    def carry(error: DoImagesError, last: Image | None) -> DoImagesError:
+        if isinstance(error, NotFoundError) and last is not None:
+            return ImageFailedError(last, gone=True)
+        if error.image is None:
             error.image = last
-            if not transient(error):
-                raise
-            failure, pause = error, next_poll(error, poll)
-            continue
-        failure, pause = None, poll
-        if on_update is not None:
-            on_update(last)
+        return error
+
+    watch = Watch(
+        fetch=lambda: ops.info(image_id),
+        done=image_done,
+        timed_out=lambda last: ImageTimeoutError(last, image_id, timeout),
+        carry=carry,
+        what=f"image {image_id}",
+    )
+    return (
+        yield from poll_until(
+            watch, clock=ops.session.clock, poll=poll, timeout=timeout, seen=seen, on_seen=on_update
+        )
+    )
 
 
 def create_and_wait(
     ops: ImageOps,
     created: Op[Image],
+    *,
     wait: object,
     poll: float,
     timeout: float,
@@ -127,7 +124,7 @@ def create_and_wait(
     if not wait:
         return image
     try:
-        return (yield from wait_image(ops, image, poll, timeout, on_update))
+        return (yield from wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update))
     except DoImagesError as error:
         if error.image is None:
             error.image = image
@@ -151,19 +148,21 @@ def distribute(
     ops: ImageOps,
     image_id: int,
     regions: Sequence[str],
+    *,
     wait: bool,
     poll: float,
     timeout: float,
-    on_update: OnAction | None,
+    on_update: OnAction | None = None,
 ) -> Op[dict[str, Action]]:
     """Transfer an image to every region it is not in yet; await all with one list per poll.
 
     Every transfer is started first, each through the never-twice POST path of
-    ``transfer``; then all are polled together with one ``GET /v2/images/{id}/actions``
-    (every page) per cycle. A transfer that fails to start, ends ``errored`` or runs
-    out of time does not stop the others; ``DistributionError`` then says which.
-    ``on_update`` is called with each action once it started, then with each pending one
-    after every poll.
+    ``transfer`` (``start_transfers``, which does not adopt: a transfer already under
+    way to a region fails that region); then all are polled together with one
+    ``GET /v2/images/{id}/actions`` (every page) per cycle (``await_actions``). A
+    transfer that fails to start, ends ``errored`` or runs out of time does not stop
+    the others; ``DistributionError`` then says which. ``on_update`` is called with
+    each action once it started, then with each pending one after every poll.
     """
     check_id(image_id)
     slugs = check_regions(regions)
@@ -172,96 +171,19 @@ def distribute(
     _on_update(on_update)
     image = yield from ops.info(image_id)
     have = set(image.regions or ())
-    actions: dict[str, Action] = {}
-    errors: dict[str, DoImagesError] = {}
-    url = ops.session.url(image_id, "actions")
     for region in slugs:
         if region in have:
             logger.info("image %d is already in %s; not transferring", image_id, region)
-            continue
-        try:
-            actions[region] = yield from ops._start_action(
-                image_id, url, {"type": "transfer", "region": region}
-            )
-        except DoImagesError as error:
-            errors[region] = error
-            continue
-        if on_update is not None:
-            on_update(actions[region])
+    wanted = [region for region in slugs if region not in have]
+    started = yield from start_transfers(ops, image_id, wanted, adopt=False, on_start=on_update)
+    actions, errors = started.actions, started.errors
     if wait and actions:
-        yield from _await_all(ops, image_id, actions, errors, poll, timeout, on_update)
+        yield from await_actions(
+            ops, image_id, actions, errors, poll=poll, timeout=timeout, on_update=on_update
+        )
     if errors:
         raise DistributionError(image_id, actions, errors)
     return actions
-
-
-def _await_all(
-    ops: ImageOps,
-    image_id: int,
-    actions: dict[str, Action],
-    errors: dict[str, DoImagesError],
-    poll: float,
-    timeout: float,
-    on_update: OnAction | None,
-) -> Op[None]:
-    """Poll the image's action list until every action in ``actions`` is done."""
-    clock = ops.session.clock
-    deadline = clock() + timeout
-    pending = {region for region in actions if region not in errors}
-    pause, failure = poll, None
-    while True:
-        _settle(actions, pending, errors)
-        if not pending:
-            return
-        remaining = deadline - clock()
-        if remaining <= 0:
-            for region in pending:
-                timed_out = ActionTimeoutError(actions[region], timeout=timeout)
-                timed_out.__cause__ = failure
-                errors[region] = timed_out
-            return
-        yield Sleep(min(pause, remaining))
-        try:
-            listed = yield from ops.action_list(image_id)
-        except DoImagesError as error:
-            if not transient(error):
-                for region in pending:
-                    error.action = actions[region]
-                    errors[region] = error
-                return
-            failure, pause = error, next_poll(error, poll)
-            continue
-        failure, pause = None, poll
-        _update(listed, actions, pending, on_update)
-
-
-def _settle(
-    actions: dict[str, Action], pending: set[str], errors: dict[str, DoImagesError]
-) -> None:
-    """Take the completed and errored actions out of ``pending``; record the errored."""
-    for region in sorted(pending):
-        action = actions[region]
-        if action.status == "completed":
-            pending.discard(region)
-        elif action.status == "errored":
-            pending.discard(region)
-            errors[region] = ActionFailedError(action)
-
-
-def _update(
-    listed: list[Action],
-    actions: dict[str, Action],
-    pending: set[str],
-    on_update: OnAction | None,
-) -> None:
-    """Replace each pending action by its state in ``listed``; report every one seen."""
-    by_id = {action.id: action for action in listed}
-    for region in [region for region in actions if region in pending]:  # in start order
-        seen = by_id.get(actions[region].id)
-        if seen is not None:
-            actions[region] = seen
-            if on_update is not None:
-                on_update(seen)
 
 
 # ---------------------------------------------------------------------- prune
@@ -290,16 +212,6 @@ class PruneReport:
     failed: dict[int, DoImagesError] = field(default_factory=dict)
 
 
-def _check_types(types: object) -> None:
-    if isinstance(types, str) or not isinstance(types, Sequence) or not types:
-        raise TypeError(f"types must be a non-empty tuple of image types, not {types!r}")
-    for kind in types:
-        if kind == "backup":
-            raise ValueError("backups are managed by DigitalOcean and cannot be pruned")
-        if kind not in PRUNABLE_TYPES:
-            raise ValueError(f"types may hold 'snapshot' and 'custom', not {kind!r}")
-
-
 def check_prune(
     keep: object,
     older_than: object,
@@ -325,14 +237,15 @@ def check_prune(
         check_str(tag_name, "tag_name")
     if name_prefix is not None:
         check_str(name_prefix, "name_prefix")
-    _check_types(types)
+    kinds = check_types(types)
     if group_by is not None and not callable(group_by):
         raise TypeError(f"group_by must be callable, not {type_name(group_by)}")
-    return keep, older_than, tuple(types)  # type: ignore[arg-type]
+    return keep, older_than, kinds
 
 
 def plan_prune(
     ops: ImageOps,
+    *,
     keep: int,
     older_than: timedelta | None,
     tag_name: str | None,
@@ -354,7 +267,7 @@ def plan_prune(
     groups: dict[str, list[Image]] = {}
     kept: list[Image] = []
     for image in images:
-        if not _candidate(image, kinds, name_prefix):
+        if not selects(image, types=kinds, name_prefix=name_prefix):
             continue  # not yours, or not what was asked for: not part of the plan
         if image.created_at is None:
             kept.append(image)
@@ -377,45 +290,6 @@ def plan_prune(
         now=now,
         _owner=ops.session,
     )
-
-
-@dataclass(frozen=True)
-class Listing:
-    """Every page of the account's own images, and the server's time of the listing."""
-
-    images: list[Image]
-    now: datetime
-    """The latest ``Date`` the pages were answered with (the local clock if none was)."""
-    pages: int
-
-
-def own_images(ops: ImageOps, tag_name: str | None = None) -> Op[Listing]:
-    """``GET /v2/images?private=true``, every page, one by one, with the server's time."""
-    first = ops.images_url(None, True, tag_name)
-    dates: list[datetime] = []
-    pages = itertools.count(1)
-    read = 0
-
-    def dated(url: str | httpx.URL) -> Op[Page[Image]]:
-        nonlocal read
-        response = yield from ops._get(url)
-        read = next(pages)
-        when = server_now(response)
-        if when is not None:
-            dates.append(when)
-        parsed: ImagePage = ops.session.parse_page(IMAGE_PAGE, response)
-        return page_of(parsed)
-
-    images: list[Image] = yield from collect(dated, first, 1, lambda: ops.session.rate_limit)
-    now = max(dates) if dates else datetime.now(timezone.utc)
-    return Listing(images, now, read)
-
-
-def _candidate(image: Image, kinds: tuple[str, ...], name_prefix: str | None) -> bool:
-    """Whether a listed image is one the plan may consider at all."""
-    if image.public is not False or str(image.type) not in kinds:
-        return False
-    return name_prefix is None or (image.name or "").startswith(name_prefix)
 
 
 def _rank(
@@ -445,7 +319,7 @@ def _rank(
 
 
 def prune(
-    ops: ImageOps, plan: PrunePlan, width: int, on_progress: OnProgress | None
+    ops: ImageOps, plan: PrunePlan, *, width: int, on_progress: OnProgress | None
 ) -> Op[PruneReport]:
     """Delete ``plan.delete``, up to ``width`` at a time within the budget; report each one.
 
@@ -460,26 +334,33 @@ def prune(
     total = len(plan.delete)
     done = itertools.count(1)
 
-    def one(image: Image) -> Op[DoImagesError | None]:
-        outcome: DoImagesError | None = None
-        try:
-            yield from ops.destroy(image.id)
-        except NotFoundError:
-            pass  # already gone
-        except DoImagesError as error:
-            outcome = error
+    def each(image_id: int, outcome: object) -> None:
         if on_progress is not None:
             on_progress(next(done), total)
-        return outcome
 
-    outcomes: list[Any] = yield Gather(
-        [one(image) for image in plan.delete],
-        width=lambda: page_concurrency(width, ops.session.rate_limit),
+    outcomes = yield from delete_each(
+        ops, [image.id for image in plan.delete], width=width, on_each=each
     )
     report = PruneReport()
     for image, outcome in zip(plan.delete, outcomes, strict=True):
-        if outcome is None:
-            report.deleted.append(image)
-        else:
+        if isinstance(outcome, DoImagesError):
             report.failed[image.id] = outcome
+        else:
+            report.deleted.append(image)
     return report
+
+
+__all__ = [
+    "OnAction",
+    "OnImage",
+    "OnProgress",
+    "PrunePlan",
+    "PruneReport",
+    "check_regions",
+    "create_and_wait",
+    "distribute",
+    "image_done",
+    "plan_prune",
+    "prune",
+    "wait_image",
+]

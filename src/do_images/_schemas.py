@@ -32,11 +32,18 @@ from ._models import (
     Action,
     ActionEnvelope,
     ActionPage,
+    Droplet,
+    DropletEnvelope,
+    DropletPage,
+    DropletSnapshotPage,
     ErrorBody,
     Image,
     ImageEnvelope,
     ImagePage,
     Region,
+    Snapshot,
+    SnapshotEnvelope,
+    SnapshotPage,
 )
 from .fleet import FleetPlanDocument
 
@@ -52,6 +59,13 @@ MODELS: dict[str, type[BaseModel]] = {
     "action_envelope": ActionEnvelope,
     "error": ErrorBody,
     "account_transfer": AccountTransfer,
+    "droplet": Droplet,
+    "droplet_list": DropletPage,
+    "droplet_envelope": DropletEnvelope,
+    "droplet_snapshot_list": DropletSnapshotPage,
+    "snapshot": Snapshot,
+    "snapshot_list": SnapshotPage,
+    "snapshot_envelope": SnapshotEnvelope,
     "fleet_plan": FleetPlanDocument,
 }
 """File stem (``schemas/<stem>.schema.json``) -> the model it describes."""
@@ -85,10 +99,11 @@ def _attribute_docs(cls: type) -> dict[str, str]:
 
 _MODEL_CLASSES = {
     name: value
-    for name, value in vars(_models).items()
+    for module in _models.MODULES
+    for name, value in vars(module).items()
     if isinstance(value, type)
     and issubclass(value, BaseModel)
-    and value.__module__ == _models.__name__
+    and value.__module__ == module.__name__
 }
 
 

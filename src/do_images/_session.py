@@ -19,15 +19,8 @@ from pydantic import BaseModel, ValidationError
 from ._budget import RequestBudget
 from ._checks import check_base_url, check_retries, timeout_extension
 from ._effects import Op, Sleep
-from ._errors import (
-    DoImagesError,
-    ResponseValidationError,
-    UnknownOutcomeError,
-    cut_text,
-    error_from_response,
-    request_id_of,
-    transport_error,
-)
+from ._error_map import cut_text, error_from_response, request_id_of, transport_error
+from ._errors import DoImagesError, ResponseValidationError, UnknownOutcomeError
 from ._gc import collector_paused
 from ._models import ACTION_ANY, Action, ActionEnvelope, JsonValidator, RateLimit
 from ._retry import Raise, Return, decide, may_have_applied, parse_rate_limit, reset_wait

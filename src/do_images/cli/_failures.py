@@ -40,6 +40,9 @@ from .._errors import (
 )
 from ._output import again
 
+REMOVE_OBJECT = "do-images import --remove-object"
+"""How the SDK's message about a kept object starts the command that removes it."""
+
 
 class ExitCode(enum.IntEnum):
     """What the exit status of ``do-images`` means; one value per class of failure."""
@@ -79,8 +82,9 @@ EXIT_MEANINGS = {
     "or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
     "transfer may have happened",
-    ExitCode.STALE_PLAN: "stale plan: the account or the fleet file changed since the plan, "
-    "or it is too old; nothing was changed: plan again",
+    ExitCode.STALE_PLAN: "stale plan: the account no longer gives the plan's entries, the "
+    "fleet file changed, or the plan is too old or of another format; nothing was changed: "
+    "plan again",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
@@ -255,6 +259,15 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
     # An optional extra that is not installed: the message says which, and how.
     (ImportError, ExitCode.USAGE, lambda exc, args: str(exc)),
+    # Text Python cannot encode: on a command line, a byte that is not UTF-8.
+    (
+        UnicodeError,
+        ExitCode.USAGE,
+        lambda exc, args: (
+            "an argument is not valid UTF-8 text (it holds a byte that is not "
+            "UTF-8, or a lone surrogate): give it in UTF-8"
+        ),
+    ),
     # The SDK refuses bad arguments with these before sending anything.
     (ArgumentError, ExitCode.USAGE, in_flags),
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
@@ -281,5 +294,13 @@ def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str
         return ExitCode.API_ERROR, _upload_failed(exc, args)  # Spaces said no
     for kind, code, message in FAILURES:
         if isinstance(exc, kind):
-            return code, message(exc, args) + _resume_hint(exc, args)
+            return code, _kept_object(exc, args, message(exc, args) + _resume_hint(exc, args))
     return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _kept_object(exc: BaseException, args: argparse.Namespace, message: str) -> str:
+    """An import kept its object: the command that removes it reaches this command's API
+    (``--base-url``, ``--sandbox --state``) to check that the import has ended."""
+    if getattr(exc, "object_key", None) is None:
+        return message
+    return message.replace(REMOVE_OBJECT, again(args, REMOVE_OBJECT.removeprefix("do-images ")))

@@ -1,10 +1,14 @@
-"""The fleet commands: ``plan`` a fleet file, ``apply`` it (or a saved plan)."""
+"""The fleet commands: ``plan`` a fleet file, ``apply`` it (or a saved plan), and the
+plan rendered as Terraform renders one (``+`` transfer, ``~`` tag, ``-`` delete)."""
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._constants import DEFAULT_MAX_DELETE
 from ._commands import Context, Stop, UsageError, ask
 from ._failures import ExitCode
 from ._output import Output, again
@@ -26,28 +30,30 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "do-images apply plan.json --yes --max-delete 40",
     ),
 }
-_SIGNS = {"transfer": "+", "tag": "~", "delete": "-"}
 
 
 def _what(entry: PlanEntry) -> str:
     target = f"{entry.image_id} {entry.image_name}".rstrip()
     if entry.action == "transfer":
-        return f"{_SIGNS['transfer']} transfer {target} to {entry.region}"
+        return f"{entry.sign} transfer {target} to {entry.region}"
     if entry.action == "tag":
-        return f"{_SIGNS['tag']} tag      {target} + {entry.tag}"
-    return f"{_SIGNS['delete']} delete   {target}"
+        return f"{entry.sign} tag      {target} + {entry.tag}"
+    return f"{entry.sign} delete   {target}"
 
 
 def show_plan(out: Output, plan: FleetPlan) -> None:
     """The plan in Terraform's words: ``+`` transfer, ``~`` tag, ``-`` delete, why."""
-    changes = [entry for entry in plan.entries if entry.action in _SIGNS]
+    from .._jobs._fleet_rule import CHANGES
+
+    order = list(CHANGES)
+    changes = [entry for entry in plan.entries if entry.action in CHANGES]
     if changes:
         out.line("do-images will make these changes:")
         for group in plan.fleet.groups:
             # In the order apply takes them: transfers, tags, then deletions.
             mine = sorted(
                 (entry for entry in changes if entry.group == group.name),
-                key=lambda entry: list(_SIGNS).index(entry.action),
+                key=lambda entry: order.index(entry.action),
             )
             if not mine:
                 continue
@@ -79,24 +85,40 @@ def _load_fleet(path: str) -> Fleet:
     return Fleet.load(path)
 
 
+def _command(args: Any, *words: str) -> str:
+    """A ``do-images`` command line to paste, every word shell-quoted."""
+    return again(args, shlex.join(words))
+
+
+def _same_path(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return os.path.abspath(one) == os.path.abspath(other)
+
+
 def run_plan(ctx: Context) -> int:
     """``plan FLEET.toml``: read the account, say what applying would change."""
     args, out = ctx.args, ctx.out
+    if args.out and _same_path(args.out, args.fleet):
+        raise UsageError(f"--out {args.out} is the fleet file itself: save the plan elsewhere")
     try:
         fleet = _load_fleet(args.fleet)
         plan = ctx.client.image.plan_fleet(fleet)
+        if args.out:
+            plan.save(args.out)
     except Exception as exc:
         if args.detailed_exitcode:
             raise Stop(ExitCode.FAILED, _message(exc, args)) from None
         raise
-    if args.out:
-        plan.save(args.out)
     if out.as_json:
         out.json(plan.to_json())
     else:
         show_plan(out, plan)
         if args.out:
-            out.note(f"plan saved to {args.out}; apply it with: {again(args, f'apply {args.out}')}")
+            out.note(
+                f"plan saved to {args.out}; apply it with: {_command(args, 'apply', args.out)}"
+            )
     if args.detailed_exitcode and plan.changes:
         return ExitCode.USAGE  # Terraform's 2: changes pending
     return ExitCode.OK
@@ -114,7 +136,7 @@ def _plan_of(ctx: Context) -> FleetPlan:
 
     path = ctx.args.file
     try:
-        head = Path(path).read_bytes()[:1024].lstrip()
+        head = Path(path).read_bytes()[:1024].removeprefix(b"\xef\xbb\xbf").lstrip()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head.startswith(b"{"):
@@ -132,6 +154,7 @@ def run_apply(ctx: Context) -> int:
         if out.as_json:
             out.json({"ok": True, "results": []})
         return ExitCode.OK
+    _check_deletions(plan, args.max_delete)
     if not args.yes and not ask(ctx, "Apply these changes?", refusing="apply"):
         out.note("not applied")
         return ExitCode.FAILED
@@ -140,14 +163,38 @@ def run_apply(ctx: Context) -> int:
         if not out.as_json:
             out.note(f"{result.outcome:<7} {_what(result.entry)}: {result.detail}")
 
-    report = ctx.client.image.apply_fleet(plan, max_delete=args.max_delete, on_result=progress)
+    replan = f"plan again to see what remains: {_replan(args, plan)}"
+    try:
+        report = ctx.client.image.apply_fleet(plan, max_delete=args.max_delete, on_result=progress)
+    except KeyboardInterrupt:
+        raise Stop(
+            ExitCode.INTERRUPTED,
+            f"interrupted; transfers already started go on server-side; {replan} "
+            "(applying a new plan waits for them, never starts them twice)",
+        ) from None
     if out.as_json:
         out.json(_report_json(report))
     done, failed, skipped = (len(report.of(kind)) for kind in ("done", "failed", "skipped"))
     out.note(f"Applied: {done} done, {failed} failed, {skipped} skipped.")
     if not report.ok:
-        out.note(f"plan again to see what remains: {again(args, 'plan ' + (args.file or ''))}")
+        out.note(replan)
     return ExitCode.OK if report.ok else ExitCode.API_ERROR
+
+
+def _check_deletions(plan: FleetPlan, most: int) -> None:
+    """The ``--max-delete`` limit, said in the command line's words, before any request."""
+    deletions = len(plan.of("delete"))
+    if deletions > most:
+        raise UsageError(
+            f"the plan deletes {deletions} images, more than --max-delete {most}; "
+            f"if that is meant, raise it: --max-delete {deletions}"
+        )
+
+
+def _replan(args: Any, plan: FleetPlan) -> str:
+    """The ``plan`` command that shows what remains: of the fleet file the plan came
+    from (its absolute path), whichever file ``apply`` was given."""
+    return _command(args, "plan", plan.fleet.path or args.file)
 
 
 def _report_json(report: FleetReport) -> dict[str, Any]:
@@ -189,7 +236,7 @@ def add_commands(commands: Commands) -> None:
     sub.add_argument(
         "--max-delete",
         type=count,
-        default=20,
+        default=DEFAULT_MAX_DELETE,
         metavar="N",
-        help="refuse a plan that deletes more than N images (default 20)",
+        help=f"refuse a plan that deletes more than N images (default {DEFAULT_MAX_DELETE})",
     )

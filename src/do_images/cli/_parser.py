@@ -222,10 +222,10 @@ def _format_of(columns: Columns[Any]) -> Callable[[str], list[Column[Any]]]:
     return parse
 
 
-def add_image_fields(parser: argparse.ArgumentParser) -> None:
-    """``--name`` (required), ``--distribution``, ``--description`` and ``--tag``: what a
-    new image is given (``create``, ``import``)."""
-    parser.add_argument("--name", required=True, help="the image's name")
+def add_image_fields(parser: argparse.ArgumentParser, *, name_required: bool = True) -> None:
+    """``--name`` (required, unless the command checks that itself), ``--distribution``,
+    ``--description`` and ``--tag``: what a new image is given (``create``, ``import``)."""
+    parser.add_argument("--name", required=name_required, help="the image's name")
     parser.add_argument("--distribution", help="the distribution, such as Ubuntu")
     parser.add_argument("--description", help="a description (free text)")
     parser.add_argument(

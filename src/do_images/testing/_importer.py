@@ -27,8 +27,17 @@ def fetch_failure(url: str) -> str | None:
     it: ``None`` when DigitalOcean would import it, else its ``error_message``."""
     from .._imagefile import sniff
 
+    # A transport, not a client: httpx.Client logs each request's URL at INFO, and an
+    # import URL is often presigned (a secret).
+    request = httpx.Request("GET", url, headers={"Range": "bytes=0-65535"})
+    request.extensions["timeout"] = httpx.Timeout(5.0).as_dict()
     try:
-        response = httpx.get(url, headers={"Range": "bytes=0-65535"}, timeout=5.0)
+        with httpx.HTTPTransport() as transport:
+            response = transport.handle_request(request)
+            try:
+                response.read()
+            finally:
+                response.close()
     except httpx.HTTPError as exc:
         return _UNREACHABLE.format(why=type(exc).__name__)
     if response.status_code not in (200, 206):

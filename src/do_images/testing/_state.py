@@ -104,12 +104,14 @@ class StateFile:
     def write(self, data: dict[str, Any], *, clock: float, saved_at: float) -> None:
         """Replace the file with ``data`` and the moment it was written (atomically).
 
-        ``data`` is serialised once: that text is both what is compared, so nothing
-        is written when it is what this file last held (the clock and ``saved_at``
-        alone moving, as a realtime sandbox's do, change nothing), and the body of the
-        file, with the format, version, ``clock`` and ``saved_at`` put in front.
+        ``data`` is serialised once, in ASCII (a lone surrogate a client sent, which
+        UTF-8 cannot encode, is kept as its JSON escape): that text is both what is
+        compared, so nothing is written when it is what this file last held (the clock
+        and ``saved_at`` alone moving, as a realtime sandbox's do, change nothing), and
+        the body of the file, with the format, version, ``clock`` and ``saved_at`` put in
+        front.
         """
-        body = json.dumps(data, indent=1, ensure_ascii=False)
+        body = json.dumps(data, indent=1, ensure_ascii=True)
         if body == self._key and not self.changed():
             return
         head = (
@@ -147,4 +149,4 @@ KEPT = ("start", "elapsed", "world")
 def _key(data: dict[str, Any]) -> str:
     # What a write of the same state would serialise, so an unchanged state is not
     # written back after a read.
-    return json.dumps({k: data[k] for k in KEPT if k in data}, indent=1, ensure_ascii=False)
+    return json.dumps({k: data[k] for k in KEPT if k in data}, indent=1, ensure_ascii=True)

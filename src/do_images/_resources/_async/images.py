@@ -3,7 +3,7 @@
 """``do.image``: every operation of the Images API, as thin wrappers over the runner.
 
 Each method checks nothing itself and decides nothing: it builds the shared
-operation (``_images``, ``_lifecycle``, ``_fleet``, ``_import``) and runs it on its
+operation (``_images``, ``_lifecycle``, ``_jobs``, ``_import``) and runs it on its
 client's runner (``_effects``), the only code that sends requests or sleeps.
 """
 
@@ -23,7 +23,7 @@ from ..._paging import AsyncPager
 if TYPE_CHECKING:
     # The jobs (imports and waits, pruning, fleets, local imports) load with their
     # first call: a command that lists or shows images starts without them.
-    from ..._fleet import OnResult
+    from ..._jobs._fleet_apply import OnResult
     from ..._lifecycle import OnAction, OnImage, OnProgress, PrunePlan, PruneReport
     from ..._spaces import OnProgress as OnImportProgress
     from ..._spaces import SpacesTarget
@@ -131,7 +131,7 @@ class AsyncImageResource:
 
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
-        return await self._run(create_and_wait(ops, created, wait, poll, timeout))
+        return await self._run(create_and_wait(ops, created, wait=wait, poll=poll, timeout=timeout))
 
     async def transfer(
         self,
@@ -151,7 +151,9 @@ class AsyncImageResource:
         the POST is sent once more; ``UnknownOutcomeError`` if that stays inconclusive.
         """
         return await self._run(
-            self._ops.with_retries(max_retries).transfer(id, region, wait, poll, timeout)
+            self._ops.with_retries(max_retries).transfer(
+                id, region, wait=wait, poll=poll, timeout=timeout
+            )
         )
 
     async def convert(
@@ -164,7 +166,9 @@ class AsyncImageResource:
         max_retries: int | None = None,
     ) -> Action:
         """Convert a backup to a snapshot: ``POST /v2/images/{id}/actions``."""
-        return await self._run(self._ops.with_retries(max_retries).convert(id, wait, poll, timeout))
+        return await self._run(
+            self._ops.with_retries(max_retries).convert(id, wait=wait, poll=poll, timeout=timeout)
+        )
 
     async def wait_image(
         self,
@@ -185,7 +189,9 @@ class AsyncImageResource:
         from ..._lifecycle import wait_image
 
         ops = self._ops.with_retries(max_retries)
-        return await self._run(wait_image(ops, image, poll, timeout, on_update))
+        return await self._run(
+            wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update)
+        )
 
     async def distribute(
         self,
@@ -210,7 +216,9 @@ class AsyncImageResource:
         from ..._lifecycle import distribute
 
         ops = self._ops.with_retries(max_retries)
-        return await self._run(distribute(ops, id, regions, wait, poll, timeout, on_update))
+        return await self._run(
+            distribute(ops, id, regions, wait=wait, poll=poll, timeout=timeout, on_update=on_update)
+        )
 
     async def plan_prune(
         self,
@@ -233,7 +241,15 @@ class AsyncImageResource:
 
         ops = self._ops.with_retries(max_retries)
         return await self._run(
-            plan_prune(ops, keep, older_than, tag_name, name_prefix, types, group_by)
+            plan_prune(
+                ops,
+                keep=keep,
+                older_than=older_than,
+                tag_name=tag_name,
+                name_prefix=name_prefix,
+                types=types,
+                group_by=group_by,
+            )
         )
 
     async def prune(
@@ -251,7 +267,9 @@ class AsyncImageResource:
         from ..._lifecycle import prune
 
         ops = self._ops.with_retries(max_retries)
-        return await self._run(prune(ops, plan, self._page_concurrency, on_progress))
+        return await self._run(
+            prune(ops, plan, width=self._page_concurrency, on_progress=on_progress)
+        )
 
     async def action_list(
         self, id: int, *, max_retries: int | None = None
@@ -283,7 +301,9 @@ class AsyncImageResource:
         the action after every poll.
         """
         return await self._run(
-            self._ops.with_retries(max_retries).wait(action, poll, timeout, on_update)
+            self._ops.with_retries(max_retries).wait(
+                action, poll=poll, timeout=timeout, on_update=on_update
+            )
         )
 
     async def tag(self, id: int, *tags: str, max_retries: int | None = None) -> None:
@@ -358,10 +378,10 @@ class AsyncImageResource:
         of each kept image that lacks a region of its group, to see a transfer already
         under way. Raises ``FleetError`` for an image two groups select.
         """
-        from ..._fleet import plan_fleet
+        from ..._jobs._fleet_apply import plan_fleet
 
         ops = self._ops.with_retries(max_retries)
-        return await self._run(plan_fleet(ops, fleet, self._page_concurrency))
+        return await self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
 
     async def apply_fleet(
         self,
@@ -376,26 +396,30 @@ class AsyncImageResource:
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
 
-        Before any change: more than ``max_delete`` deletions raise ``FleetError``; a
-        plan whose images or fleet file changed, or older than ``max_plan_age`` by the
-        server's clock, raises ``StalePlanError``. Then the transfers (one action-list
-        poll per image per cycle; one under way is waited for, not started again), the
-        tags, and each group's deletions once its transfers completed (none if one
-        failed). ``on_result`` is called with each entry's ``EntryResult``.
+        Before any change: more than ``max_delete`` deletions raise ``FleetError``; the
+        account is read again and the rule run on it with the plan's fleet at the plan's
+        ``listed_at``: any difference but the plan's own progress, a changed fleet file,
+        or a plan older than ``max_plan_age`` by the server's clock raises
+        ``StalePlanError``. Then the transfers (a transfer under way is adopted, never
+        started twice; one action-list poll per image per cycle), the tags, and each
+        group's deletions once its transfers completed (none if one failed), each
+        re-checked on a listing read just before: an image the rule no longer deletes,
+        or that changed since the plan, is skipped. ``on_result`` is called with each
+        entry's ``EntryResult``.
         """
-        from ..._fleet import apply_fleet
+        from ..._jobs._fleet_apply import apply_fleet
 
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             apply_fleet(
                 ops,
                 plan,
-                self._page_concurrency,
-                max_delete,
-                max_plan_age,
-                poll,
-                timeout,
-                on_result,
+                width=self._page_concurrency,
+                max_delete=max_delete,
+                max_plan_age=max_plan_age,
+                poll=poll,
+                timeout=timeout,
+                on_result=on_result,
             )
         )
 
@@ -426,7 +450,8 @@ class AsyncImageResource:
         upload is multipart with several parts in flight, resumable (``resume``), and
         the API fetches it through a presigned URL (``public_read=True``: a public
         object for the import instead). The object is deleted once the import ended,
-        succeeded or failed, unless ``keep_object``. ``on_progress`` gets
+        succeeded or failed, unless ``keep_object``, and kept while it may still run (the
+        error then names it). ``on_progress`` gets
         ``UploadProgress`` then ``ImportProgress``. Errors after the import started
         carry ``.image``.
         """

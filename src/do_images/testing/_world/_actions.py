@@ -1,6 +1,8 @@
-"""The actions aggregate: image actions (transfer, convert) and how they progress.
+"""The actions aggregate: image actions (transfer, convert) and how they progress, and
+the Actions API's view of every action of an account, images' and droplets'.
 
-Droplet actions go beside these, in an aggregate of their own.
+Droplet actions are started and progress in an aggregate of their own
+(``_droplet_actions``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ from datetime import timedelta
 from typing import Any
 
 from .._seed import region_object
-from ._core import PendingRun, Problem, WorldCore, int_segment, iso, required_str
+from ._core import (
+    DEFAULT_ACCOUNT,
+    PendingRun,
+    Problem,
+    WorldCore,
+    int_segment,
+    iso,
+    newest_first,
+    required_str,
+)
 from ._regions import check_region, check_regions
 
 ACTION_TYPES = ("transfer", "convert")
@@ -39,17 +50,29 @@ class Actions(WorldCore):
         """The action ``raw`` of ``image``, or 404."""
         action_id = int_segment(raw)
         action = self.actions.get(action_id) if action_id is not None else None
-        if action is None or action["resource_id"] != image["id"]:
+        if action is None or not _of_image(action, image):
             raise Problem(404)
         return action
 
     def list_actions(self, image: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The actions of ``image``, by id."""
         return [
-            self.actions[key]
-            for key in sorted(self.actions)
-            if self.actions[key]["resource_id"] == image["id"]
+            self.actions[key] for key in sorted(self.actions) if _of_image(self.actions[key], image)
         ]
+
+    def action_visible(self, action: Mapping[str, Any], account: str) -> bool:
+        """Whether ``account`` sees ``action`` at ``/v2/actions``: an action of its own
+        droplet (even once destroyed) or of an image it sees (any, once deleted)."""
+        if action["resource_type"] == "droplet":
+            return self.droplet_accounts.get(action["resource_id"], DEFAULT_ACCOUNT) == account
+        image = self.images.get(action["resource_id"])
+        return image is None or self.visible(image, account)
+
+    def account_actions(self, account: str) -> list[dict[str, Any]]:
+        """``GET /v2/actions``: every action ``account`` sees, newest first."""
+        return newest_first(
+            action for action in self.actions.values() if self.action_visible(action, account)
+        )
 
     def start_action(self, image: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /v2/images/{id}/actions``: an in-progress transfer or convert."""
@@ -134,3 +157,7 @@ class Actions(WorldCore):
             run.due = self.clock()
             self.settle()
         return run.action
+
+
+def _of_image(action: Mapping[str, Any], image: Mapping[str, Any]) -> bool:
+    return bool(action["resource_type"] == "image" and action["resource_id"] == image["id"])

@@ -170,11 +170,23 @@ class Images(WorldCore):
             self.owners[image["id"]] = owner
         return image
 
-    def add_image(self, *, image_id: int | None, **fields: Any) -> dict[str, Any]:
-        """Store an image as given (the sandbox's ``add_image``)."""
+    def add_image(
+        self, *, image_id: int | None, droplet_id: int | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Store an image as given (the sandbox's ``add_image``); with ``droplet_id``, a
+        snapshot or backup of that droplet (even one removed since), in its account."""
         if image_id is not None and image_id in self.images:
             raise ValueError(f"there is already an image with id {image_id}")
-        return self._store_image(image_id=image_id, **fields)
+        if droplet_id is None:
+            return self._store_image(image_id=image_id, **fields)
+        if droplet_id not in self.droplet_accounts:
+            raise ValueError(f"there is no droplet with id {droplet_id}")
+        if fields["type"] not in ("snapshot", "backup") or fields.get("public"):
+            raise ValueError("a droplet's image is a private snapshot or backup")
+        owner = self.droplet_accounts[droplet_id]
+        image = self._store_image(image_id=image_id, owner=owner, **fields)
+        self.snapshot_sources[image["id"]] = droplet_id
+        return image
 
     def update_image(self, image: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /v2/images/{id}``: the fields given, checked as the API checks them."""
@@ -195,6 +207,7 @@ class Images(WorldCore):
         """``DELETE /v2/images/{id}``."""
         del self.images[image["id"]]
         self.owners.pop(image["id"], None)
+        self.snapshot_sources.pop(image["id"], None)
 
 
 def is_loopback(url: httpx.URL) -> bool:

@@ -41,20 +41,25 @@ class Tags(WorldCore):
         return name
 
     def tag_object(self, account: str, name: str) -> dict[str, Any]:
-        """A tag as the API shows it, with its resource counts."""
+        """A tag as the API shows it, with its resource counts (images and droplets)."""
         tagged = [
             image
             for key, image in sorted(self.images.items())
             if self.owner(image) == account and name in image["tags"]
         ]
-        images: dict[str, Any] = {"count": len(tagged)}
-        if tagged:
-            images["last_tagged_uri"] = f"https://api.digitalocean.com/v2/images/{tagged[-1]['id']}"
-        resources: dict[str, Any] = {"count": len(tagged)}
-        if tagged:
-            resources["last_tagged_uri"] = images["last_tagged_uri"]
+        on_droplets = [
+            droplet
+            for key, droplet in sorted(self.droplets.items())
+            if self.droplet_accounts.get(key) == account and name in droplet["tags"]
+        ]
+        images = _tagged("images", tagged)
+        droplets = _tagged("droplets", on_droplets)
+        resources: dict[str, Any] = {"count": len(tagged) + len(on_droplets)}
+        last = droplets.get("last_tagged_uri") or images.get("last_tagged_uri")
+        if last:
+            resources["last_tagged_uri"] = last
         resources.update(
-            droplets={"count": 0},
+            droplets=droplets,
             images=images,
             volumes={"count": 0},
             volume_snapshots={"count": 0},
@@ -71,12 +76,15 @@ class Tags(WorldCore):
         return self.tag_object(account, self._tag_named(account, name, create=True))
 
     def delete_tag(self, account: str, name: str) -> None:
-        """``DELETE /v2/tags/{tag}``: the tag goes, and with it from every image."""
+        """``DELETE /v2/tags/{tag}``: the tag goes, and with it from every image and droplet."""
         self.find_tag(account, name)
         self.tags[account].remove(name)
         for image in self.images.values():
             if self.owner(image) == account and name in image["tags"]:
                 image["tags"] = [tag for tag in image["tags"] if tag != name]
+        for key, droplet in self.droplets.items():
+            if self.droplet_accounts.get(key) == account and name in droplet["tags"]:
+                droplet["tags"] = [tag for tag in droplet["tags"] if tag != name]
 
     def _tagged_images(self, account: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         resources = body.get("resources")
@@ -111,6 +119,14 @@ class Tags(WorldCore):
         tag = self.find_tag(account, name)
         for image in self._tagged_images(account, body):
             image["tags"] = [t for t in image["tags"] if t != tag]
+
+
+def _tagged(kind: str, tagged: list[dict[str, Any]]) -> dict[str, Any]:
+    """One kind's count in a tag, and the URI of the last one tagged."""
+    counted: dict[str, Any] = {"count": len(tagged)}
+    if tagged:
+        counted["last_tagged_uri"] = f"https://api.digitalocean.com/v2/{kind}/{tagged[-1]['id']}"
+    return counted
 
 
 def check_tag(name: str, status: int = 422) -> None:

@@ -1,9 +1,6 @@
-"""Typed models of the objects the Images API sends.
-
-Every model keeps what the API sent and nothing more: fields the API did not send
-stay unset (and out of ``model_dump()``), unknown fields are kept, and unknown enum
-values stay plain strings, so a new value on the server never breaks a client.
-"""
+"""What every model of the API's objects shares: strict wire types, timestamps, open
+enums, immutability, dict-style reading, the list envelopes, the error body and the
+validators straight from JSON bytes."""
 
 from __future__ import annotations
 
@@ -21,8 +18,6 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    StrictBool,
-    StrictFloat,
     StrictInt,
     TypeAdapter,
 )
@@ -31,18 +26,6 @@ from pydantic_core import core_schema
 
 T = TypeVar("T")
 
-__all__ = [
-    "AccountTransfer",
-    "Action",
-    "ActionStatus",
-    "ActionType",
-    "Image",
-    "ImageStatus",
-    "ImageType",
-    "RateLimit",
-    "Region",
-]
-
 
 class _StrEnum(str, enum.Enum):
     """A ``str`` enum that prints as its value (``str(ImageType.snapshot) == "snapshot"``)."""
@@ -50,41 +33,6 @@ class _StrEnum(str, enum.Enum):
     def __str__(self) -> str:
         value: str = self.value
         return value
-
-
-class ImageType(_StrEnum):
-    """The kind of an image (the ``type`` attribute, not the ``type`` list filter)."""
-
-    base = "base"
-    snapshot = "snapshot"
-    backup = "backup"
-    custom = "custom"
-    admin = "admin"
-
-
-class ImageStatus(_StrEnum):
-    """The state of an image; custom images start as ``NEW``."""
-
-    NEW = "NEW"
-    available = "available"
-    pending = "pending"
-    deleted = "deleted"
-    retired = "retired"
-
-
-class ActionStatus(_StrEnum):
-    """The state of an image action."""
-
-    in_progress = "in-progress"
-    completed = "completed"
-    errored = "errored"
-
-
-class ActionType(_StrEnum):
-    """The image actions this API offers."""
-
-    transfer = "transfer"
-    convert = "convert"
 
 
 # Wire types are checked strictly: lax parsing would turn "123" into 123, "true" into
@@ -224,90 +172,6 @@ class _APIModel(_DictView, _Wire):  # type: ignore[misc]
         return super().model_dump_json(exclude_unset=exclude_unset, **kwargs)
 
 
-class Image(_APIModel):
-    """An image: a distribution, application, snapshot, backup or custom image."""
-
-    id: StrictInt
-    """The image's unique id."""
-    name: str | None = None
-    """The display name; for public images, the distribution's release."""
-    type: ImageType | str | None = _open_enum()
-    """``base``, ``snapshot``, ``backup``, ``custom`` or ``admin`` (a new kind stays a str)."""
-    distribution: str | None = None
-    """The image's base distribution, such as ``Ubuntu``; ``Unknown`` if not one the API knows."""
-    slug: str | None = None
-    """The public image's name in requests (``ubuntu-24-04-x64``); ``None`` for your own."""
-    public: StrictBool | None = None
-    """Whether every account can use it (DigitalOcean's images) or only yours."""
-    regions: list[str] | None = None
-    """The region slugs the image is available in."""
-    created_at: Timestamp | None = None
-    """When the image was created, timezone-aware."""
-    min_disk_size: StrictInt | None = None
-    """The smallest disk, in GB, a Droplet needs to use the image."""
-    size_gigabytes: StrictFloat | None = None
-    """The image's size in GB (billed for snapshots and custom images)."""
-    description: str | None = None
-    """Free text about the image."""
-    tags: list[str] | None = None
-    """The tags on the image."""
-    status: ImageStatus | str | None = _open_enum()
-    """``NEW``, ``available``, ``pending``, ``deleted`` or ``retired`` (a new state stays a str)."""
-    error_message: str | None = None
-    """Why importing a custom image failed; empty when it did not."""
-
-
-class Region(_APIModel):
-    """The region object embedded in an action."""
-
-    name: str
-    """The display name, such as ``New York 3``."""
-    slug: str
-    """The region's name in requests, such as ``nyc3``."""
-    features: list[str]
-    """The features the region offers."""
-    available: StrictBool
-    """Whether new Droplets can be created there."""
-    sizes: list[str]
-    """The Droplet size slugs offered there."""
-
-
-class Action(_APIModel):
-    """An image action (transfer or convert) and its progress."""
-
-    id: StrictInt
-    """The action's unique id."""
-    status: ActionStatus | str = Field(union_mode="left_to_right")
-    """``in-progress``, ``completed`` or ``errored`` (a new state stays a str)."""
-    type: ActionType | str = Field(union_mode="left_to_right")
-    """``transfer`` or ``convert`` (a new kind stays a str)."""
-    started_at: Timestamp | None = None
-    """When the action started, timezone-aware."""
-    completed_at: Timestamp | None = None
-    """When it finished, or ``None`` while in progress."""
-    resource_id: StrictInt | None = None
-    """The id of the image it acts on."""
-    resource_type: str | None = None
-    """What it acts on: ``image``."""
-    region: Region | None = None
-    """The region it runs in (for a transfer, the target)."""
-    region_slug: str | None = None
-    """The slug of that region."""
-
-
-class AccountTransfer(_APIModel):
-    """An image's transfer to another account or team, as the API answered its start."""
-
-    transfer_id: StrictInt
-    """The transfer's id, for accepting, cancelling or declining it; ``0`` when the
-    recipient team took the image at once."""
-
-    @property
-    def accepted(self) -> bool:
-        """Whether the image has already changed hands (``transfer_id == 0``)."""
-        return self.transfer_id == 0
-
-
 class RateLimit(BaseModel):
     """The request budget the API reported on its last response."""
 
@@ -340,34 +204,6 @@ class _Meta(_Wire):
     """How many items the whole list holds."""
 
 
-class ImagePage(_Wire):
-    """One page of ``GET /v2/images``."""
-
-    images: list[Image]
-    links: _Links | None = None
-    meta: _Meta | None = None
-
-
-class ActionPage(_Wire):
-    """One page of ``GET /v2/images/{id}/actions``."""
-
-    actions: list[Action]
-    links: _Links | None = None
-    meta: _Meta | None = None
-
-
-class ImageEnvelope(_Wire):
-    """``{"image": {...}}``."""
-
-    image: Image
-
-
-class ActionEnvelope(_Wire):
-    """``{"action": {...}}``, what the API sends for a single action."""
-
-    action: Action
-
-
 class ErrorBody(_Wire):
     """The API's error body."""
 
@@ -382,9 +218,9 @@ class ErrorBody(_Wire):
 class JsonValidator(Generic[T]):
     """Validates JSON bytes into ``T``; the ``TypeAdapter`` behind it is built on first use.
 
-    Building the five validators below at import cost about 15 ms that a program
-    paid whether or not it listed anything; now each is built by the first call that
-    needs it.
+    Building the validators (one per envelope, beside each model) at import cost about
+    15 ms that a program paid whether or not it listed anything; now each is built by
+    the first call that needs it.
     """
 
     __slots__ = ("_adapter", "_config", "_type")
@@ -408,13 +244,4 @@ class JsonValidator(Generic[T]):
         return adapter.validate_json(data)
 
 
-# Validators straight from JSON bytes, one per envelope.
-IMAGE_PAGE: JsonValidator[ImagePage] = JsonValidator(ImagePage)
-ACTION_PAGE: JsonValidator[ActionPage] = JsonValidator(ActionPage)
-IMAGE_ENVELOPE: JsonValidator[ImageEnvelope] = JsonValidator(ImageEnvelope)
-# The API wraps a single action in {"action": ...}; the spec's schema shows it bare.
-ACTION_ANY: JsonValidator[ActionEnvelope | Action] = JsonValidator(
-    ActionEnvelope | Action, config=ConfigDict(defer_build=True)
-)
 ERROR_BODY: JsonValidator[ErrorBody] = JsonValidator(ErrorBody)
-ACCOUNT_TRANSFER: JsonValidator[AccountTransfer] = JsonValidator(AccountTransfer)

@@ -1,0 +1,22 @@
+"""The region object the API embeds in actions and droplets (and lists at ``GET /v2/regions``)."""
+
+from __future__ import annotations
+
+from pydantic import StrictBool
+
+from ._base import _APIModel
+
+
+class Region(_APIModel):
+    """The region object embedded in an action or a droplet."""
+
+    name: str
+    """The display name, such as ``New York 3``."""
+    slug: str
+    """The region's name in requests, such as ``nyc3``."""
+    features: list[str]
+    """The features the region offers."""
+    available: StrictBool
+    """Whether new Droplets can be created there."""
+    sizes: list[str]
+    """The Droplet size slugs offered there."""
