@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -20,9 +20,12 @@ from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sl
 from ._images import ImageOps
 from ._models import RateLimit
 from ._paging import AsyncPager, Pager
-from ._resources import AsyncImageResource, ImageResource
+from ._resources._sync.images import ImageResource
 from ._retry import default_jitter
 from ._session import Session
+
+if TYPE_CHECKING:
+    from ._resources._async.images import AsyncImageResource
 
 
 def _session(
@@ -299,6 +302,8 @@ class AsyncClient(_BaseClient):
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
+        from ._resources._async.images import AsyncImageResource  # not loaded by a sync client
+
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self._image = AsyncImageResource(
             ImageOps(self._session),
@@ -329,11 +334,4 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
 
-__all__ = [
-    "AsyncClient",
-    "AsyncImageResource",
-    "AsyncPager",
-    "Client",
-    "ImageResource",
-    "Pager",
-]
+__all__ = ["AsyncClient", "AsyncPager", "Client", "ImageResource", "Pager"]
