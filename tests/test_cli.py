@@ -588,12 +588,12 @@ def test_prune_errors_speak_in_flags(run: Run, sandbox: Sandbox) -> None:
 
 def test_the_sdk_speaks_in_parameters() -> None:
     """The same rules raised by the SDK name its parameters: ``keep=0 needs older_than``,
-    ``base_url='http://...'``; the error survives pickling with its words."""
+    ``base_url 'http://...'``; the error survives pickling with its words."""
     import pickle
 
     with Sandbox().client() as do, pytest.raises(ValueError, match=r"^keep=0 needs older_than"):
         do.image.plan_prune(keep=0)
-    with pytest.raises(ValueError, match=r"^base_url='http://example.com' must be https://") as e:
+    with pytest.raises(ValueError, match=r"^base_url 'http://example.com' must be https://") as e:
         Client("t", base_url="http://example.com")
     again = pickle.loads(pickle.dumps(e.value))
     assert (type(again), str(again)) == (type(e.value), str(e.value))

@@ -461,7 +461,7 @@ def test_state_without_sandbox_is_a_usage_error(run: Run) -> None:
     ("base_url", "message"),
     [
         ("https://", "--base-url 'https://' has no host"),
-        ("http://127.0.0.1:99999", "--base-url 'http://127.0.0.1:99999': port 99999 is out"),
+        ("http://127.0.0.1:99999", "--base-url port 99999 is out of range"),
         ("http://example.com", "--base-url 'http://example.com' must be https://"),
     ],
 )
