@@ -1,4 +1,5 @@
-"""``Client`` and ``AsyncClient``, on one base, and their ``do.image`` resources.
+"""``Client`` and ``AsyncClient``, on one base, and their resources: ``do.image``,
+``do.droplet`` and ``do.snapshot``.
 
 Each resource method (``_resources``) is a thin wrapper: it builds the shared
 operation and hands it to the client's runner (``_effects``), the only code that
@@ -16,13 +17,22 @@ from typing import Any, ClassVar
 import httpx
 
 from ._checks import check_int, check_page_concurrency, check_user_agent, resolve_token
+from ._droplets import DropletOps
 from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sleep
 from ._images import ImageOps
 from ._models import RateLimit
 from ._paging import AsyncPager, Pager
-from ._resources import AsyncImageResource, ImageResource
+from ._resources import (
+    AsyncDropletResource,
+    AsyncImageResource,
+    AsyncSnapshotResource,
+    DropletResource,
+    ImageResource,
+    SnapshotResource,
+)
 from ._retry import default_jitter
 from ._session import Session
+from ._snapshots import SnapshotOps
 
 
 def _session(
@@ -197,16 +207,27 @@ class Client(_BaseClient):
             requests_per_minute=requests_per_minute,
         )
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
-        self._image = ImageResource(
-            ImageOps(self._session),
-            SyncRunner(self._http, sleep or time.sleep),
-            self._page_concurrency,
-        )
+        ops = ImageOps(self._session)
+        run = SyncRunner(self._http, sleep or time.sleep)
+        self._image = ImageResource(ops, run, self._page_concurrency)
+        self._droplet = DropletResource(DropletOps(ops), run, self._page_concurrency)
+        self._snapshot = SnapshotResource(SnapshotOps(ops), run, self._page_concurrency)
 
     @property
     def image(self) -> ImageResource:
         """The Images API: ``do.image.list()``, ``info``, ``transfer`` and every other call."""
         return self._image
+
+    @property
+    def droplet(self) -> DropletResource:
+        """Droplets: ``do.droplet.list()``, their actions and snapshots, and
+        ``do.droplet.snapshot(id)``, which returns the image it made."""
+        return self._droplet
+
+    @property
+    def snapshot(self) -> SnapshotResource:
+        """``/v2/snapshots``: ``do.snapshot.list()``, ``info``, ``destroy``."""
+        return self._snapshot
 
     def close(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -300,17 +321,28 @@ class AsyncClient(_BaseClient):
             requests_per_minute=requests_per_minute,
         )
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self._image = AsyncImageResource(
-            ImageOps(self._session),
-            AsyncRunner(self._http, sleep or asyncio_sleep),
-            self._page_concurrency,
-        )
+        ops = ImageOps(self._session)
+        run = AsyncRunner(self._http, sleep or asyncio_sleep)
+        self._image = AsyncImageResource(ops, run, self._page_concurrency)
+        self._droplet = AsyncDropletResource(DropletOps(ops), run, self._page_concurrency)
+        self._snapshot = AsyncSnapshotResource(SnapshotOps(ops), run, self._page_concurrency)
 
     @property
     def image(self) -> AsyncImageResource:
         """The Images API: ``await do.image.list()``, ``info``, ``transfer`` and every other
         call."""
         return self._image
+
+    @property
+    def droplet(self) -> AsyncDropletResource:
+        """Droplets: ``await do.droplet.list()``, their actions and snapshots, and
+        ``await do.droplet.snapshot(id)``, which returns the image it made."""
+        return self._droplet
+
+    @property
+    def snapshot(self) -> AsyncSnapshotResource:
+        """``/v2/snapshots``: ``await do.snapshot.list()``, ``info``, ``destroy``."""
+        return self._snapshot
 
     async def aclose(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -331,9 +363,13 @@ class AsyncClient(_BaseClient):
 
 __all__ = [
     "AsyncClient",
+    "AsyncDropletResource",
     "AsyncImageResource",
     "AsyncPager",
+    "AsyncSnapshotResource",
     "Client",
+    "DropletResource",
     "ImageResource",
     "Pager",
+    "SnapshotResource",
 ]

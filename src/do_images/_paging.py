@@ -18,7 +18,14 @@ import httpx
 from ._constants import BUDGET_PER_REQUEST_IN_FLIGHT, MAX_PLANNED_PAGES
 from ._effects import Gather, Op
 from ._errors import ResponseValidationError
-from ._models import ActionPage, ImagePage, RateLimit
+from ._models import (
+    ActionPage,
+    DropletPage,
+    DropletSnapshotPage,
+    ImagePage,
+    RateLimit,
+    SnapshotPage,
+)
 
 logger = logging.getLogger("do_images")
 
@@ -94,9 +101,23 @@ class PageWalk:
         )
 
 
-def page_of(parsed: ImagePage | ActionPage) -> Page[Any]:
+ListPage = ImagePage | ActionPage | DropletPage | DropletSnapshotPage | SnapshotPage
+"""A parsed page of any list the SDK reads."""
+
+
+def _items(parsed: ListPage) -> list[Any]:
+    if isinstance(parsed, ImagePage):
+        return parsed.images
+    if isinstance(parsed, ActionPage):
+        return parsed.actions
+    if isinstance(parsed, DropletPage):
+        return parsed.droplets
+    return parsed.snapshots  # a droplet's snapshots, or /v2/snapshots
+
+
+def page_of(parsed: ListPage) -> Page[Any]:
     """Reduce a parsed list envelope to items, next and last links, and total."""
-    items: list[Any] = parsed.images if isinstance(parsed, ImagePage) else parsed.actions
+    items = _items(parsed)
     links = parsed.links
     pages = links.pages if links is not None else None
     total = parsed.meta.total if parsed.meta is not None else None

@@ -1,4 +1,5 @@
-"""The resources of both clients (``do.image``), written once.
+"""The resources of both clients (``do.image``, ``do.droplet``, ``do.snapshot``), written
+once.
 
 ``_async/`` holds the source, ``_sync/`` the twins that ``tools/unasync.py`` writes
 from it (``python tools/unasync.py --check``, run by the tests, fails on any drift).
@@ -6,7 +7,18 @@ from it (``python tools/unasync.py --check``, run by the tests, fails on any dri
 
 from __future__ import annotations
 
+from ._async.droplets import AsyncDropletResource
 from ._async.images import AsyncImageResource
+from ._async.snapshots import AsyncSnapshotResource
+from ._sync.droplets import DropletResource
 from ._sync.images import ImageResource
+from ._sync.snapshots import SnapshotResource
 
-__all__ = ["AsyncImageResource", "ImageResource"]
+__all__ = [
+    "AsyncDropletResource",
+    "AsyncImageResource",
+    "AsyncSnapshotResource",
+    "DropletResource",
+    "ImageResource",
+    "SnapshotResource",
+]
