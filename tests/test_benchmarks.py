@@ -98,11 +98,12 @@ def test_parse_cost_prints_every_step() -> None:
 
 
 def test_fleet_plan_benchmark_reads_pages_and_the_needed_action_lists_only() -> None:
-    """Planning 450 images reads 3 pages and only the 3 needed action lists: 6 requests."""
+    """Planning 450 images reads the regions, 3 pages and only the 3 needed action lists:
+    7 requests, as the plan's estimate says."""
     table = rows(run("fleet_plan.py", "--images", "450", "--rounds", "1"))
     assert table["pages read by the plan"][:2] == ["3", "3"]
     assert table["action lists read"][0] == "3"
-    assert table["requests of the plan"][0] == "6"
+    assert table["requests of the plan"][0] == "7"
     assert table["planning CPU, parsing excluded (median of 1)"][0].endswith(" ms")
 
 

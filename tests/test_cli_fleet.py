@@ -79,11 +79,13 @@ def test_plan_json_is_the_plan_document(run: Run, fleet: str) -> None:
     document = run("--json", "plan", fleet).json()
     assert document["format_version"] == 2
     assert document["summary"] == {
+        "snapshots": 0,
         "transfers": 1,
         "tags": 2,
         "deletions": 1,
         "kept": 2,
         "protected": 0,
+        "orphaned": 0,
         "pending": 0,
     }
     assert document["fleet"]["path"] == fleet
@@ -156,6 +158,35 @@ def test_too_many_deletions_is_a_usage_error(run: Run, fleet: str, world: Sandbo
     assert "more than --max-delete 0; if that is meant, raise it: --max-delete 1" in result.err
     assert "apply_fleet(" not in result.err
     assert world.count("DELETE") + world.count("POST") == 0
+
+
+def test_the_fleet_files_max_delete_holds_unless_the_flag_says(
+    run: Run, world: Sandbox, tmp_path: Path
+) -> None:
+    """``max_delete = 0`` in the file: exit 2 before any change, naming it; ``--max-delete``
+    wins over it."""
+    path = tmp_path / "fleet.toml"
+    path.write_text("max_delete = 0\n" + FLEET)
+    refused = run("apply", str(path), "--yes")
+    assert refused.code == 2
+    assert "more than the fleet file's max_delete 0; if that is meant, raise it: " in refused.err
+    assert world.count("DELETE") + world.count("POST") == 0
+    assert run("apply", str(path), "--yes", "--max-delete", "1").code == 0
+    assert 3 not in {image.id for image in world.images}
+
+
+def test_an_unknown_region_is_a_usage_error_before_the_images_are_read(
+    run: Run, world: Sandbox, tmp_path: Path
+) -> None:
+    """``regions = ["mars1"]``: plan exits 2 naming the region and its group, having read
+    only the regions; a retired region (ams1) is refused the same way."""
+    for region, why in (("mars1", "is unknown"), ("ams1", "is not available")):
+        path = tmp_path / "fleet.toml"
+        path.write_text(FLEET.replace('"sfo3"]', f'"{region}"]'))
+        result = run("plan", str(path))
+        assert result.code == 2
+        assert f"group 'web': region '{region}' {why}" in result.err
+    assert {request.operation for request in world.requests} == {"regions_list"}
 
 
 def test_no_yes_without_a_terminal_and_declined_at_the_prompt(

@@ -13,9 +13,9 @@ import pytest
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
 from import_support import objects
+from pty_support import ENV, POSIX, in_terminal
 from spaces_support import ACCESS, SECRET, FaultProxy, free_port, s3
 from support import Run, cli_runner
-from test_cli_terminal import ENV, POSIX, in_terminal
 
 KEYS = {"SPACES_ACCESS_KEY_ID": ACCESS, "SPACES_SECRET_ACCESS_KEY": SECRET}
 
@@ -165,10 +165,10 @@ def test_without_the_spaces_extra_it_says_which_to_install(
     monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = run(*args(path, bucket, endpoint), environ=KEYS)
-    assert result.code == 1
-    assert (
-        result.err
-        == "error: importing a local image needs boto3: pip install 'do-images[spaces]'\n"
+    assert result.code == 2
+    assert result.err == (
+        "error: importing a local image needs boto3, the spaces extra: "
+        "pip install 'boto3>=1.34' (in a checkout: pip install '.[spaces]')\n"
     )
 
 

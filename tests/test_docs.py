@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import re
 import shlex
 import subprocess
@@ -181,6 +182,48 @@ def test_do_images_line_runs_on_a_sandbox(
     # A line of the docs must at least be a command line that runs: no usage error,
     # no unexpected failure. (A sandbox may answer 4xx where a real account would not.)
     assert code not in (1, 2), err.getvalue()
+
+
+MARKER = "tests/test_docs.py"
+"""Blocks marked ``<!-- runs: tests/test_docs.py -->`` run here as a walkthrough: line
+after line in one folder, so a state file carries each to the next, and every line must
+succeed."""
+WALKTHROUGHS = [
+    pytest.param(code, id=f"{path.name}:{line}")
+    for path in PAGES
+    for line, code in blocks(path, "sh", MARKER)
+]
+
+
+@pytest.mark.parametrize("code", WALKTHROUGHS)
+def test_a_walkthrough_runs_line_after_line(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each line of the walkthrough exits 0 in the state the lines before it left."""
+    from do_images.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for command in code.replace("\\\n", " ").splitlines():
+        out, err = Stream(), Stream()
+        code_ = main(shlex.split(command)[1:], stdout=out, stderr=err, environ={})
+        assert code_ == 0, (command, err.getvalue())
+
+
+def test_the_account_transfer_walkthrough_moves_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the command line page's walkthrough, the image is bob's: the accounts and the
+    transfer id it names are the sandbox's."""
+    from do_images.cli import main
+
+    (walkthrough,) = [p.values[0] for p in WALKTHROUGHS if "account-transfer" in str(p.values[0])]
+    monkeypatch.chdir(tmp_path)
+    for command in str(walkthrough).replace("\\\n", " ").splitlines():
+        assert main(shlex.split(command)[1:], stdout=Stream(), stderr=Stream(), environ={}) == 0
+    out = Stream()
+    argv = ["--sandbox", "--state", "try.json", "--token", "dop_v1_sandbox_bob", "--json", "list"]
+    assert main(argv, stdout=out, environ={}) == 0
+    assert [image["id"] for image in json.loads(out.getvalue())] == [180040002]
 
 
 PUBLIC = [
@@ -382,33 +425,28 @@ def test_the_reference_is_the_parsers_help() -> None:
     hooks = _hooks()
     page = hooks.expand((ROOT / "docs" / "cli.md").read_text("utf-8"))
     assert "<!-- cli-reference" not in page
-    assert "do-images list [global options] [--type {distribution,application}]" in page
-    assert "<td><code>--private</code></td><td>only your own images</td>" in page
+    assert "do-images list [global options] [--public] [--type {distribution,application}]" in page
+    assert "<td><code>--private</code></td><td>only your own images (the default)</td>" in page
     assert "<td><code>--yes, -y, --force, -f</code></td>" in page
-    assert "List images (all pages). Also: `ls`." in page
+    assert "List your images (snapshots, backups, custom images; all pages)" in page
+    assert "--type lists only those of one kind. Also: `ls`." in page
     assert "do-images sandbox serve --port 8080" in page
     with pytest.raises(ValueError, match="no command 'frobnicate'"):
         hooks.expand("<!-- cli-reference: frobnicate -->\n")
 
 
-SAMPLES: dict[str, object] = {
-    "name": "web",
-    "select": {"name_prefix": "web-"},
-    "regions": ["nyc3"],
-    "keep": 3,
-    "max_age": "30d",
-    "keep_min": 2,
-    "protect_tags": ["keep"],
-    "ensure_tags": ["managed"],
+BASES: dict[str, dict[str, object]] = {
+    "select": {"name": "web", "select": {}},
+    "source": {"name": "web", "source": {"droplet_tag": "web"}, "every": "24h"},
 }
-"""A valid value for each group key, to build groups from the table's required keys."""
+"""The smallest group of each kind: a name and what it takes."""
 
 
 def fleet_keys() -> dict[str, tuple[bool, str]]:
     """The fleets page's table of keys: ``key -> (required, default as written)``."""
     text = (ROOT / "docs" / "fleets.md").read_text("utf-8")
-    rows = re.findall(r"^\| `([\w.\[\]]+)` \| (yes|no)[^|]*\|([^|]*)\|", text, re.M)
-    return {key: (required == "yes", default.strip()) for key, required, default in rows}
+    rows = re.findall(r"^\| `([\w.\[\]]+)` \| (yes|no|one)[^|]*\|([^|]*)\|", text, re.M)
+    return {key: (required != "no", default.strip()) for key, required, default in rows}
 
 
 def _as_read(default: str) -> object:
@@ -420,37 +458,43 @@ def _as_read(default: str) -> object:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     value = tomllib.loads(f"value = {default.strip('`')}")["value"]
-    if value == {}:
-        return do_images.fleet.Selection()
     return tuple(value) if isinstance(value, list) else value
 
 
 def test_the_fleet_keys_table_is_the_file_readers() -> None:
     """The fleets page's table names every key the reader takes; leaving out a required
-    one is an error, and leaving out another gives the default the table says."""
+    one is an error naming it, and leaving out another gives the default the table says,
+    for each kind of group."""
     from do_images import FleetError
-    from do_images._jobs._fleet_file import _GROUP_KEYS, _SELECT_KEYS
-    from do_images.fleet import Fleet
+    from do_images._jobs import _fleet_file as reader
+    from do_images.fleet import Fleet, Group
 
     table = fleet_keys()
-    groups = {key for key in table if "." not in key and key not in ("version", "[[group]]")}
-    assert groups == _GROUP_KEYS
-    assert {key.split(".")[1] for key in table if "." in key} == _SELECT_KEYS
+    top = {"version", "max_delete", "[[group]]"}
+    assert {key for key in table if "." not in key} - top == reader._GROUP_KEYS
+    assert {key[7:] for key in table if key.startswith("select.")} == reader._SELECT_KEYS
+    assert {key[7:] for key in table if key.startswith("source.")} == reader._SOURCE_KEYS
     assert table["version"][0]
     assert table["[[group]]"][0]
-    required = {key: SAMPLES[key] for key in groups if table[key][0]}
-    for key in groups:
-        group = {k: v for k, v in required.items() if k != key}
-        if table[key][0]:
-            with pytest.raises(FleetError, match=key):
-                Fleet.from_dict({"version": 1, "group": [group]})
-        else:
-            read = Fleet.from_dict({"version": 1, "group": [group]}).groups[0]
-            assert getattr(read, key) == _as_read(table[key][1]), key
-    for key in _SELECT_KEYS:
-        group = {**required, "select": {}}
-        read = Fleet.from_dict({"version": 1, "group": [group]}).groups[0]
-        assert getattr(read.select, key) == _as_read(table[f"select.{key}"][1]), key
+    assert Fleet.from_dict({"version": 1, "group": [BASES["select"]]}).max_delete == _as_read(
+        table["max_delete"][1]
+    )
+    for kind, keys in (
+        ("select", reader._SELECT_GROUP_KEYS),
+        ("source", reader._SOURCE_GROUP_KEYS),
+    ):
+        for key in keys:
+            group = {k: v for k, v in BASES[kind].items() if k != key}
+            if table[key][0]:
+                with pytest.raises(FleetError, match=key):
+                    Fleet.from_dict({"version": 1, "group": [group]})
+                continue
+            read = getattr(Fleet.from_dict({"version": 1, "group": [group]}).groups[0], key)
+            assert getattr(read, "text", read) == _as_read(table[key][1]), key
+    selected = Fleet.from_dict({"version": 1, "group": [BASES["select"]]}).groups[0]
+    assert isinstance(selected, Group)
+    for key in reader._SELECT_KEYS:
+        assert getattr(selected.select, key) == _as_read(table[f"select.{key}"][1]), key
 
 
 WIDE = re.compile(r"<!-- wide: \S.* -->")

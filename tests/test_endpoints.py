@@ -28,6 +28,7 @@ from do_images import (
     ImageStatus,
 )
 from do_images.fleet import Fleet
+from do_images.testing._seed import region_object
 from support import MakeDriver, action_payload, image_payload, json_response, materialize
 
 RATE_HEADERS = {
@@ -126,6 +127,11 @@ def fake_images_api(request: httpx.Request, body: Any) -> httpx.Response:
             "description": body.get("description", ""),
         }
         return json_response(202, {"image": image}, RATE_HEADERS)
+    if path == "/v2/regions" and method == "GET":
+        regions = [{**region_object("nyc3"), "available": True}]
+        return json_response(
+            200, {"regions": regions, "links": {"pages": {}}, "meta": {"total": 1}}, RATE_HEADERS
+        )
     if path == "/v2/images" and method == "GET":
         images = [image_payload(1), image_payload(2, type="backup")]
         return json_response(
@@ -429,9 +435,16 @@ TABLE: dict[str, Row] = {
     ),
     "plan_fleet": Row(
         "plan_fleet",
-        (Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 0, "keep_min": 0}]}),),
+        (
+            Fleet.from_dict(
+                {"version": 1, "group": [{"name": "all", "select": {}, "keep": 0, "keep_min": 0}]}
+            ),
+        ),
         {},
-        [Sent("GET", "/v2/images", {"private": "true", "per_page": "200"})],
+        [
+            Sent("GET", "/v2/regions", {"per_page": "200"}),
+            Sent("GET", "/v2/images", {"private": "true", "per_page": "200"}),
+        ],
         lambda r: [(e.action, e.image_id) for e in r.entries] == [("delete", 1)],
     ),
     "wait": Row(

@@ -59,7 +59,7 @@ def do(kind: str, world: Sandbox) -> Iterator[Driver]:
         yield made
 
 
-def changes(plan: FleetPlan) -> list[tuple[str, int, str | None]]:
+def changes(plan: FleetPlan) -> list[tuple[str, int | None, str | None]]:
     return [
         (e.action, e.image_id, e.region or e.tag)
         for e in plan.entries
@@ -80,11 +80,14 @@ def test_plan_save_apply_then_nothing_to_do(
         ("tag", 2, "managed"),
     ]
     assert plan.summary == "Plan: 1 transfer, 2 tags, 2 deletions; 2 kept."
-    # A plan reads the pages and one action list (web-1 lacks sfo3), nothing else.
+    # A plan reads the regions, the pages and one action list (web-1 lacks sfo3), nothing
+    # else; and says so.
     assert [(r.method, r.operation) for r in world.requests] == [
+        ("GET", "regions_list"),
         ("GET", "images_list"),
         ("GET", "imageActions_list"),
     ]
+    assert plan.estimate["plan"] == {"regions_list": 1, "images_list": 1, "imageActions_list": 1}
     plan.save(tmp_path / "plan.json")
     loaded = FleetPlan.load(tmp_path / "plan.json")
     assert loaded.fingerprint == plan.fingerprint
@@ -244,7 +247,7 @@ def test_a_plan_of_many_pages_reads_each_page_once(kind: str) -> None:
     with driver(kind, client=client) as do:
         plan = do.image.plan_fleet(fleet)
     assert plan.pages == 3
-    assert [r.operation for r in world.requests] == ["images_list"] * 3
+    assert [r.operation for r in world.requests] == ["regions_list"] + ["images_list"] * 3
     assert len(plan.of("delete")) == 10
     # the re-read (3 pages), 10 deletions, and the group's re-read just before them
     assert plan.estimate["requests"] == 3 + 10 + 3
@@ -268,3 +271,64 @@ def test_the_plan_document_fits_its_schema_and_refuses_damage(
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(FleetError, match="not JSON"):
         FleetPlan.load(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize(("region", "why"), [("mars1", "is unknown"), ("ams1", "is not available")])
+def test_a_region_the_api_does_not_offer_is_refused_before_the_images_are_read(
+    do: Driver, world: Sandbox, region: str, why: str
+) -> None:
+    """A group's region that ``GET /v2/regions`` does not list, or lists as unavailable:
+    ``FleetError`` naming the region and the group, before anything else is planned."""
+    fleet = Fleet.from_dict(
+        {"version": 1, "group": [{"name": "web", "select": {}, "regions": ["nyc3", region]}]}
+    )
+    with pytest.raises(FleetError, match=f"group 'web': region '{region}' {why}"):
+        do.image.plan_fleet(fleet)
+    assert [r.operation for r in world.requests] == ["regions_list"]
+
+
+def test_the_fleet_files_max_delete_is_the_default(do: Driver, world: Sandbox) -> None:
+    """``max_delete`` in the file bounds an apply that names none; the argument wins."""
+    fleet = Fleet.from_dict(
+        {
+            "version": 1,
+            "max_delete": 1,
+            "group": [{"name": "web", "select": {"name_prefix": "web-"}, "keep": 2}],
+        }
+    )
+    plan = do.image.plan_fleet(fleet)
+    with pytest.raises(FleetError, match="deletes 2 images, more than max_delete 1"):
+        do.image.apply_fleet(plan)
+    assert world.count("DELETE") == 0
+    assert do.image.apply_fleet(plan, max_delete=2).ok
+    assert world.count("DELETE") == 2
+
+
+def test_a_fleet_with_a_source_group_is_refused_before_any_request(
+    do: Driver, world: Sandbox
+) -> None:
+    """Planning reads no droplets yet: a fleet with ``source`` is a ``FleetError`` naming the
+    group, before any request."""
+    fleet = Fleet.from_dict(
+        {"version": 1, "group": [{"name": "web", "source": {"droplet_tag": "w"}, "every": "1h"}]}
+    )
+    with pytest.raises(FleetError, match="group 'web': a group with source"):
+        do.image.plan_fleet(fleet)
+    assert world.requests == []
+
+
+def test_a_max_delete_raised_in_the_plan_is_refused_while_the_fleet_file_is_there(
+    do: Driver, world: Sandbox, tmp_path: Path
+) -> None:
+    """A plan whose ``max_delete`` was raised (fingerprint recomputed) while its fleet file
+    says otherwise: stale, nothing deleted."""
+    from fleet_support import forge
+
+    path = tmp_path / "fleet.toml"
+    path.write_text("max_delete = 1\n" + FLEET)
+    plan = do.image.plan_fleet(Fleet.load(path))
+    raised = FleetPlan.from_json(forge(plan, lambda doc: doc["fleet"].update(max_delete=50)))
+    assert raised.fleet.max_delete == 50
+    with pytest.raises(StalePlanError, match="not those of its fleet file"):
+        do.image.apply_fleet(raised)
+    assert world.count("DELETE") == 0

@@ -222,8 +222,8 @@ def interrupting(kind: str, rng: random.Random, sandbox: Sandbox, stats: Stats) 
 def colleague_change(sandbox: Sandbox, plan: FleetPlan, rng: random.Random) -> None:
     """What a colleague may do while the transfers run: protect, rename or delete an image,
     or make a new one (through the API but the last, so queued faults may hit it too)."""
-    doomed = [e.image_id for e in plan.of("delete")]
-    kept = [e.image_id for e in plan.of("keep")]
+    doomed = plan.image_ids("delete")
+    kept = plan.image_ids("keep")
     with sandbox.client(max_retries=0) as colleague:
         try:
             choice = rng.choice(["protect", "rename", "destroy", "new"])

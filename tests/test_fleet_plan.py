@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from do_images import FleetError, Image
-from do_images.fleet import Fleet, plan_images
+from do_images.fleet import Fleet, Group, plan_images
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
 
@@ -41,7 +41,7 @@ def image(
 
 
 def fleet(**group: Any) -> Fleet:
-    return Fleet.from_dict({"version": 1, "group": [{"name": "web", **group}]})
+    return Fleet.from_dict({"version": 1, "group": [{"name": "web", "select": {}, **group}]})
 
 
 def verdicts(plan: Any) -> dict[int, str]:
@@ -137,7 +137,7 @@ def test_verdicts(case: str) -> None:
     assert verdicts(plan) == expected
     # exactly one verdict for each matched image
     assert sorted(
-        e.image_id for e in plan.entries if e.action not in ("transfer", "tag")
+        e.image_id or 0 for e in plan.entries if e.action not in ("transfer", "tag")
     ) == sorted(expected)
 
 
@@ -268,6 +268,7 @@ def test_no_deletion_breaks_the_rules(inventory: list[Image], group: dict[str, A
     past keep_min, and past keep or max_age."""
     the_fleet = fleet(**group)
     rules = the_fleet.groups[0]
+    assert isinstance(rules, Group)
     plan = plan_images(the_fleet, inventory, NOW)
     by_id = {i.id: i for i in inventory}
     ranked = sorted(
@@ -283,7 +284,7 @@ def test_no_deletion_breaks_the_rules(inventory: list[Image], group: dict[str, A
         reverse=True,
     )
     rank = {i.id: n for n, i in enumerate(ranked, 1)}
-    deleted = [e.image_id for e in plan.entries if e.action == "delete"]
+    deleted = [e.image_id or 0 for e in plan.entries if e.action == "delete"]
     for image_id in deleted:
         victim = by_id[image_id]
         assert rules.select.selects(victim)

@@ -165,13 +165,13 @@ def _during_the_wait(world: Sandbox, change: Callable[[Client], object]) -> Call
 
 def _outcomes(report: FleetReport) -> dict[int, tuple[str, str]]:
     deletions = [r for r in report.results if r.entry.action == "delete"]
-    return {r.entry.image_id: (r.outcome, r.detail) for r in deletions}
+    return {r.entry.image_id or 0: (r.outcome, r.detail) for r in deletions}
 
 
 def test_a_protect_tag_added_during_the_wait_keeps_the_image(do: Driver, world: Sandbox) -> None:
     """A colleague tags a doomed image ``keep`` while transfers run: it is skipped, not deleted."""
     plan = do.image.plan_fleet(the_fleet())
-    assert sorted(e.image_id for e in plan.of("delete")) == [3, 4]
+    assert sorted(plan.image_ids("delete")) == [3, 4]
     report = do.image.apply_fleet(
         plan, on_result=_during_the_wait(world, lambda c: c.image.tag(3, "keep"))
     )

@@ -120,7 +120,7 @@ EXPECTED_DEFAULTS: dict[str, dict[str, object]] = {
     "transfer convert wait": ACTION_WAITS,
     "create wait_image distribute import_file": LIFECYCLE_WAITS,
     "apply_fleet": {
-        "max_delete": do_images.fleet.DEFAULT_MAX_DELETE,
+        "max_delete": None,  # the fleet file's max_delete (DEFAULT_MAX_DELETE unless it says)
         "max_plan_age": do_images.fleet.DEFAULT_MAX_PLAN_AGE,
         **LIFECYCLE_WAITS,
     },

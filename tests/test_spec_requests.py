@@ -176,9 +176,9 @@ ROWS = [
         "plan_fleet",
         "plan_fleet",
         lambda image: image.plan_fleet(
-            Fleet.from_dict({"version": 1, "group": [{"name": "all", "keep": 1}]})
+            Fleet.from_dict({"version": 1, "group": [{"name": "all", "select": {}, "keep": 1}]})
         ),
-        ("images_list",),
+        ("regions_list", "images_list"),
     ),
     Row(
         "tag",
@@ -396,14 +396,13 @@ NOT_CALLED = {
     "tags_get",
     "tags_delete",
     "actions_get",
-    "regions_list",
     "actions_list",
 }
 """Operations the SDK's resources never send: they tag images, they do not manage tags
 themselves; ``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py) and
 what waiting polls for an action of another kind than an image's or a droplet's
-(tests/test_droplet_waits.py); the sandbox answers ``regions_list`` and ``actions_list``,
-which no SDK method sends."""
+(tests/test_droplet_waits.py); the sandbox answers ``actions_list``, which no SDK method
+sends."""
 
 
 # --------------------------------------------------------------- the fake API

@@ -12,27 +12,25 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from ._checks import check_int, check_page_concurrency, check_user_agent, resolve_token
-from ._droplets import DropletOps
 from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sleep
 from ._images import ImageOps
 from ._models import RateLimit
 from ._paging import AsyncPager, Pager
-from ._resources import (
-    AsyncDropletResource,
-    AsyncImageResource,
-    AsyncSnapshotResource,
-    DropletResource,
-    ImageResource,
-    SnapshotResource,
-)
+from ._resources._sync.images import ImageResource
 from ._retry import default_jitter
 from ._session import Session
-from ._snapshots import SnapshotOps
+
+if TYPE_CHECKING:
+    from ._resources._async.droplets import AsyncDropletResource
+    from ._resources._async.images import AsyncImageResource
+    from ._resources._async.snapshots import AsyncSnapshotResource
+    from ._resources._sync.droplets import DropletResource
+    from ._resources._sync.snapshots import SnapshotResource
 
 
 def _session(
@@ -207,11 +205,11 @@ class Client(_BaseClient):
             requests_per_minute=requests_per_minute,
         )
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
-        ops = ImageOps(self._session)
-        run = SyncRunner(self._http, sleep or time.sleep)
-        self._image = ImageResource(ops, run, self._page_concurrency)
-        self._droplet = DropletResource(DropletOps(ops), run, self._page_concurrency)
-        self._snapshot = SnapshotResource(SnapshotOps(ops), run, self._page_concurrency)
+        self._image_ops = ImageOps(self._session)
+        self._runner = SyncRunner(self._http, sleep or time.sleep)
+        self._image = ImageResource(self._image_ops, self._runner, self._page_concurrency)
+        self._droplet: DropletResource | None = None
+        self._snapshot: SnapshotResource | None = None
 
     @property
     def image(self) -> ImageResource:
@@ -222,11 +220,25 @@ class Client(_BaseClient):
     def droplet(self) -> DropletResource:
         """Droplets: ``do.droplet.list()``, their actions and snapshots, and
         ``do.droplet.snapshot(id)``, which returns the image it made."""
+        if self._droplet is None:  # loaded on first use, as a command needs it
+            from ._droplets import DropletOps
+            from ._resources._sync.droplets import DropletResource
+
+            self._droplet = DropletResource(
+                DropletOps(self._image_ops), self._runner, self._page_concurrency
+            )
         return self._droplet
 
     @property
     def snapshot(self) -> SnapshotResource:
         """``/v2/snapshots``: ``do.snapshot.list()``, ``info``, ``destroy``."""
+        if self._snapshot is None:
+            from ._resources._sync.snapshots import SnapshotResource
+            from ._snapshots import SnapshotOps
+
+            self._snapshot = SnapshotResource(
+                SnapshotOps(self._image_ops), self._runner, self._page_concurrency
+            )
         return self._snapshot
 
     def close(self) -> None:
@@ -320,12 +332,14 @@ class AsyncClient(_BaseClient):
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
+        from ._resources._async.images import AsyncImageResource  # not loaded by a sync client
+
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        ops = ImageOps(self._session)
-        run = AsyncRunner(self._http, sleep or asyncio_sleep)
-        self._image = AsyncImageResource(ops, run, self._page_concurrency)
-        self._droplet = AsyncDropletResource(DropletOps(ops), run, self._page_concurrency)
-        self._snapshot = AsyncSnapshotResource(SnapshotOps(ops), run, self._page_concurrency)
+        self._image_ops = ImageOps(self._session)
+        self._runner = AsyncRunner(self._http, sleep or asyncio_sleep)
+        self._image = AsyncImageResource(self._image_ops, self._runner, self._page_concurrency)
+        self._droplet: AsyncDropletResource | None = None
+        self._snapshot: AsyncSnapshotResource | None = None
 
     @property
     def image(self) -> AsyncImageResource:
@@ -337,11 +351,25 @@ class AsyncClient(_BaseClient):
     def droplet(self) -> AsyncDropletResource:
         """Droplets: ``await do.droplet.list()``, their actions and snapshots, and
         ``await do.droplet.snapshot(id)``, which returns the image it made."""
+        if self._droplet is None:  # loaded on first use
+            from ._droplets import DropletOps
+            from ._resources._async.droplets import AsyncDropletResource
+
+            self._droplet = AsyncDropletResource(
+                DropletOps(self._image_ops), self._runner, self._page_concurrency
+            )
         return self._droplet
 
     @property
     def snapshot(self) -> AsyncSnapshotResource:
         """``/v2/snapshots``: ``await do.snapshot.list()``, ``info``, ``destroy``."""
+        if self._snapshot is None:
+            from ._resources._async.snapshots import AsyncSnapshotResource
+            from ._snapshots import SnapshotOps
+
+            self._snapshot = AsyncSnapshotResource(
+                SnapshotOps(self._image_ops), self._runner, self._page_concurrency
+            )
         return self._snapshot
 
     async def aclose(self) -> None:
@@ -361,15 +389,4 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
 
-__all__ = [
-    "AsyncClient",
-    "AsyncDropletResource",
-    "AsyncImageResource",
-    "AsyncPager",
-    "AsyncSnapshotResource",
-    "Client",
-    "DropletResource",
-    "ImageResource",
-    "Pager",
-    "SnapshotResource",
-]
+__all__ = ["AsyncClient", "AsyncPager", "Client", "ImageResource", "Pager"]

@@ -75,6 +75,8 @@ DEFAULT_MAX_PLAN_AGE_SECONDS = 3600.0
 """A saved plan older than this (by the server's clock) is stale."""
 TRANSFER_SECONDS = 600.0
 """About how long one image transfer takes, for a plan's estimate."""
+SNAPSHOT_SECONDS = 600.0
+"""About how long one droplet snapshot takes, for a plan's estimate."""
 PLAN_CLOCK_SKEW_SECONDS = 60.0
 """How far a plan's ``listed_at`` may lie after the server's time as apply reads it."""
 

@@ -24,6 +24,7 @@ from ._models import (
     DropletSnapshotPage,
     ImagePage,
     RateLimit,
+    RegionPage,
     SnapshotPage,
 )
 
@@ -101,7 +102,9 @@ class PageWalk:
         )
 
 
-ListPage = ImagePage | ActionPage | DropletPage | DropletSnapshotPage | SnapshotPage
+ListPage = (
+    ImagePage | ActionPage | RegionPage | DropletPage | DropletSnapshotPage | SnapshotPage
+)
 """A parsed page of any list the SDK reads."""
 
 
@@ -110,6 +113,8 @@ def _items(parsed: ListPage) -> list[Any]:
         return parsed.images
     if isinstance(parsed, ActionPage):
         return parsed.actions
+    if isinstance(parsed, RegionPage):
+        return parsed.regions
     if isinstance(parsed, DropletPage):
         return parsed.droplets
     return parsed.snapshots  # a droplet's snapshots, or /v2/snapshots

@@ -25,18 +25,11 @@ from .._constants import PLAN_CLOCK_SKEW_SECONDS
 from .._effects import Blocking, Gather, Op
 from .._errors import DoImagesError, FleetError, StalePlanError
 from .._images import ImageOps
+from ._fleet_entry import EntryAction, PlanEntry
 from ._fleet_file import Fleet
 from ._fleet_plan import FleetPlan
-from ._fleet_rule import (
-    Comparison,
-    EntryAction,
-    PlanEntry,
-    compare,
-    deletable,
-    digest,
-    plan_images,
-    with_running,
-)
+from ._fleet_rule import Comparison, compare, deletable, digest, plan_images, with_running
+from ._regions import list_regions
 from ._toolkit import (
     Listing,
     await_actions,
@@ -92,14 +85,35 @@ OnResult = Callable[[EntryResult], object]
 # ------------------------------------------------------------------ planning
 
 
+def _image(entry: PlanEntry) -> int:
+    """The image of a transfer, tag or deletion (a plan's entries are checked to have
+    one)."""
+    assert entry.image_id is not None
+    return entry.image_id
+
+
+def _no_sources(fleet: Fleet) -> None:
+    """Planning and applying read and make no droplet snapshots yet: a fleet with a
+    source group is refused before any request."""
+    if fleet.sources:
+        raise FleetError(
+            f"group {fleet.sources[0].name!r}: a group with source (scheduled snapshots) "
+            "cannot be planned or applied by this version yet: it reads no droplets"
+        )
+
+
 def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
-    """Read every page of the account's own images, and the action list of each kept
-    image that lacks a region of its group; decide; change nothing."""
+    """Read the regions (every group's must be listed and available, else
+    ``FleetError``), every page of the account's own images, and the action list of each
+    kept image that lacks a region of its group; decide; change nothing."""
     if not isinstance(fleet, Fleet):
         raise TypeError(f"fleet must be a Fleet (Fleet.load(path)), not {type_name(fleet)}")
+    _no_sources(fleet)
+    regions = yield from list_regions(ops)
+    fleet.check_regions(regions.available)
     listing = yield from own_images(ops)
     verdicts = plan_images(fleet, listing.images, listing.now)
-    lacking = sorted({entry.image_id for entry in verdicts.entries if entry.action == "transfer"})
+    lacking = sorted({_image(entry) for entry in verdicts.entries if entry.action == "transfer"})
     lists = yield Gather(
         [ops.action_list(image_id) for image_id in lacking], width=budget_width(ops, width)
     )
@@ -111,7 +125,10 @@ def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
     }
     verdicts = with_running(verdicts, running)  # the rule ran once: transfers marked
     digests = {image_id: digest(image) for image_id, image in verdicts.matched.items()}
-    return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, listing.pages)
+    reads = {"regions_list": regions.pages, "images_list": listing.pages}
+    if lacking:
+        reads["imageActions_list"] = len(lacking)
+    return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, reads)
 
 
 # ------------------------------------------------------------- holding a plan
@@ -120,6 +137,9 @@ def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
 def _check_apply(plan: object, max_delete: object, max_plan_age: object, on_result: object) -> None:
     if not isinstance(plan, FleetPlan):
         raise TypeError(f"plan must be a FleetPlan, not {type_name(plan)}")
+    _no_sources(plan.fleet)
+    if max_delete is None:
+        max_delete = plan.fleet.max_delete
     most = check_int(max_delete, "max_delete", min=0)
     if not isinstance(max_plan_age, timedelta) or max_plan_age <= timedelta(0):
         raise ValueError(f"max_plan_age must be a positive timedelta, got {max_plan_age!r}")
@@ -146,10 +166,11 @@ def _fleet_file_changed(plan: FleetPlan) -> str | None:
     if hashlib.sha256(raw).hexdigest() != plan.fleet.sha256:
         return f"the fleet file {path} changed since the plan was made: plan again"
     try:
-        groups = Fleet.load(path).groups
+        fleet = Fleet.load(path)
+        groups = fleet.groups
     except FleetError as exc:
         return f"the fleet file {path} is not one ({exc}): plan again"
-    if groups != plan.fleet.groups:
+    if (groups, fleet.max_delete) != (plan.fleet.groups, plan.fleet.max_delete):
         return f"the plan's groups are not those of its fleet file {path}: plan again"
     return None
 
@@ -179,13 +200,19 @@ def check_current(plan: FleetPlan, listing: Listing, most: timedelta) -> Compari
         raise StalePlanError(
             f"the account changed since the plan was made: {exc}: plan again"
         ) from None
-    found = compare(plan.entries, plan.digests, listing.images, fresh)
-    if found.differ:
+    found = compare(plan.entries, plan.digests, listing.images, fresh, plan.droplets)
+    if found.differ or found.droplets:
         changed = sorted(found.differ)
         shown = ", ".join(map(str, changed[:10])) + (" …" if len(changed) > 10 else "")
+        droplets = sorted(found.droplets)
+        what = f"{len(changed)} image(s) ({shown})" if changed else ""
+        what += " and " if changed and droplets else ""
+        what += (
+            f"{len(droplets)} droplet(s) ({', '.join(map(str, droplets[:10]))})" if droplets else ""
+        )
         raise StalePlanError(
-            f"{len(changed)} image(s) changed, appeared or went since the plan was made, or "
-            f"the plan's entries are not what its fleet gives ({shown}): plan again",
+            f"{what} changed, appeared or went since the plan was made, or the plan's "
+            "entries are not what its fleet gives: plan again",
             changed,
         )
     return found
@@ -225,7 +252,7 @@ def apply_fleet(
     plan: FleetPlan,
     *,
     width: int,
-    max_delete: int,
+    max_delete: int | None,
     max_plan_age: timedelta,
     poll: float,
     timeout: float,
@@ -256,7 +283,7 @@ def _transfer_all(run: _Apply, poll: float, timeout: float) -> Op[dict[str, str]
     """Every image's transfers at once (within the budget); the groups with a failure."""
     by_image: dict[int, list[PlanEntry]] = {}
     for entry in run.todo("transfer"):
-        by_image.setdefault(entry.image_id, []).append(entry)
+        by_image.setdefault(_image(entry), []).append(entry)
     outcomes: list[list[EntryResult]] = yield Gather(
         [
             _transfer_image(run.ops, image_id, entries, poll, timeout)
@@ -299,7 +326,7 @@ def _transfer_image(
 def _tag_all(run: _Apply) -> Op[None]:
     by_image: dict[int, list[PlanEntry]] = {}
     for entry in run.todo("tag"):
-        by_image.setdefault(entry.image_id, []).append(entry)
+        by_image.setdefault(_image(entry), []).append(entry)
     for image_id, entries in by_image.items():
         try:
             yield from run.ops.tag(image_id, [str(entry.tag) for entry in entries])
@@ -335,7 +362,7 @@ def _delete_group(run: _Apply, group: str, failed_transfer: str | None) -> Op[No
         run.tell(EntryResult(entry, "done", "already gone"))
     for entry in changed:
         run.tell(EntryResult(entry, "skipped", "changed since the plan: not deleted"))
-    outcomes = yield from delete_each(run.ops, [entry.image_id for entry in go], width=run.width)
+    outcomes = yield from delete_each(run.ops, [_image(entry) for entry in go], width=run.width)
     for entry, outcome in zip(go, outcomes, strict=True):
         if isinstance(outcome, DoImagesError):
             run.tell(EntryResult(entry, "failed", str(outcome), outcome))

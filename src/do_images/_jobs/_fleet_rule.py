@@ -1,15 +1,18 @@
-"""The fleet's rule, pure: a fleet, the account's images and a time in, the entries out.
+"""The fleet's rule, pure: a fleet, the account's images and droplets and a time in, the
+entries out.
 
 ``plan_images`` decides; ``compare`` and ``deletable`` hold a plan against what the
 rule gives on a fresh listing (apply's safety: the plan is a proposal, the rule
 decides). Nothing here reads or changes anything, so it is tested without HTTP.
 
-The rule, per group: the selected images that are ``available`` and carry no protect
-tag are ranked newest first (``created_at``, then the higher id); one is deleted when
-its rank is above ``keep`` or it is older than ``max_age``, but never one of the first
-``keep_min``. Kept and protected images are transferred to the group's regions and given
-its ``ensure_tags``; images not ``available`` are left alone (``pending``); an available
-image without ``created_at`` is kept, not ranked, not counted.
+The rule, per select group: the selected images that are ``available`` and carry no
+protect tag are ranked newest first (``created_at``, then the higher id); one is deleted
+when its rank is above ``keep`` or it is older than ``max_age``, but never one of the
+first ``keep_min``. A source group makes the snapshots it keeps and ranks each droplet's
+series on its own (``_fleet_source``). Kept, protected and orphaned images are
+transferred to the group's regions and given its ``ensure_tags``; images not
+``available`` are left alone (``pending``); an available image without ``created_at`` is
+kept, not ranked, not counted. No select group selects a snapshot a source group owns.
 """
 
 from __future__ import annotations
@@ -17,110 +20,38 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import ConfigDict, StrictInt, StrictStr
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from .._errors import FleetError
 from .._models import Image
-from ._fleet_file import Fleet, Group
+from ._fleet_entry import KEPT, PlanEntry, image_entry, series_entries
+from ._fleet_file import AnyGroup, Fleet, Group, SourceGroup
+from ._fleet_source import (
+    DropletDigest,
+    DropletView,
+    droplet_digest,
+    plan_source,
+    same_droplet,
+    with_snapshotting,
+)
+from ._select import selects
 
-EntryAction = Literal["transfer", "tag", "delete", "keep", "protected", "pending"]
-"""What an entry says: a change (``transfer``, ``tag``, ``delete``) or a verdict."""
-CHANGES: dict[EntryAction, str] = {"transfer": "+", "tag": "~", "delete": "-"}
-"""The entries applying acts on, in the order it takes them, each with its sign."""
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One line of a plan: a verdict on an image, a transfer or a tag to add.
-
-    ``region`` is set for a ``transfer`` only, ``tag`` for a ``tag`` only; ``running``
-    names a transfer already under way to that region when the plan was made.
-    """
-
-    __pydantic_config__ = ConfigDict(extra="forbid")
-
-    action: EntryAction
-    group: StrictStr
-    image_id: StrictInt
-    image_name: StrictStr
-    reason: StrictStr
-    region: StrictStr | None = None
-    """For ``transfer``: where to."""
-    tag: StrictStr | None = None
-    """For ``tag``: which."""
-    running: StrictInt | None = None
-    """For ``transfer``: the id of a transfer already under way there (waited for)."""
-
-    @property
-    def key(self) -> tuple[str, str, int, str | None, str | None]:
-        """What the entry is, without why: action, group, image, region and tag. Two
-        plans agree when their entries' keys do (reasons and ``running`` aside)."""
-        return (self.action, self.group, self.image_id, self.region, self.tag)
-
-    def to_json(self) -> dict[str, Any]:
-        """The entry as the plan document holds it: its fields, those that are ``None``
-        left out."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
-
-    @property
-    def sign(self) -> str:
-        """``+`` transfer, ``~`` tag, ``-`` delete; a verdict has none."""
-        return CHANGES.get(self.action, " ")
+Owners = dict[int, tuple[str, int]]
+"""Image id -> the source group that owns it and the droplet it is a snapshot of."""
 
 
 @dataclass(frozen=True)
 class Verdicts:
-    """What ``plan_images`` decided: the entries, notes and every matched image."""
+    """What ``plan_images`` decided: the entries, notes, every matched image and every
+    droplet a source selected."""
 
     entries: list[PlanEntry]
     notes: list[str]
     matched: dict[int, Image]
-
-
-def _days(age: timedelta) -> str:
-    days = age.days
-    return f"{days} day{'s' if days != 1 else ''} old"
-
-
-def _rank(group: Group, ranked: list[Image], now: datetime) -> list[PlanEntry]:
-    """A group's ranked images, newest first: keep or delete, each with its reason."""
-    entries: list[PlanEntry] = []
-    for rank, image in enumerate(ranked, 1):
-        assert image.created_at is not None
-        age = now - image.created_at
-        over_keep = group.keep is not None and rank > group.keep
-        too_old = group.max_age is not None and age > group.max_age
-        limit = f"keep {group.keep}" if group.keep is not None else "no keep limit"
-        if (over_keep or too_old) and rank > group.keep_min:
-            why = [f"rank {rank} > keep {group.keep}"] if over_keep else [f"rank {rank}"]
-            why.append(
-                f"{_days(age)} > max_age {_age_text(group.max_age)}" if too_old else _days(age)
-            )
-            entries.append(_entry("delete", group, image, ", ".join(why)))
-        elif over_keep or too_old:
-            why_kept = f"rank {rank}: one of the keep_min {group.keep_min} newest, always kept"
-            entries.append(_entry("keep", group, image, f"{why_kept} ({_days(age)})"))
-        else:
-            entries.append(_entry("keep", group, image, f"rank {rank} of {limit}, {_days(age)}"))
-    return entries
-
-
-def _age_text(age: timedelta | None) -> str:
-    if age is None:
-        return "none"
-    seconds = int(age.total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return str(age)  # pragma: no cover - durations are whole minutes
-
-
-def _entry(action: EntryAction, group: Group, image: Image, reason: str, **extra: Any) -> PlanEntry:
-    return PlanEntry(action, group.name, image.id, image.name or "", reason, **extra)
+    droplets: dict[int, DropletView] = field(default_factory=dict)
+    """Droplet id -> the droplet, for each a source group selected."""
 
 
 def plan_images(
@@ -128,76 +59,134 @@ def plan_images(
     images: Iterable[Image],
     now: datetime,
     running: Mapping[int, Mapping[str, int]] | None = None,
+    *,
+    droplets: Mapping[str, Sequence[DropletView]] | None = None,
+    snapshotting: Mapping[int, int] | None = None,
 ) -> Verdicts:
     """The plan for ``images`` (the account's own, every page) at the server's ``now``.
 
-    ``running`` maps an image id to the regions a transfer is already under way to
-    (region -> action id): those transfers are waited for, not started. Raises
-    ``FleetError`` for an image two groups select. Reads nothing, changes nothing.
+    ``droplets`` maps each source group's name to the droplets its source selected (as
+    listed); ``snapshotting`` maps a droplet id to a ``snapshot`` action of it in
+    progress (``with_snapshotting``); ``running`` maps an image id to the regions a
+    transfer is already under way to (region -> action id, ``with_running``). Raises
+    ``FleetError`` for an image two groups select, ``ValueError`` when a source group's
+    droplets are not given. Reads nothing, changes nothing.
     """
     # A listing may show an image twice (pages shift when images come and go while it
     # is read): each image counts once.
     listed = list({image.id: image for image in reversed(list(images))}.values())[::-1]
-    groups = _groups_of(fleet, listed)
-    matched = {image.id: image for image in listed if image.id in groups}
-    entries: list[PlanEntry] = []
-    notes: list[str] = []
+    owners = _owners(fleet, listed)
+    groups, passed = _groups_of(fleet, listed, owners)
+    matched = {image.id: image for image in listed if image.id in groups or image.id in owners}
+    planned = Verdicts([], [], matched)
     for group in fleet.groups:
-        members = [image for image in listed if groups.get(image.id) == group.name]
-        verdicts = _verdicts(group, members, now)
-        entries.extend(verdicts)
-        for verdict in verdicts:
-            if verdict.action in ("keep", "protected"):
-                image = matched[verdict.image_id]
-                entries.extend(_transfers(group, image))
-                entries.extend(_tags(group, image))
-                notes.extend(_outside(group, image))
-        notes.extend(_last_copies(group, members, verdicts))
-    planned = Verdicts(entries, notes, matched)
-    return with_running(planned, running) if running else planned
-
-
-def _groups_of(fleet: Fleet, listed: list[Image]) -> dict[int, str]:
-    """Image id -> the group that selects it; ``FleetError`` for an image two select."""
-    groups: dict[int, str] = {}
-    for group in fleet.groups:
-        for image in listed:
-            if group.select.selects(image):
-                if image.id in groups:
-                    raise FleetError(
-                        f"image {image.id} ({image.name}) is selected by groups "
-                        f"{groups[image.id]!r} and {group.name!r}: an image may be in one group"
-                    )
-                groups[image.id] = group.name
-    return groups
-
-
-def _verdicts(group: Group, members: list[Image], now: datetime) -> list[PlanEntry]:
-    entries: list[PlanEntry] = []
-    ranked: list[Image] = []
-    for image in members:
-        status = str(image.status or "").lower()
-        protected = [tag for tag in group.protect_tags if tag in (image.tags or [])]
-        if status != "available":
-            entries.append(
-                _entry(
-                    "pending", group, image, f"status {image.status}: neither counted nor deleted"
-                )
-            )
-        elif protected:
-            entries.append(_entry("protected", group, image, f"carries protect tag {protected[0]}"))
-        elif image.created_at is None:
-            entries.append(_entry("keep", group, image, "no created_at: kept, not ranked"))
+        if isinstance(group, SourceGroup):
+            chosen = _droplets_of(group, droplets)
+            planned.droplets.update((droplet.id, droplet) for droplet in chosen)
+            members = [image for image in listed if owners.get(image.id, ("",))[0] == group.name]
+            found = plan_source(group, _by_droplet(members, owners), chosen, now)
+            verdicts = found.entries
+            planned.notes.extend(found.notes)
         else:
-            ranked.append(image)
-    ranked.sort(key=lambda image: (image.created_at, image.id), reverse=True)
-    return entries + _rank(group, ranked, now)
+            members = [image for image in listed if groups.get(image.id) == group.name]
+            verdicts = series_entries(group, members, now)
+            planned.notes.extend(_passed_over(group, passed.get(group.name, 0)))
+        _distribute(group, verdicts, matched, planned)
+        planned.notes.extend(_last_copies(group, members, verdicts))
+    if running:
+        planned = with_running(planned, running)
+    if snapshotting:
+        planned = replace(planned, entries=with_snapshotting(planned.entries, snapshotting))
+    return planned
 
 
-def _transfers(group: Group, image: Image) -> list[PlanEntry]:
+def _distribute(
+    group: AnyGroup, verdicts: Sequence[PlanEntry], matched: Mapping[int, Image], planned: Verdicts
+) -> None:
+    """The verdicts, then for each image that stays its transfers, tags and notes."""
+    planned.entries.extend(verdicts)
+    for verdict in verdicts:
+        if verdict.action in KEPT and verdict.image_id is not None:
+            image = matched[verdict.image_id]
+            planned.entries.extend(_transfers(group, image, verdict))
+            planned.entries.extend(_tags(group, image, verdict))
+            planned.notes.extend(_outside(group, image))
+
+
+def _owners(fleet: Fleet, listed: Sequence[Image]) -> Owners:
+    """Which source group owns each image, and the droplet it is a snapshot of (no two
+    groups can own one: their templates are checked not to overlap)."""
+    owners: Owners = {}
+    snapshots = [image for image in listed if selects(image, types=("snapshot",))]
+    for group in fleet.sources:
+        match = group.pattern.fullmatch
+        for image in snapshots:
+            found = match(image.name or "")
+            if found is not None:
+                owners[image.id] = (group.name, int(found["droplet_id"]))
+    return owners
+
+
+def _by_droplet(members: Sequence[Image], owners: Owners) -> dict[int, list[Image]]:
+    series: dict[int, list[Image]] = {}
+    for image in members:
+        series.setdefault(owners[image.id][1], []).append(image)
+    return series
+
+
+def _droplets_of(
+    group: SourceGroup, droplets: Mapping[str, Sequence[DropletView]] | None
+) -> Sequence[DropletView]:
+    if droplets is None or group.name not in droplets:
+        raise ValueError(f"the droplets of source group {group.name!r} were not given")
+    return droplets[group.name]
+
+
+def _groups_of(
+    fleet: Fleet, listed: Sequence[Image], owners: Owners
+) -> tuple[dict[int, str], dict[str, int]]:
+    """Image id -> the select group that selects it; ``FleetError`` for an image two
+    select. Snapshots a source group owns are passed over (how many, by group)."""
+    groups: dict[int, str] = {}
+    passed: dict[str, int] = {}
+    for group in fleet.groups:
+        if not isinstance(group, Group):
+            continue
+        for image in listed:
+            if not group.select.selects(image):
+                continue
+            if image.id in owners:
+                passed[group.name] = passed.get(group.name, 0) + 1
+            elif image.id in groups:
+                raise FleetError(
+                    f"image {image.id} ({image.name}) is selected by groups "
+                    f"{groups[image.id]!r} and {group.name!r}: an image may be in one group"
+                )
+            else:
+                groups[image.id] = group.name
+    return groups, passed
+
+
+def _passed_over(group: Group, count: int) -> list[str]:
+    if not count:
+        return []
+    return [
+        f"group {group.name!r} passed over {count} snapshot{'s' if count != 1 else ''} that a "
+        "source group owns: a snapshot belongs to the group that makes it"
+    ]
+
+
+def _owner(verdict: PlanEntry) -> dict[str, Any]:
+    """The owner droplet of a source group's image, for its transfer and tag entries."""
+    return {"droplet_id": verdict.droplet_id} if verdict.droplet_id is not None else {}
+
+
+def _transfers(group: AnyGroup, image: Image, verdict: PlanEntry) -> list[PlanEntry]:
     have = set(image.regions or [])
     return [
-        _entry("transfer", group, image, f"missing in {region}", region=region)
+        image_entry(
+            "transfer", group, image, f"missing in {region}", region=region, **_owner(verdict)
+        )
         for region in group.regions
         if region not in have
     ]
@@ -208,7 +197,7 @@ def with_running(verdicts: Verdicts, running: Mapping[int, Mapping[str, int]]) -
     waited for (``running``: image id -> region -> action id), not started again."""
     entries = []
     for entry in verdicts.entries:
-        action = running.get(entry.image_id, {}).get(str(entry.region))
+        action = running.get(entry.image_id or 0, {}).get(str(entry.region))
         if entry.action == "transfer" and action is not None:
             reason = f"missing in {entry.region}; transfer {action} under way: waited for"
             entries.append(replace(entry, reason=reason, running=action))
@@ -217,16 +206,16 @@ def with_running(verdicts: Verdicts, running: Mapping[int, Mapping[str, int]]) -
     return replace(verdicts, entries=entries)
 
 
-def _tags(group: Group, image: Image) -> list[PlanEntry]:
+def _tags(group: AnyGroup, image: Image, verdict: PlanEntry) -> list[PlanEntry]:
     have = set(image.tags or [])
     return [
-        _entry("tag", group, image, "ensure_tags", tag=tag)
+        image_entry("tag", group, image, "ensure_tags", tag=tag, **_owner(verdict))
         for tag in group.ensure_tags
         if tag not in have
     ]
 
 
-def _outside(group: Group, image: Image) -> list[str]:
+def _outside(group: AnyGroup, image: Image) -> list[str]:
     if not group.regions:
         return []
     extra = [region for region in image.regions or [] if region not in group.regions]
@@ -238,7 +227,9 @@ def _outside(group: Group, image: Image) -> list[str]:
     ]
 
 
-def _last_copies(group: Group, members: list[Image], verdicts: list[PlanEntry]) -> list[str]:
+def _last_copies(
+    group: AnyGroup, members: Sequence[Image], verdicts: Sequence[PlanEntry]
+) -> list[str]:
     """A note for each region outside the group's ``regions`` where its deletions remove
     the group's last image (the images that stay are not copied there)."""
     if not group.regions:
@@ -277,9 +268,14 @@ def digest(image: Image) -> str:
     return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
 
-def already_done(entry: PlanEntry, image: Image | None) -> str | None:
+def already_done(entry: PlanEntry, image: Image | None, made: Mapping[str, int]) -> str | None:
     """Why a planned change is done by now, on the image as listed now (``None``: gone),
-    or ``None`` when it is not: a planned region or tag present, a planned deletion gone."""
+    or ``None`` when it is not: a planned snapshot made (``made``: the name of each
+    planned snapshot now listed -> its image id), a planned region or tag present, a
+    planned deletion gone."""
+    if entry.action == "snapshot":
+        made_id = made.get(entry.snapshot_name or "")
+        return None if made_id is None else f"already made: image {made_id}"
     if image is None:
         return "already gone" if entry.action == "delete" else None
     if entry.action == "transfer" and entry.region in (image.regions or []):
@@ -289,13 +285,38 @@ def already_done(entry: PlanEntry, image: Image | None) -> str | None:
     return None
 
 
+def made_snapshots(entries: Iterable[PlanEntry], images: Iterable[Image]) -> dict[str, int]:
+    """The planned snapshots already made: the snapshot name of each ``snapshot`` entry
+    that a private snapshot of ``images`` has -> that image's id."""
+    names = {entry.snapshot_name for entry in entries if entry.action == "snapshot"}
+    return {
+        image.name or "": image.id
+        for image in images
+        if image.name in names and selects(image, types=("snapshot",))
+    }
+
+
 @dataclass
 class Comparison:
     """A plan held against the rule on a fresh listing: the planned entries done by now
-    (with why), and the images whose entries differ otherwise."""
+    (with why), the images and the droplets whose entries (or digests) differ
+    otherwise, and the droplets due a planned snapshot that are busy now."""
 
     done: dict[PlanEntry, str] = field(default_factory=dict)
     differ: set[int] = field(default_factory=set)
+    """The ids of the images that differ."""
+    droplets: set[int] = field(default_factory=set)
+    """The ids of the droplets that differ: changed, selected or no longer selected."""
+    busy: set[int] = field(default_factory=set)
+    """The droplets whose planned snapshot waits: locked, or a snapshot in progress (as
+    a 422 would say); that is no difference."""
+
+    def add(self, entry: PlanEntry) -> None:
+        """``entry`` differs: its image, or its droplet."""
+        if entry.image_id is None:
+            self.droplets.add(entry.droplet_id or 0)
+        else:
+            self.differ.add(entry.image_id)
 
 
 def compare(
@@ -303,33 +324,50 @@ def compare(
     digests: Mapping[int, str],
     images: Sequence[Image],
     fresh: Verdicts,
+    droplets: Mapping[int, DropletDigest] | None = None,
 ) -> Comparison:
     """Hold a plan's ``entries`` against ``fresh`` (the rule on ``images``, listed now).
 
     Entries are compared by ``key``; a planned entry the fresh ones lack is the plan's
     own progress when ``already_done`` says so, else a difference, as is every fresh
-    entry the plan lacks; an image the plan deletes must be unchanged (its ``digest``).
+    entry the plan lacks (but those of a planned snapshot made); an image the plan
+    deletes must be unchanged (its ``digest``), and so must every droplet a source
+    selected (``droplets``: the plan's droplet digests), none more, none fewer.
     """
     now = {image.id: image for image in images}
-    wanted = {entry.key for entry in fresh.entries}
+    made = made_snapshots(entries, images)
+    wanted = {entry.key: entry for entry in fresh.entries}
     planned = {entry.key for entry in entries}
     found = Comparison()
     for entry in entries:
-        image = now.get(entry.image_id)
+        image = now.get(entry.image_id) if entry.image_id is not None else None
         if (
-            entry.action == "delete"
-            and image is not None
-            and digest(image) != digests.get(entry.image_id)
+            image is not None
+            and entry.action == "delete"
+            and digest(image) != digests.get(image.id)
         ):
-            found.differ.add(entry.image_id)
-        if entry.key in wanted:
+            found.differ.add(image.id)
+        seen = wanted.get(entry.key)
+        if seen is not None:
+            if entry.action == "snapshot" and seen.action == "pending":
+                found.busy.add(entry.droplet_id or 0)
             continue
-        why = already_done(entry, image)
+        why = already_done(entry, image, made)
         if why is None:
-            found.differ.add(entry.image_id)
+            found.add(entry)
         else:
             found.done[entry] = why
-    found.differ.update(entry.image_id for entry in fresh.entries if entry.key not in planned)
+    progress = set(made.values())
+    for entry in fresh.entries:
+        if entry.key not in planned and entry.image_id not in progress:
+            found.add(entry)
+    if droplets is not None:
+        listed = {key: droplet_digest(value) for key, value in fresh.droplets.items()}
+        found.droplets.update(
+            key
+            for key in {*droplets, *listed}
+            if not same_droplet(droplets.get(key), listed.get(key))
+        )
     return found
 
 
@@ -342,8 +380,9 @@ def deletable(
     """Of planned deletions, those to delete now, those already gone and those changed.
 
     An image is deleted only when the plan and the rule on the fresh listing (``fresh``,
-    from ``images``) both say ``delete`` (in the same group) and it is unchanged since
-    the plan (its ``digest``). Anything else is changed since the plan: skipped.
+    from ``images``) both say ``delete`` (in the same group, of the same droplet) and it
+    is unchanged since the plan (its ``digest``). Anything else is changed since the
+    plan: skipped.
     """
     now = {image.id: image for image in images}
     wanted = {entry.key for entry in fresh.entries}
@@ -351,10 +390,10 @@ def deletable(
     gone: list[PlanEntry] = []
     changed: list[PlanEntry] = []
     for entry in entries:
-        image = now.get(entry.image_id)
+        image = now.get(entry.image_id) if entry.image_id is not None else None
         if image is None:
             gone.append(entry)
-        elif entry.key in wanted and digest(image) == digests.get(entry.image_id):
+        elif entry.key in wanted and digest(image) == digests.get(image.id):
             go.append(entry)
         else:
             changed.append(entry)
@@ -362,15 +401,13 @@ def deletable(
 
 
 __all__ = [
-    "CHANGES",
     "Comparison",
-    "EntryAction",
-    "PlanEntry",
     "Verdicts",
     "already_done",
     "compare",
     "deletable",
     "digest",
+    "made_snapshots",
     "plan_images",
     "with_running",
 ]

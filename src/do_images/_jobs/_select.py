@@ -24,7 +24,8 @@ def selects(
 ) -> bool:
     """Whether ``image`` is one of the account's own of ``types`` that match the filters:
     never a public image, never a backup (``check_types`` refuses it as a type)."""
-    if image.public is not False or str(image.type) not in types or str(image.type) == "backup":
+    kind = image.type  # a str enum (or a str the API added): compared as the str it is
+    if image.public is not False or kind not in types or kind == "backup":
         return False
     if name_prefix is not None and not (image.name or "").startswith(name_prefix):
         return False

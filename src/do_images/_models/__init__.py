@@ -40,7 +40,7 @@ from ._images import (
     ImageStatus,
     ImageType,
 )
-from ._regions import Region
+from ._regions import REGION_PAGE, Region, RegionPage
 from ._snapshots import (
     SNAPSHOT_ENVELOPE,
     SNAPSHOT_PAGE,
@@ -62,6 +62,7 @@ __all__ = [
     "ERROR_BODY",
     "IMAGE_ENVELOPE",
     "IMAGE_PAGE",
+    "REGION_PAGE",
     "SNAPSHOT_ENVELOPE",
     "SNAPSHOT_PAGE",
     "AccountTransfer",
@@ -85,6 +86,7 @@ __all__ = [
     "JsonValidator",
     "RateLimit",
     "Region",
+    "RegionPage",
     "Snapshot",
     "SnapshotEnvelope",
     "SnapshotPage",

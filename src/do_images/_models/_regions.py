@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import StrictBool
 
-from ._base import _APIModel
+from ._base import JsonValidator, _APIModel, _Links, _Meta, _Wire
 
 
 class Region(_APIModel):
@@ -20,3 +20,14 @@ class Region(_APIModel):
     """Whether new Droplets can be created there."""
     sizes: list[str]
     """The Droplet size slugs offered there."""
+
+
+class RegionPage(_Wire):
+    """One page of ``GET /v2/regions``."""
+
+    regions: list[Region]
+    links: _Links | None = None
+    meta: _Meta | None = None
+
+
+REGION_PAGE: JsonValidator[RegionPage] = JsonValidator(RegionPage)

@@ -33,6 +33,8 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
 
 
 def _what(entry: PlanEntry) -> str:
+    if entry.image_id is None:  # a droplet's turn
+        return f"{entry.sign} {entry.action:<8} droplet {entry.droplet_id} {entry.droplet_name}"
     target = f"{entry.image_id} {entry.image_name}".rstrip()
     if entry.action == "transfer":
         return f"{entry.sign} transfer {target} to {entry.region}"
@@ -43,7 +45,7 @@ def _what(entry: PlanEntry) -> str:
 
 def show_plan(out: Output, plan: FleetPlan) -> None:
     """The plan in Terraform's words: ``+`` transfer, ``~`` tag, ``-`` delete, why."""
-    from .._jobs._fleet_rule import CHANGES
+    from .._jobs._fleet_entry import CHANGES
 
     order = list(CHANGES)
     changes = [entry for entry in plan.entries if entry.action in CHANGES]
@@ -154,7 +156,8 @@ def run_apply(ctx: Context) -> int:
         if out.as_json:
             out.json({"ok": True, "results": []})
         return ExitCode.OK
-    _check_deletions(plan, args.max_delete)
+    most = plan.fleet.max_delete if args.max_delete is None else args.max_delete
+    _check_deletions(plan, most, "--max-delete" if args.max_delete is not None else None)
     if not args.yes and not ask(ctx, "Apply these changes?", refusing="apply"):
         out.note("not applied")
         return ExitCode.FAILED
@@ -165,7 +168,7 @@ def run_apply(ctx: Context) -> int:
 
     replan = f"plan again to see what remains: {_replan(args, plan)}"
     try:
-        report = ctx.client.image.apply_fleet(plan, max_delete=args.max_delete, on_result=progress)
+        report = ctx.client.image.apply_fleet(plan, max_delete=most, on_result=progress)
     except KeyboardInterrupt:
         raise Stop(
             ExitCode.INTERRUPTED,
@@ -181,12 +184,14 @@ def run_apply(ctx: Context) -> int:
     return ExitCode.OK if report.ok else ExitCode.API_ERROR
 
 
-def _check_deletions(plan: FleetPlan, most: int) -> None:
-    """The ``--max-delete`` limit, said in the command line's words, before any request."""
+def _check_deletions(plan: FleetPlan, most: int, flag: str | None) -> None:
+    """The deletion limit (``--max-delete``, else the fleet file's ``max_delete``), said in
+    the command line's words, before any request."""
     deletions = len(plan.of("delete"))
     if deletions > most:
+        limit = f"--max-delete {most}" if flag else f"the fleet file's max_delete {most}"
         raise UsageError(
-            f"the plan deletes {deletions} images, more than --max-delete {most}; "
+            f"the plan deletes {deletions} images, more than {limit}; "
             f"if that is meant, raise it: --max-delete {deletions}"
         )
 
@@ -236,7 +241,8 @@ def add_commands(commands: Commands) -> None:
     sub.add_argument(
         "--max-delete",
         type=count,
-        default=DEFAULT_MAX_DELETE,
+        default=None,
         metavar="N",
-        help=f"refuse a plan that deletes more than N images (default {DEFAULT_MAX_DELETE})",
+        help="refuse a plan that deletes more than N images (default: the fleet file's "
+        f"max_delete, {DEFAULT_MAX_DELETE} unless it says)",
     )

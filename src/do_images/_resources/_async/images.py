@@ -13,28 +13,21 @@ import builtins
 import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..._effects import AsyncRunner
 from ..._images import ImageListType, ImageOps, OnUpdate
-from ..._import import import_file
-from ..._jobs._fleet_apply import OnResult, apply_fleet, plan_fleet
-from ..._lifecycle import (
-    OnAction,
-    OnImage,
-    OnProgress,
-    PrunePlan,
-    PruneReport,
-    create_and_wait,
-    distribute,
-    plan_prune,
-    prune,
-    wait_image,
-)
 from ..._models import AccountTransfer, Action, Image
 from ..._paging import AsyncPager
-from ..._spaces import OnProgress as OnImportProgress
-from ..._spaces import SpacesTarget
-from ...fleet import Fleet, FleetPlan, FleetReport
+
+if TYPE_CHECKING:
+    # The jobs (imports and waits, pruning, fleets, local imports) load with their
+    # first call: a command that lists or shows images starts without them.
+    from ..._jobs._fleet_apply import OnResult
+    from ..._lifecycle import OnAction, OnImage, OnProgress, PrunePlan, PruneReport
+    from ..._spaces import OnProgress as OnImportProgress
+    from ..._spaces import SpacesTarget
+    from ...fleet import Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource"]
 
@@ -134,6 +127,8 @@ class AsyncImageResource:
         no answer came back: it is not sent again, so no second image is imported.
         With ``wait=True``, returns once the image is ``available`` (see ``wait_image``).
         """
+        from ..._lifecycle import create_and_wait
+
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
         return await self._run(create_and_wait(ops, created, wait=wait, poll=poll, timeout=timeout))
@@ -191,6 +186,8 @@ class AsyncImageResource:
         ``timeout`` seconds. Poll failures that may pass (no connection, 429, 5xx) do
         not end the wait. ``on_update`` is called with the image after every poll.
         """
+        from ..._lifecycle import wait_image
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update)
@@ -213,9 +210,11 @@ class AsyncImageResource:
         ``GET /v2/images/{id}/actions`` per poll, whatever the number of regions. A
         region the image is already in is skipped. If any transfer fails to start,
         ends ``errored`` or times out, ``DistributionError`` says which, after the
-        others are done. ``on_update`` is called with each action once it started
-        and whenever it changed.
+        others are done. ``on_update`` is called with each action once it started,
+        then with each pending one after every poll.
         """
+        from ..._lifecycle import distribute
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             distribute(ops, id, regions, wait=wait, poll=poll, timeout=timeout, on_update=on_update)
@@ -238,6 +237,8 @@ class AsyncImageResource:
         stay and, of the rest, those older than ``older_than`` go. Images without
         ``created_at``, not ``available``, public, or of other types always stay.
         """
+        from ..._lifecycle import plan_prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             plan_prune(
@@ -263,6 +264,8 @@ class AsyncImageResource:
         A failed deletion does not stop the others (it is in ``failed``); a 404 counts
         as deleted. ``on_progress(done, total)`` is called after each image.
         """
+        from ..._lifecycle import prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             prune(ops, plan, width=self._page_concurrency, on_progress=on_progress)
@@ -371,10 +374,14 @@ class AsyncImageResource:
     async def plan_fleet(self, fleet: Fleet, *, max_retries: int | None = None) -> FleetPlan:
         """What applying ``fleet`` would do: reads every page, changes nothing.
 
-        Besides the pages of ``GET /v2/images?private=true``, it reads the action list
-        of each kept image that lacks a region of its group, to see a transfer already
-        under way. Raises ``FleetError`` for an image two groups select.
+        It reads ``GET /v2/regions`` (every page) first: a group's region that is not
+        listed, or not available, raises ``FleetError`` naming it and its group. Then
+        the pages of ``GET /v2/images?private=true`` and the action list of each kept
+        image that lacks a region of its group, to see a transfer already under way.
+        Raises ``FleetError`` for an image two groups select.
         """
+        from ..._jobs._fleet_apply import plan_fleet
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
 
@@ -382,7 +389,7 @@ class AsyncImageResource:
         self,
         plan: FleetPlan,
         *,
-        max_delete: int = 20,
+        max_delete: int | None = None,
         max_plan_age: timedelta = timedelta(hours=1),
         poll: float = 10.0,
         timeout: float = 3600.0,
@@ -391,7 +398,8 @@ class AsyncImageResource:
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
 
-        Before any change: more than ``max_delete`` deletions raise ``FleetError``; the
+        Before any change: more than ``max_delete`` deletions (``None``: the fleet file's
+        ``max_delete``, 20 unless it says otherwise) raise ``FleetError``; the
         account is read again and the rule run on it with the plan's fleet at the plan's
         ``listed_at``: any difference but the plan's own progress, a changed fleet file,
         or a plan older than ``max_plan_age`` by the server's clock raises
@@ -402,6 +410,8 @@ class AsyncImageResource:
         or that changed since the plan, is skipped. ``on_result`` is called with each
         entry's ``EntryResult``.
         """
+        from ..._jobs._fleet_apply import apply_fleet
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             apply_fleet(
@@ -448,6 +458,8 @@ class AsyncImageResource:
         ``UploadProgress`` then ``ImportProgress``. Errors after the import started
         carry ``.image``.
         """
+        from ..._import import import_file
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             import_file(

@@ -1,0 +1,94 @@
+"""Retention of one series, pure: which of its items stay, and why.
+
+A series is a group's ranked images (a select group), or one droplet's ranked snapshots
+(a source group), newest first. ``verdicts(times, policy, now)`` decides each: one is
+deleted when no rule of the policy keeps it (its rank is above ``keep``) **or** it is
+older than ``max_age``, but never one of the first ``keep_min``. Calendar retention
+(``retain``) is another way of saying which stay, with the same age rule and floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from ._calendar import Retain
+
+_ZERO = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a series is thinned: ``keep`` the newest (or the calendar of ``retain``),
+    none older than ``max_age``, and always the ``keep_min`` newest."""
+
+    keep: int | None = None
+    max_age: timedelta | None = None
+    keep_min: int = 1
+    retain: Retain | None = None
+
+
+Verdict = tuple[bool, str]
+"""What becomes of one item of a series (whether it is deleted), and why, in words."""
+
+
+def days_old(age: timedelta) -> str:
+    """``"3 days old"``: an age in whole days (none below 0)."""
+    return _days_text(age.days if age > _ZERO else 0)
+
+
+@lru_cache(maxsize=4096)
+def _days_text(days: int) -> str:
+    return f"{days} day{'s' if days != 1 else ''} old"
+
+
+def duration_text(age: timedelta | None) -> str:
+    """A duration as a fleet file writes it: ``30d``, ``12h``, ``90m``."""
+    if age is None:
+        return "none"
+    seconds = int(age.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return str(age)  # pragma: no cover - durations are whole minutes
+
+
+def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Container[int]:
+    """The indexes of ``times`` (newest first) that a rule of ``policy`` keeps, the age
+    rule and the floor aside: the first ``keep`` (all when there is no ``keep``)."""
+    if policy.retain is not None:
+        # Calendar retention plugs in here: _calendar.calendar_keep(times, policy.retain),
+        # with its reasons (calendar_reasons); the fleet file refuses retain until it does.
+        raise NotImplementedError("retain")
+    return range(len(times) if policy.keep is None else policy.keep)
+
+
+def verdicts(times: Sequence[datetime], policy: Policy, now: datetime) -> list[Verdict]:
+    """The verdict on each item of a series, by its time (``created_at``), newest first
+    (ties already broken by the caller): delete when no rule keeps it or it is older
+    than ``max_age``, never one of the first ``keep_min``. Reasons give the rank, the
+    limit and the age as of ``now``."""
+    kept = _kept_by_rules(times, policy)
+    limit = f"keep {policy.keep}" if policy.keep is not None else "no keep limit"
+    oldest, keep_min = policy.max_age, policy.keep_min
+    too_old_by = f" > max_age {duration_text(oldest)}"
+    found: list[Verdict] = []
+    for index, time in enumerate(times):
+        rank, age = index + 1, now - time
+        over_keep = index not in kept
+        too_old = oldest is not None and age > oldest
+        days = days_old(age)
+        if not (over_keep or too_old):
+            found.append((False, f"rank {rank} of {limit}, {days}"))
+        elif rank <= keep_min:
+            floor = f"rank {rank}: one of the keep_min {keep_min} newest, always kept"
+            found.append((False, f"{floor} ({days})"))
+        else:
+            over = f"rank {rank} > keep {policy.keep}" if over_keep else f"rank {rank}"
+            found.append((True, f"{over}, {days}{too_old_by if too_old else ''}"))
+    return found
+
+
+__all__ = ["Policy", "Verdict", "days_old", "duration_text", "verdicts"]
