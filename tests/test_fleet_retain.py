@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from do_images import FleetError, Image
-from do_images._jobs._calendar import Retain, calendar_keep
+from do_images._jobs._calendar import (
+    EXAMPLE_FIRST_RUN,
+    EXAMPLE_RUNS,
+    Retain,
+    calendar_keep,
+    example_table,
+)
 from do_images.fleet import Fleet, FleetPlan, plan_images
 from fleet_rule_support import NOW, actions, droplet, fleet_plan, owned, plan, snap, source_fleet
 
@@ -324,3 +330,39 @@ def test_the_rule_takes_aware_times_only() -> None:
     )
     verdicts = plan_images(select_fleet(retain={"daily": 1}), [image], NOW)
     assert "daily 2026-12-04 (1/1)" in reasons(verdicts)[1]
+
+
+def test_the_docs_table_is_what_a_group_keeps() -> None:
+    """The Scheduled snapshots page's table (90 daily snapshots under
+    ``{daily = 7, weekly = 4, monthly = 6}``) is what a group with that ``retain`` keeps
+    when planned right after the last run: the fleet's rule, not only the calendar's."""
+    runs = [EXAMPLE_FIRST_RUN + timedelta(days=day) for day in range(EXAMPLE_RUNS)]
+    images = [
+        Image.model_validate(
+            {
+                "id": day + 1,
+                "name": f"web-{when:%Y%m%d}",
+                "type": "snapshot",
+                "status": "available",
+                "public": False,
+                "regions": ["nyc3"],
+                "tags": [],
+                "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+        for day, when in enumerate(runs)
+    ]
+    fleet = select_fleet(retain={"daily": 7, "weekly": 4, "monthly": 6})
+    verdicts = plan_images(fleet, images, runs[-1] + timedelta(minutes=5))
+    kept = {
+        f"{runs[e.image_id - 1]:%a %Y-%m-%d %H:%M}"
+        for e in verdicts.entries
+        if e.action == "keep" and e.image_id is not None
+    }
+    rows = {
+        line.split(" | ")[0].lstrip("| ")
+        for line in example_table().splitlines()
+        if line.startswith("| ") and line[2:5].isalpha() and line[2:6] != "Snap"
+    }
+    assert kept == rows
+    assert len(kept) == 12
