@@ -27,7 +27,15 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import httpx
 
-from do_images import AsyncClient, Client, ImageResource, Pager, RateLimit
+from do_images import (
+    AsyncClient,
+    Client,
+    DropletResource,
+    ImageResource,
+    Pager,
+    RateLimit,
+    SnapshotResource,
+)
 from do_images.cli._main import Target
 from do_images.testing import Sandbox
 
@@ -77,14 +85,16 @@ class _AsyncPagerView:
         return iter(self._run(collect()))
 
 
-class _AsyncImageView:
-    """``AsyncImageResource`` behind synchronous calls (each runs to completion)."""
+class _AsyncView:
+    """An async resource (``do.image``, ``do.droplet``, ``do.snapshot``) behind synchronous
+    calls (each runs to completion)."""
 
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver, resource: str = "image") -> None:
         self._driver = driver
+        self._resource = resource
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._driver.client.image, name)
+        method = getattr(getattr(self._driver.client, self._resource), name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
@@ -137,7 +147,21 @@ class Driver:
         """``do.image`` of either client, called synchronously (typed as the sync one)."""
         if isinstance(self.client, Client):
             return self.client.image
-        return cast(ImageResource, _AsyncImageView(self))
+        return cast(ImageResource, _AsyncView(self))
+
+    @property
+    def droplet(self) -> DropletResource:
+        """``do.droplet`` of either client, called synchronously (typed as the sync one)."""
+        if isinstance(self.client, Client):
+            return self.client.droplet
+        return cast(DropletResource, _AsyncView(self, "droplet"))
+
+    @property
+    def snapshot(self) -> SnapshotResource:
+        """``do.snapshot`` of either client, called synchronously (typed as the sync one)."""
+        if isinstance(self.client, Client):
+            return self.client.snapshot
+        return cast(SnapshotResource, _AsyncView(self, "snapshot"))
 
     @property
     def sleeps(self) -> list[float]:

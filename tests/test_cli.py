@@ -41,8 +41,8 @@ def named(sandbox: Sandbox, name: str) -> Image:
 
 
 def test_list_prints_an_aligned_table(run: Run, sandbox: Sandbox) -> None:
-    """``list`` prints a header and one row per image, every column starting at one offset."""
-    lines = run("list").out.splitlines()
+    """``list --public`` prints a header and one row per image, every column at one offset."""
+    lines = run("list", "--public").out.splitlines()
     assert lines[0].split() == [
         "ID",
         "NAME",
@@ -74,10 +74,13 @@ def test_list_row_shows_the_image(run: Run, sandbox: Sandbox) -> None:
 
 
 def test_list_json_is_the_documented_dicts(run: Run, sandbox: Sandbox) -> None:
-    """``--json list`` prints a JSON array of exactly the dicts the API sent."""
+    """``--json list`` prints a JSON array of exactly the dicts the API sent: your images;
+    with ``--public``, every image."""
     result = run("--json", "list")
     assert result.code == 0
-    assert result.json() == [image.model_dump() for image in sandbox.images]
+    assert result.json() == [image.model_dump() for image in sandbox.images if not image.public]
+    every = run("--json", "list", "--public")
+    assert every.json() == [image.model_dump() for image in sandbox.images]
 
 
 def test_global_options_are_accepted_after_the_command(run: Run) -> None:
@@ -171,7 +174,7 @@ def test_transfer_wait_prints_plain_progress_lines(run: Run, sandbox: Sandbox) -
     action = result.json()
     assert result.code == 0
     assert action["status"] == "completed"
-    prefix = f"transfer {action['id']} on image {image.id}: "
+    prefix = f"transfer {action['id']} on image {image.id} to sfo3: "
     assert result.err.splitlines() == [
         prefix + "in-progress, 0 s",
         prefix + "in-progress, 5 s",
@@ -385,7 +388,7 @@ def test_help_lists_every_exit_code() -> None:
 
 def test_sandbox_option_runs_against_a_fresh_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     """``--sandbox`` needs no token and lists the seeded images."""
-    assert main(["--sandbox", "--json", "list"], environ={}) == 0
+    assert main(["--sandbox", "--json", "list", "--public"], environ={}) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [image["id"] for image in listed] == [image.id for image in Sandbox().images]
 
@@ -573,6 +576,27 @@ def test_bad_prune_arguments_are_usage_errors(
     result = run(*argv)
     assert result.code == ExitCode.USAGE, result.err
     assert sandbox.requests == []
+
+
+def test_prune_errors_speak_in_flags(run: Run, sandbox: Sandbox) -> None:
+    """``prune --keep 0`` without ``--older-than`` names the flags, not ``keep=0``."""
+    result = run("prune", "--keep", "0")
+    assert result.code == ExitCode.USAGE
+    assert result.err == ("error: --keep 0 needs --older-than: without it, every image would go\n")
+    assert sandbox.requests == []
+
+
+def test_the_sdk_speaks_in_parameters() -> None:
+    """The same rules raised by the SDK name its parameters: ``keep=0 needs older_than``,
+    ``base_url 'http://...'``; the error survives pickling with its words."""
+    import pickle
+
+    with Sandbox().client() as do, pytest.raises(ValueError, match=r"^keep=0 needs older_than"):
+        do.image.plan_prune(keep=0)
+    with pytest.raises(ValueError, match=r"^base_url 'http://example.com' must be https://") as e:
+        Client("t", base_url="http://example.com")
+    again = pickle.loads(pickle.dumps(e.value))
+    assert (type(again), str(again)) == (type(e.value), str(e.value))
 
 
 @pytest.mark.parametrize(("text", "days"), [("30d", 30.0), ("12h", 0.5), ("90m", 90 / 1440)])

@@ -13,9 +13,9 @@ import pytest
 from do_images.testing import Sandbox
 from image_files import gz, qcow2, sparse_raw, write
 from import_support import objects
+from pty_support import ENV, POSIX, in_terminal
 from spaces_support import ACCESS, SECRET, FaultProxy, free_port, s3
 from support import Run, cli_runner
-from test_cli_terminal import ENV, POSIX, in_terminal
 
 KEYS = {"SPACES_ACCESS_KEY_ID": ACCESS, "SPACES_SECRET_ACCESS_KEY": SECRET}
 
@@ -165,10 +165,10 @@ def test_without_the_spaces_extra_it_says_which_to_install(
     monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed
     path = write(tmp_path, "disk.qcow2", qcow2())
     result = run(*args(path, bucket, endpoint), environ=KEYS)
-    assert result.code == 1
-    assert (
-        result.err
-        == "error: importing a local image needs boto3: pip install 'do-images[spaces]'\n"
+    assert result.code == 2
+    assert result.err == (
+        "error: importing a local image needs boto3, the spaces extra: "
+        "pip install 'boto3>=1.34' (in a checkout: pip install '.[spaces]')\n"
     )
 
 
@@ -355,3 +355,22 @@ def test_ctrl_c_before_the_create_says_the_import_did_not_start(
     assert result.code == 130
     assert "the import did not start; the uploaded object was removed" in result.err
     assert objects(endpoint, bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "total", "rate", "expected"),
+    [
+        (0, 0, 0.0, "0 of 0 KiB, 0.0 KiB/s"),
+        (12 * 1024, 512 * 1024, 3 * 1024, "12 of 512 KiB, 3.0 KiB/s"),
+        (3 << 20, 10 << 20, 1.5 * (1 << 20), "3 of 10 MiB, 1.5 MiB/s"),
+        (1 << 20, 1 << 20, 512 * 1024, "1 of 1 MiB, 512.0 KiB/s"),
+    ],
+)
+def test_the_upload_bar_counts_kib_below_one_mib(
+    sent: int, total: int, rate: float, expected: str
+) -> None:
+    """A file under 1 MiB shows KiB moving (not ``0 of 0 MiB``); a rate under 1 MiB/s
+    shows KiB/s; from 1 MiB on, MiB."""
+    from do_images.cli._import import sizes
+
+    assert sizes(sent, total, rate) == expected

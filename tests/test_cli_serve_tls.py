@@ -140,7 +140,8 @@ def test_without_trustme_tls_says_which_extra_to_install(
     code = main(["sandbox", "serve", "--tls", "--state", str(state)], stdout=out, stderr=err)
     assert (code, out.getvalue()) == (2, "")
     assert err.getvalue() == (
-        "error: --tls needs the trustme package: pip install 'do-images[tls]'\n"
+        "error: --tls needs trustme, the tls extra: pip install 'trustme>=1.0' "
+        "(in a checkout: pip install '.[tls]')\n"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -150,7 +151,7 @@ def test_help_shows_tls() -> None:
     out = Stream()
     assert main(["sandbox", "serve", "--help"], stdout=out, stderr=Stream()) == 0
     assert "[--tls]" in out.getvalue()
-    assert "pip install 'do-images[tls]'" in " ".join(out.getvalue().split())
+    assert "(needs trustme, the tls extra)" in " ".join(out.getvalue().split())
 
 
 def test_do_images_trusts_it_through_the_printed_line(

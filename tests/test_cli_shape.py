@@ -102,14 +102,14 @@ def test_format_and_json_together_are_a_usage_error(run: Run) -> None:
     """``--format`` with ``--json`` exits 2: columns are for tables."""
     result = run("list", "--json", "--format", "ID")
     assert result.code == 2
-    assert "--format is for tables" in result.err
+    assert "--format and --no-header are for tables" in result.err
 
 
 def test_list_shows_slug_and_status(run: Run, sandbox: Sandbox) -> None:
     """``list`` shows SLUG and STATUS: ``NEW`` for a fresh import, a public image's slug."""
     with sandbox.client() as do:
         importing = do.image.create("fresh", "https://example.com/a.img", "nyc3")
-    lines = run("list").out.splitlines()
+    lines = run("list", "--public").out.splitlines()
     assert {"SLUG", "STATUS"} <= set(lines[0].split())
     row = next(line for line in lines if line.startswith(str(importing.id)))
     assert " NEW " in f" {row} "
@@ -130,6 +130,33 @@ def test_aliases_do_what_their_commands_do(
     if alias[0] == "get" and alias[1] == "ubuntu-24-04-x64":
         command = ("info", alias[1])
     assert run(*alias, "--json").out == run(*command, "--json").out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("-o", "json", "list"), ("list", "-o", "json"), ("--output", "json", "ls"),
+     ("list", "--output=json"), ("list", "-ojson")],
+)  # fmt: skip
+def test_output_json_is_json(run: Run, argv: tuple[str, ...]) -> None:
+    """doctl's ``-o json`` / ``--output json``, before or after the command, is ``--json``."""
+    result = run(*argv)
+    assert (result.code, result.out) == (0, run("--json", "list").out), result.err
+
+
+def test_output_text_is_the_table_and_contradicting_json_is_refused(run: Run) -> None:
+    """``-o text`` prints the table; with ``--json`` it is a usage error (JSON, exit 2)."""
+    assert run("list", "-o", "text").out == run("list").out
+    result = run("--json", "list", "-o", "text")
+    assert (result.code, result.out) == (2, "")
+    assert "--json and --output text" in json.loads(result.err)["error"]["message"]
+
+
+@pytest.mark.parametrize("argv", [("-o", "json", "frobnicate"), ("info", "x y", "-o", "json")])
+def test_errors_under_output_json_are_json(run: Run, argv: tuple[str, ...]) -> None:
+    """With ``-o json`` a usage error, found while parsing or later, is JSON on stderr too."""
+    result = run(*argv)
+    assert result.code == 2
+    assert json.loads(result.err)["error"]["exit"] == 2
 
 
 def test_rm_with_force_deletes_several_images(run: Run, sandbox: Sandbox) -> None:
@@ -160,16 +187,26 @@ def test_delete_several_goes_on_past_a_failure_and_exits_non_zero(
 
 
 def test_delete_several_with_json_reports_each(run: Run) -> None:
-    """``--json`` with a failed deletion lists what was deleted and what failed, exit 4."""
+    """``--json`` with a failed deletion lists what was deleted, what failed and why (as
+    JSON errors), exit 4; stderr holds one JSON error, no plain text."""
     result = run("delete", str(SNAPSHOT_ID), "999", "-y", "--json")
     assert result.code == 4
-    assert result.json() == {"deleted": [SNAPSHOT_ID], "failed": [999]}
+    report = result.json()
+    assert (report["deleted"], report["failed"]) == ([SNAPSHOT_ID], [999])
+    reason = report["errors"]["999"]
+    assert (reason["status"], reason["id"], reason["exit"]) == (404, "not_found", 4)
+    assert reason["message"].startswith("not found: image 999")
+    error = json.loads(result.err)["error"]
+    assert (error["exit"], error["message"]) == (4, "not deleted: image 999 (1 of 2 images)")
 
 
 def test_delete_with_json_prints_what_was_deleted(run: Run) -> None:
     """``--json delete`` prints the deleted ids and an empty failed list, exit 0."""
     result = run("delete", str(SNAPSHOT_ID), "-y", "--json")
-    assert (result.code, result.json()) == (0, {"deleted": [SNAPSHOT_ID], "failed": []})
+    assert (result.code, result.json()) == (
+        0,
+        {"deleted": [SNAPSHOT_ID], "failed": [], "errors": {}},
+    )
 
 
 def test_delete_declined_deletes_none(run: Run, sandbox: Sandbox) -> None:
@@ -423,13 +460,14 @@ def test_state_without_sandbox_is_a_usage_error(run: Run) -> None:
 @pytest.mark.parametrize(
     ("base_url", "message"),
     [
-        ("https://", "has no host"),
-        ("http://127.0.0.1:99999", "port 99999 is out of range"),
-        ("http://example.com", "must be https://"),
+        ("https://", "--base-url 'https://' has no host"),
+        ("http://127.0.0.1:99999", "--base-url port 99999 is out of range"),
+        ("http://example.com", "--base-url 'http://example.com' must be https://"),
     ],
 )
 def test_bad_base_urls_are_usage_errors(base_url: str, message: str) -> None:
-    """A base URL without host, with a bad port, or plain http to a remote host exits 2."""
+    """A base URL without host, with a bad port, or plain http to a remote host exits 2,
+    the message naming the flag (not the SDK's parameter)."""
     err = io.StringIO()
     code = main(
         ["--base-url", base_url, "--token", "t" * 20, "list"],
@@ -547,6 +585,28 @@ def test_resume_hints_keep_the_sandbox_in_use(
     result = run(*options, "transfer", str(SNAPSHOT_ID), "lon1", "--wait", "--timeout", "5")
     assert result.code == 8
     assert f"keep waiting with: {hint} {SNAPSHOT_ID} " in result.err
+
+
+def test_a_hint_from_a_sandbox_not_kept_says_how_to_keep_one() -> None:
+    """A fresh ``--sandbox`` is gone when its command ends: its hint says to keep one with
+    ``--state FILE`` rather than point at an image the next sandbox will not have."""
+    err = Stream()
+    argv = ["--sandbox", "create", "--name", "web", "--url", "https://example.com/web.img",
+            "--region", "nyc3", "--wait", "--timeout", "10"]  # fmt: skip
+    assert main(argv, stdout=Stream(), stderr=err, environ={}) == 8
+    line = err.getvalue().splitlines()[-1]
+    assert (
+        "look with: do-images --sandbox info 190000001, on a sandbox kept with --state FILE" in line
+    )
+    assert "(this one is gone)" in line
+
+
+@pytest.mark.parametrize("option", ["--no-header", "--format=id"])
+def test_json_with_a_table_option_is_a_usage_error(run: Run, option: str) -> None:
+    """``--json`` with ``--no-header`` (as with ``--format``) exits 2: both are for tables."""
+    result = run("info", str(SNAPSHOT_ID), "--json", option)
+    assert (result.code, result.out) == (2, "")
+    assert "are for tables" in result.err
 
 
 def test_create_wait_on_a_terminal_is_one_live_line(run: Run) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from do_images import AuthenticationError
 from do_images.cli import main
 from do_images.testing import Sandbox
 from support import Run, Stream, cli_runner
@@ -43,12 +44,34 @@ def test_tag_json_prints_the_image(run: Run) -> None:
 
 
 def test_untag_absent_tags_are_no_error(run: Run) -> None:
-    """Untagging a tag the image lacks, or one never made, exits 0 and lists what is left."""
+    """Untagging a tag the image lacks, or one never made, exits 0; the line claims only
+    the tags it had, names those it did not have, and lists what is left."""
     result = run("untag", str(SNAPSHOT), "prod", "never-made")
     assert (result.code, result.out) == (
         0,
-        f"untagged image {SNAPSHOT}: prod, never-made (its tags: web)\n",
+        f"untagged image {SNAPSHOT}: prod (it did not have: never-made; its tags: web)\n",
     )
+    again = run("untag", str(SNAPSHOT), "PROD")
+    assert again.out == f"image {SNAPSHOT} did not have: PROD (its tags: web)\n"
+
+
+def test_untag_help_says_the_tags_are_removed() -> None:
+    """``untag --help`` says its TAG arguments are the tags to remove, not to keep."""
+    out = Stream()
+    assert main(["untag", "--help"], stdout=out, stderr=Stream()) == 0
+    text = " ".join(out.getvalue().split())
+    assert "TAG the tags to remove" in text
+    assert "kept" not in text
+
+
+@pytest.mark.parametrize("command", ["tag", "untag"])
+def test_tagging_a_public_image_says_public_images_cannot_be_changed(
+    run: Run, command: str
+) -> None:
+    """``tag`` or ``untag`` of a public image exits 5 with the same words as ``update``."""
+    result = run(command, "171020001", "foo")
+    assert result.code == 5, result.err
+    assert "is a public image: public images cannot be changed" in result.err
 
 
 def test_a_bad_tag_is_a_usage_error_before_any_request(run: Run, world: Sandbox) -> None:
@@ -121,8 +144,10 @@ def test_accept_and_decline_as_the_recipient(world: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ((str(SNAPSHOT),), "needs --email or --team"),
-        ((str(SNAPSHOT), "--email", "a@b.io", "--team", "x"), "needs --email or --team, not both"),
+        ((str(SNAPSHOT),), "needs --email or --team (see"),
+        ((str(SNAPSHOT), "--email", "a@b.io", "--team", "x"), "takes --email or --team, not both"),
+        (("frobnicate", "1", "2"), "unknown step 'frobnicate' (accept, cancel, decline)"),
+        (("frobnicate", "1"), "unknown step 'frobnicate' (accept, cancel, decline)"),
         (("accept", str(SNAPSHOT), "5"), "needs --team"),
         (("accept", str(SNAPSHOT)), "accept ID TRANSFER_ID: got 2"),
         (("cancel", str(SNAPSHOT), "5", "--email", "a@b.io"), "takes no --email"),
@@ -208,3 +233,54 @@ def test_a_state_file_carries_a_transfer_between_accounts(tmp_path: Path) -> Non
     assert code == 0
     code, out = cli("--token", bob.token, "--json", "list", "--private")
     assert SNAPSHOT in [image["id"] for image in json.loads(out)]
+
+
+# ------------------------------------------------------------ sandbox accounts
+
+
+def test_sandbox_accounts_lists_the_default_and_the_second_account() -> None:
+    """``sandbox accounts`` prints every account a fresh sandbox has: name, email, team
+    and token, whole, for the default account and ``bob``."""
+    out, err = Stream(), Stream()
+    assert main(["sandbox", "accounts"], stdout=out, stderr=err) == 0, err.getvalue()
+    header, *rows = out.getvalue().splitlines()
+    assert header.split() == ["NAME", "EMAIL", "TEAM", "TOKEN"]
+    sandbox = Sandbox()
+    expected = [sandbox.account("default"), sandbox.account("bob")]
+    assert [row.split() for row in rows] == [
+        [account.name, account.email, account.team, account.token] for account in expected
+    ]
+
+
+def test_sandbox_accounts_json_and_state(tmp_path: Path) -> None:
+    """``--json`` prints the accounts as objects; with ``--state`` they are the file's,
+    an account made by an earlier command included."""
+    state = str(tmp_path / "s.json")
+    made = main(
+        ["--sandbox", "--state", state, "--token", "dop_v1_sandbox_carol", "list"],
+        stdout=Stream(),
+        stderr=Stream(),
+        environ={},
+    )
+    assert made == 0
+    out = Stream()
+    assert main(["sandbox", "accounts", "--state", state, "-o", "json"], stdout=out) == 0
+    listed = json.loads(out.getvalue())
+    assert [account["name"] for account in listed] == ["default", "bob", "carol"]
+    carol = Sandbox().account("carol")
+    assert listed[2] == {
+        "name": "carol",
+        "email": carol.email,
+        "team": carol.team,
+        "token": "dop_v1_sandbox_carol",
+    }
+
+
+def test_bobs_token_acts_as_bob_on_a_server_with_a_token() -> None:
+    """The seeded second account's token passes a sandbox that accepts one token only."""
+    sandbox = Sandbox(token="s" * 20)
+    with sandbox.client(token="dop_v1_sandbox_bob") as do:
+        assert do.image.list(private=True) == []  # bob's own: none yet
+    with sandbox.client(token="dop_v1_sandbox_nobody") as do, pytest.raises(AuthenticationError):
+        do.image.list(private=True)
+    assert [account.name for account in sandbox.accounts] == ["default", "bob"]

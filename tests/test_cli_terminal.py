@@ -5,12 +5,9 @@ by several processes, a served sandbox with a token, and shell completion."""
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,75 +18,15 @@ import pytest
 
 from do_images import AuthenticationError, Client
 from do_images.cli._text import width
-
-SCRIPT = Path(sys.executable).with_name("do-images")
-ENV = {
-    key: value
-    for key, value in os.environ.items()
-    if key not in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "COLUMNS", "LINES")
-}
-POSIX = pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals and flock are POSIX")
-
-
-def script(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *argv],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env or ENV,
-        timeout=60,
-        check=False,
-    )
-
-
-# ------------------------------------------------------------- a real terminal
-
-
-def in_terminal(columns: int, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run the script with stdout and stderr on a pseudo-terminal ``columns`` wide;
-    return its exit status and everything the terminal received."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    process = subprocess.Popen(
-        [str(SCRIPT), *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=slave,
-        env=env or ENV,
-        close_fds=True,
-    )
-    os.close(slave)
-    received = bytearray()
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the other side closed
-                break
-            if not chunk:
-                break
-            received += chunk
-    finally:
-        os.close(master)
-        code = process.wait(timeout=30)
-    return code, received.decode("utf-8").replace("\r\n", "\n")
+from pty_support import ENV, POSIX, SCRIPT, in_terminal, on_terminal, script
 
 
 @POSIX
 @pytest.mark.parametrize("columns", [40, 200])
 def test_list_fits_a_real_terminal(columns: int) -> None:
     """In a real pty, ``list`` fits 40 columns by cutting with an ellipsis, and 200 uncut."""
-    code, text = in_terminal(columns, "--sandbox", "list")
-    assert code == 0, text
+    code, text, errors = on_terminal(columns, "--sandbox", "list", stderr_apart=True)
+    assert code == 0, errors
     lines = text.rstrip("\n").split("\n")
     assert lines[0].split()[:2] == ["ID", "NAME"]
     assert all(width(line) <= columns for line in lines)
@@ -150,6 +87,61 @@ def html_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+class _S3(BaseHTTPRequestHandler):
+    """An S3-compatible server's answer to every request: 404, an XML body."""
+
+    protocol_version = "HTTP/1.1"
+    page = b'<?xml version="1.0"?><Error><Code>NoSuchBucket</Code></Error>'
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(404)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(self.page)))
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+@pytest.fixture
+def s3_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _S3)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "asked"),
+    [
+        (("list",), "GET /v2/images"),
+        (("info", "180040001"), "GET /v2/images/180040001"),
+        (("prune", "--keep", "3"), "GET /v2/images"),
+    ],
+)
+def test_a_404_from_another_service_names_the_url_that_answered(
+    s3_server: str, argv: tuple[str, ...], asked: str
+) -> None:
+    """A wrong ``--base-url`` (an S3 server, say) answering 404: one line naming the
+    request and the URL that answered, asking whether it is the DigitalOcean API; exit 4."""
+    env = {**ENV, "DIGITALOCEAN_TOKEN": "t" * 40}
+    result = script("--base-url", s3_server, *argv, env=env)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr == (
+        f"error: {asked} answered 404 at {s3_server}: is that the DigitalOcean API? "
+        "(check --base-url)\n"
+    )
 
 
 @pytest.mark.parametrize("argv", [("delete", "5", "-y"), ("transfer", "5", "nyc3"), ("list",)])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from do_images.cli._output import fit_widths
+from do_images.cli._table import fit_widths
 from do_images.cli._text import fit, one_line, pad, printable, shorten, width
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import re
 import shlex
 import subprocess
@@ -181,6 +182,48 @@ def test_do_images_line_runs_on_a_sandbox(
     # A line of the docs must at least be a command line that runs: no usage error,
     # no unexpected failure. (A sandbox may answer 4xx where a real account would not.)
     assert code not in (1, 2), err.getvalue()
+
+
+MARKER = "tests/test_docs.py"
+"""Blocks marked ``<!-- runs: tests/test_docs.py -->`` run here as a walkthrough: line
+after line in one folder, so a state file carries each to the next, and every line must
+succeed."""
+WALKTHROUGHS = [
+    pytest.param(code, id=f"{path.name}:{line}")
+    for path in PAGES
+    for line, code in blocks(path, "sh", MARKER)
+]
+
+
+@pytest.mark.parametrize("code", WALKTHROUGHS)
+def test_a_walkthrough_runs_line_after_line(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each line of the walkthrough exits 0 in the state the lines before it left."""
+    from do_images.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for command in code.replace("\\\n", " ").splitlines():
+        out, err = Stream(), Stream()
+        code_ = main(shlex.split(command)[1:], stdout=out, stderr=err, environ={})
+        assert code_ == 0, (command, err.getvalue())
+
+
+def test_the_account_transfer_walkthrough_moves_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the command line page's walkthrough, the image is bob's: the accounts and the
+    transfer id it names are the sandbox's."""
+    from do_images.cli import main
+
+    (walkthrough,) = [p.values[0] for p in WALKTHROUGHS if "account-transfer" in str(p.values[0])]
+    monkeypatch.chdir(tmp_path)
+    for command in str(walkthrough).replace("\\\n", " ").splitlines():
+        assert main(shlex.split(command)[1:], stdout=Stream(), stderr=Stream(), environ={}) == 0
+    out = Stream()
+    argv = ["--sandbox", "--state", "try.json", "--token", "dop_v1_sandbox_bob", "--json", "list"]
+    assert main(argv, stdout=out, environ={}) == 0
+    assert [image["id"] for image in json.loads(out.getvalue())] == [180040002]
 
 
 PUBLIC = [
@@ -382,10 +425,11 @@ def test_the_reference_is_the_parsers_help() -> None:
     hooks = _hooks()
     page = hooks.expand((ROOT / "docs" / "cli.md").read_text("utf-8"))
     assert "<!-- cli-reference" not in page
-    assert "do-images list [global options] [--type {distribution,application}]" in page
-    assert "<td><code>--private</code></td><td>only your own images</td>" in page
+    assert "do-images list [global options] [--public] [--type {distribution,application}]" in page
+    assert "<td><code>--private</code></td><td>only your own images (the default)</td>" in page
     assert "<td><code>--yes, -y, --force, -f</code></td>" in page
-    assert "List images (all pages). Also: `ls`." in page
+    assert "List your images (snapshots, backups, custom images; all pages)" in page
+    assert "--type lists only those of one kind. Also: `ls`." in page
     assert "do-images sandbox serve --port 8080" in page
     with pytest.raises(ValueError, match="no command 'frobnicate'"):
         hooks.expand("<!-- cli-reference: frobnicate -->\n")

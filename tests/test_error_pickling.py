@@ -18,6 +18,8 @@ from do_images import (
     APITimeoutError,
     DistributionError,
     DoImagesError,
+    DropletBusyError,
+    DropletPowerOnError,
     FleetError,
     Image,
     ImageFailedError,
@@ -30,6 +32,7 @@ from do_images import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    SnapshotNotFoundError,
     StalePlanError,
     UnknownOutcomeError,
     UploadError,
@@ -40,6 +43,16 @@ ACTION = Action.model_validate(
 )
 IMAGE = Image.model_validate(
     {"id": 7, "name": "web", "status": "deleted", "error_message": "bad gzip header"}
+)
+SNAPSHOT_ACTION = Action.model_validate(
+    {
+        "id": 4,
+        "status": "completed",
+        "type": "snapshot",
+        "started_at": "2026-12-01T02:00:00Z",
+        "resource_id": 3164494,
+        "resource_type": "droplet",
+    }
 )
 BUDGET = RateLimit(limit=5000, remaining=0, reset_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
 
@@ -75,6 +88,15 @@ EXAMPLES: list[DoImagesError] = [
     ImageTimeoutError(IMAGE, 7, timeout=3600.0),
     ImageTimeoutError(None, 7, timeout=60.0),
     DistributionError(7, {"nyc3": ACTION}, {"nyc3": ActionFailedError(ACTION)}),
+    DropletBusyError(
+        "Droplet already has a pending event.",
+        droplet_id=3164494,
+        error_id="unprocessable_entity",
+        method="POST",
+        path="/v2/droplets/3164494/actions",
+    ),
+    SnapshotNotFoundError(SNAPSHOT_ACTION, droplet_id=3164494, waited=300.0),
+    DropletPowerOnError("droplet 3164494 is left off", droplet_id=3164494, image=IMAGE),
 ]
 
 
@@ -154,3 +176,20 @@ def test_a_kept_object_survives_pickling() -> None:
         back = pickle.loads(pickle.dumps(error))
         assert (back.object_key, back.bucket) == ("ci/web-0123456789ab.qcow2.gz", "my-images")
         assert "stays in bucket my-images" in str(back)
+
+
+def test_the_droplet_errors_keep_what_names_the_droplet() -> None:
+    """A busy droplet, a snapshot whose image never showed and a droplet left off each
+    come back from a pickle naming the droplet (and the action or image they carry)."""
+    busy, missing, left_off = (
+        pickle.loads(pickle.dumps(error))
+        for error in EXAMPLES
+        if isinstance(error, (DropletBusyError, SnapshotNotFoundError, DropletPowerOnError))
+    )
+    assert isinstance(busy, DropletBusyError)
+    assert (busy.droplet_id, busy.status_code) == (3164494, 422)
+    assert isinstance(missing, SnapshotNotFoundError)
+    assert (missing.droplet_id, missing.action.id) == (3164494, 4)
+    assert "2026-12-01T02:00:00Z" in str(missing)
+    assert isinstance(left_off, DropletPowerOnError)
+    assert (left_off.droplet_id, left_off.image) == (3164494, IMAGE)

@@ -76,8 +76,8 @@ REFUSED: dict[str, tuple[Callable[[], bytes], str]] = {
     ),
     "vmdk-descriptor": (vmdk_descriptor, "VMDK text descriptor.*other files"),
     "vdi-too-big": (lambda: vdi(disk_size=200 * 10**9), "200.0 GB"),
-    "random": (lambda: bytes(range(256)) * 400, "no disk image DigitalOcean imports"),
-    "gzip-of-random": (lambda: gz(bytes(range(256)) * 400), "compressed data is no disk image"),
+    "random": (lambda: bytes(range(256)) * 400, "not a disk image DigitalOcean imports"),
+    "gzip-of-random": (lambda: gz(bytes(range(256)) * 400), "compressed data is not a disk image"),
     "damaged-gzip": (lambda: b"\x1f\x8b\x08\x00" + b"\xff" * 100, "gzip stream is damaged"),
     "empty": (lambda: b"", "it is empty"),
 }

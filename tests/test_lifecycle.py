@@ -168,6 +168,26 @@ def test_five_regions_are_polled_with_one_request_per_cycle(do: Driver, world: S
     assert world.count("POST", "imageActions_post") == 5
 
 
+def test_distribute_reports_every_pending_action_after_every_poll(
+    do: Driver, world: Sandbox
+) -> None:
+    """``on_update`` gets each action once started, then each pending one after every poll
+    (so a caller can show the time going by), the last time as it completed."""
+    seen: list[tuple[str, str, float]] = []
+
+    def record(action: Any) -> None:
+        seen.append((action.region_slug, action.status, world.clock()))
+
+    do.image.distribute(SNAPSHOT, ["lon1", "sgp1"], poll=10, on_update=record)
+    for region in ("lon1", "sgp1"):
+        assert [(status, at) for slug, status, at in seen if slug == region] == [
+            ("in-progress", 0),
+            ("in-progress", 10),
+            ("in-progress", 20),
+            ("completed", 30),
+        ]
+
+
 def test_distribute_without_waiting_returns_the_started_actions(do: Driver, world: Sandbox) -> None:
     """``wait=False``: every transfer started, in progress."""
     actions = do.image.distribute(SNAPSHOT, ["lon1", "sgp1"], wait=False)

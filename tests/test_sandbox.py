@@ -80,8 +80,21 @@ async def test_list_distribution_filter(api: Api) -> None:
 async def test_list_application_filter(api: Api) -> None:
     """``type="application"`` lists public one-click application images."""
     images = await call(api.image.list, type="application")
-    assert {image.slug for image in images} >= {"docker-20-04", "wordpress-20-04"}
+    assert {image.slug for image in images} >= {"docker-22-04", "wordpress-22-04"}
     assert all(image.public and image.type != "base" for image in images)
+
+
+def test_seeded_slugs_agree_with_their_names() -> None:
+    """A seeded application on Ubuntu 22.04 has a ``-22-04`` slug, as its name says."""
+    import re
+
+    from do_images.testing import Sandbox
+
+    for image in Sandbox().images:
+        version = re.search(r"Ubuntu (\d+)\.(\d+)$", image.name or "")
+        if image.public and version:
+            assert image.slug is not None
+            assert image.slug.endswith(f"-{version[1]}-{version[2]}"), (image.name, image.slug)
 
 
 async def test_list_tag_filter(api: Api) -> None:

@@ -309,7 +309,9 @@ def test_without_trustme_serving_https_names_the_extra(
     that says which extra to install, and writes nothing."""
     monkeypatch.setitem(sys.modules, "trustme", None)  # as if not installed
     with (
-        pytest.raises(ImportError, match=r"pip install 'do-images\[tls\]'"),
+        pytest.raises(
+            ImportError, match=r"needs trustme, the tls extra: pip install 'trustme>=1.0'"
+        ),
         Sandbox().serve(tls=True, ca_file=ca_file),
     ):
         pass

@@ -1,4 +1,5 @@
-"""Every request ``do.image`` sends is an operation of the spec, with valid parameters and body.
+"""Every request ``do.image``, ``do.droplet`` and ``do.snapshot`` send is an operation of the
+spec, with valid parameters and body.
 
 One table holds a row per way of calling each public method. Both clients run every
 row against a fake API that answers with the spec's own examples; each request they
@@ -21,10 +22,14 @@ import pytest
 
 from do_images import (
     Action,
+    AsyncDropletResource,
     AsyncImageResource,
+    AsyncSnapshotResource,
     Client,
+    DropletResource,
     Image,
     ImageResource,
+    SnapshotResource,
 )
 from do_images.fleet import Fleet
 from spec_support import (
@@ -58,10 +63,13 @@ class Row:
 
     id: str
     method: str
-    call: Callable[[ImageResource], Any]
+    call: Callable[[Any], Any]
+    """Called with ``do.image`` (or the ``resource`` named)."""
     operations: tuple[str, ...]
     not_found_once: str | None = None
     """An operation whose first answer is a 404 (a tag not there yet)."""
+    resource: str = "image"
+    """``image``, ``droplet`` or ``snapshot``: the resource ``call`` is given."""
 
 
 TEAM = "4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf"
@@ -222,6 +230,164 @@ ROWS = [
         ("images_post_account_transfer_decline",),
     ),
 ]
+DROPLET_ID = 3164444  # the spec's example droplet
+SNAPSHOT_NAME = "web-01-1595954862243"  # its example snapshot, made at STARTED
+STARTED = "2020-07-28T16:47:44Z"
+
+
+def _snapshot_action(status: str = "in-progress") -> dict[str, Any]:
+    """A snapshot action of the example droplet, as the spec's action schema has it (the
+    spec gives no example of a droplet action POST)."""
+    return {
+        "id": ACTION_ID,
+        "status": status,
+        "type": "snapshot",
+        "started_at": STARTED,
+        "completed_at": None if status == "in-progress" else "2020-07-28T16:49:44Z",
+        "resource_id": DROPLET_ID,
+        "resource_type": "droplet",
+        "region": None,
+        "region_slug": "nyc3",
+    }
+
+
+def _droplet(droplet: DropletResource) -> DropletResource:
+    return droplet
+
+
+def _snapshots(snapshot: SnapshotResource) -> SnapshotResource:
+    return snapshot
+
+
+DROPLET_ROWS = [
+    Row("droplet-list", "list", lambda d: _droplet(d).list(), ("droplets_list",), None, "droplet"),
+    Row(
+        "droplet-list-tag",
+        "list",
+        lambda d: _droplet(d).list(tag_name="env:prod"),
+        ("droplets_list",),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-iter",
+        "iter",
+        lambda d: _droplet(d).iter(tag_name="web", per_page=20),
+        ("droplets_list",),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-info",
+        "info",
+        lambda d: _droplet(d).info(DROPLET_ID),
+        ("droplets_get",),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-actions",
+        "actions",
+        lambda d: _droplet(d).actions(DROPLET_ID),
+        ("dropletActions_list",),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-snapshots",
+        "snapshots",
+        lambda d: _droplet(d).snapshots(DROPLET_ID),
+        ("droplets_list_snapshots",),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-snapshot-no-wait-default-name",
+        "snapshot",
+        lambda d: _droplet(d).snapshot(DROPLET_ID, wait=False),
+        ("droplets_get", "dropletActions_post"),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-snapshot",
+        "snapshot",
+        lambda d: _droplet(d).snapshot(DROPLET_ID, SNAPSHOT_NAME, poll=1),
+        ("dropletActions_post", "dropletActions_get", "droplets_list_snapshots", "images_get"),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-snapshot-power-off",
+        "snapshot",
+        lambda d: _droplet(d).snapshot(DROPLET_ID, SNAPSHOT_NAME, poll=1, power_off=True),
+        (
+            "droplets_get",
+            "dropletActions_post",  # shutdown
+            "droplets_get",
+            "dropletActions_post",  # snapshot
+            "dropletActions_get",
+            "dropletActions_post",  # power_on
+            "dropletActions_get",
+            "droplets_list_snapshots",
+            "images_get",
+        ),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-snapshot-image",
+        "snapshot_image",
+        lambda d: _droplet(d).snapshot_image(
+            Action.model_validate(_snapshot_action()), name=SNAPSHOT_NAME
+        ),
+        ("dropletActions_get", "droplets_list_snapshots", "images_get"),
+        None,
+        "droplet",
+    ),
+    Row(
+        "droplet-power-on",
+        "power_on",
+        lambda d: _droplet(d).power_on(DROPLET_ID),
+        ("dropletActions_post", "dropletActions_get"),
+        None,
+        "droplet",
+    ),
+    Row(
+        "snapshot-list",
+        "list",
+        lambda s: _snapshots(s).list(resource_type="droplet"),
+        ("snapshots_list",),
+        None,
+        "snapshot",
+    ),
+    Row(
+        "snapshot-info",
+        "info",
+        lambda s: _snapshots(s).info("6372321"),
+        ("snapshots_get",),
+        None,
+        "snapshot",
+    ),
+    Row(
+        "snapshot-info-uuid",
+        "info",
+        lambda s: _snapshots(s).info("fbe805e8-866b-11e6-96bf-000f53315a41"),
+        ("snapshots_get",),
+        None,
+        "snapshot",
+    ),
+    Row(
+        "snapshot-destroy",
+        "destroy",
+        lambda s: _snapshots(s).destroy(6372321),
+        ("snapshots_delete",),
+        None,
+        "snapshot",
+    ),
+]
+ROWS += DROPLET_ROWS
+
 # prune and apply_fleet need a plan of the same client: tests/test_lifecycle.py and
 # tests/test_fleet_apply.py.
 TESTED_ELSEWHERE = {"prune", "apply_fleet", "import_file"}  # import_file: test_import_file.py
@@ -230,21 +396,13 @@ NOT_CALLED = {
     "tags_get",
     "tags_delete",
     "actions_get",
-    "droplets_list",
-    "droplets_get",
-    "dropletActions_list",
-    "dropletActions_post",
-    "dropletActions_get",
-    "droplets_list_snapshots",
     "actions_list",
-    "snapshots_list",
-    "snapshots_get",
-    "snapshots_delete",
 }
-"""Operations ``do.image`` never sends: it tags images, it does not manage tags themselves;
-``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py); the sandbox
-answers the droplet, action and snapshot operations, which no SDK method sends yet
-(``do.droplet`` and ``do.snapshot`` will, and leave this list then)."""
+"""Operations the SDK's resources never send: they tag images, they do not manage tags
+themselves; ``actions_get`` is what ``do_images.legacy`` polls (tests/test_legacy.py) and
+what waiting polls for an action of another kind than an image's or a droplet's
+(tests/test_droplet_waits.py); the sandbox answers ``actions_list``, which no SDK method
+sends."""
 
 
 # --------------------------------------------------------------- the fake API
@@ -267,7 +425,18 @@ def _success_body(operation: Operation) -> tuple[int, Any]:
     raise AssertionError(f"{operation.operation_id} has no success response")
 
 
-def _answer(operation: Operation) -> httpx.Response:
+def _answer(operation: Operation, seen: list[str] | None = None) -> httpx.Response:
+    earlier = seen or []
+    if operation.operation_id in ("dropletActions_post", "dropletActions_get"):
+        # The spec has no example of a droplet action: a snapshot of its example droplet,
+        # done once polled, made at the time of the droplet's example snapshot.
+        posted = operation.operation_id.endswith("post")
+        action = _snapshot_action("in-progress" if posted else "completed")
+        return httpx.Response(201 if posted else 200, json={"action": action})
+    if operation.operation_id == "snapshots_get":  # no example: the list's first one
+        listed = next(op for op in operations() if op.operation_id == "snapshots_list")
+        _, snapshots = _success_body(listed)
+        return httpx.Response(200, json={"snapshot": snapshots["snapshots"][0]})
     status, body = _success_body(operation)
     if body is None:
         return httpx.Response(status)
@@ -278,6 +447,8 @@ def _answer(operation: Operation) -> httpx.Response:
         body["action"]["status"] = "completed"
     if operation.operation_id == "images_get":
         body["image"]["status"] = "available"  # an awaited import is done at once
+    if operation.operation_id == "droplets_get" and "dropletActions_post" in earlier:
+        body["droplet"]["status"] = "off"  # shut down at once
     return httpx.Response(status, json=body)
 
 
@@ -389,10 +560,10 @@ def _run(kind: str, row: Row) -> list[tuple[str, list[str]]]:
             seen.append(("", ["no bearer token"]))
         if first and operation.operation_id == row.not_found_once:
             return httpx.Response(404, json={"id": "not_found", "message": "no such tag"})
-        return _answer(operation)
+        return _answer(operation, [done for done, _ in seen[:-1]])
 
     with driver(kind, handler, token="token") as do:
-        materialize(row.call(do.image))
+        materialize(row.call(getattr(do, row.resource)))
     return seen
 
 
@@ -412,10 +583,23 @@ def _public_methods(resource: type) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("resource", [ImageResource, AsyncImageResource])
-def test_every_public_method_has_a_row(resource: type) -> None:
-    """A method added to ``do.image`` without a row in the table fails here."""
-    assert {row.method for row in ROWS} | TESTED_ELSEWHERE == _public_methods(resource)
+@pytest.mark.parametrize(
+    ("name", "resource"),
+    [
+        ("image", ImageResource),
+        ("image", AsyncImageResource),
+        ("droplet", DropletResource),
+        ("droplet", AsyncDropletResource),
+        ("snapshot", SnapshotResource),
+        ("snapshot", AsyncSnapshotResource),
+    ],
+)
+def test_every_public_method_has_a_row(name: str, resource: type) -> None:
+    """A method added to ``do.image``, ``do.droplet`` or ``do.snapshot`` without a row in
+    the table fails here."""
+    rows = {row.method for row in ROWS if row.resource == name}
+    elsewhere = TESTED_ELSEWHERE if name == "image" else set()
+    assert rows | elsewhere == _public_methods(resource)
 
 
 def test_every_spec_operation_is_exercised() -> None:

@@ -83,18 +83,18 @@ def test_writing_brings_the_sync_files_back_in_step(tree: tuple[Path, Path]) -> 
 def test_a_new_module_must_be_listed(tree: tuple[Path, Path]) -> None:
     """A resource module added to ``_async/`` but not to ``FILES`` is reported."""
     source, target = tree
-    (source / "droplets.py").write_text('"""do.droplet."""\n')
+    (source / "volumes.py").write_text('"""do.volume."""\n')
     assert tool.problems(source, target) == [
-        f"{source / 'droplets.py'}: not listed in FILES of tools/unasync.py"
+        f"{source / 'volumes.py'}: not listed in FILES of tools/unasync.py"
     ]
 
 
 def test_a_listed_module_without_its_twin_is_reported(tree: tuple[Path, Path]) -> None:
     """A listed module whose sync twin was never written is reported as missing."""
     source, target = tree
-    (source / "droplets.py").write_text('"""do.droplet."""\n')
-    found = tool.problems(source, target, [*tool.FILES, "droplets.py"])
-    assert found == [f"{target / 'droplets.py'}: missing; run python tools/unasync.py"]
+    (source / "volumes.py").write_text('"""do.volume."""\n')
+    found = tool.problems(source, target, [*tool.FILES, "volumes.py"])
+    assert found == [f"{target / 'volumes.py'}: missing; run python tools/unasync.py"]
 
 
 def test_the_substitutions_turn_async_code_into_sync_code() -> None:

@@ -29,6 +29,8 @@ TARGET = ROOT / "src" / "do_images" / "_resources" / "_sync"
 
 FILES = (
     "images.py",  # do.image: ImageResource
+    "droplets.py",  # do.droplet: DropletResource
+    "snapshots.py",  # do.snapshot: SnapshotResource
 )
 """The resource modules, by name in ``_async/`` (and in ``_sync/``)."""
 

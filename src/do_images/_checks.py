@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._constants import (
     CONNECT_TIMEOUT_CAP,
@@ -31,6 +31,46 @@ _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _REGION = re.compile(r"[a-z][a-z0-9]{1,15}")
 _TAG = re.compile(r"[A-Za-z0-9_:-]{1,255}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+class ArgumentError(ValueError):
+    """A bad argument, its message written with the names of the arguments it speaks of,
+    so a front end can say it in its own words (the command line: its flags).
+
+    ``template`` holds a ``{name}`` field for each argument in ``arguments`` (its name,
+    and the value given when that matters, as shown). ``str()`` says it as Python does
+    (``keep=0 needs older_than``); ``say(spell)`` lets ``spell(name, value)`` write each
+    (``--keep 0 needs --older-than``).
+    """
+
+    def __init__(self, template: str, **arguments: tuple[str, str | None]) -> None:
+        self.template = template
+        self.arguments = arguments
+        super().__init__(self.say(_python_spelling))
+
+    def say(self, spell: Callable[[str, str | None], str]) -> str:
+        """The message with each argument written by ``spell(name, value)``."""
+        return self.template.format_map(
+            {key: spell(name, value) for key, (name, value) in self.arguments.items()}
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_argument_error, (type(self), self.template, self.arguments))
+
+
+def _argument_error(
+    cls: type[ArgumentError], template: str, arguments: dict[str, tuple[str, str | None]]
+) -> ArgumentError:
+    return cls(template, **arguments)
+
+
+def _python_spelling(name: str, value: str | None) -> str:
+    return name if value is None else f"{name}={value}"
+
+
+def _literal(text: str) -> str:
+    """``text`` as literal text in an ``ArgumentError`` template (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def type_name(value: object) -> str:
@@ -260,22 +300,26 @@ def check_base_url(base_url: object, what: str = "base_url") -> httpx.URL:
 
     if not isinstance(base_url, (str, httpx.URL)):
         raise TypeError(f"{what} must be a str, not {type_name(base_url)}")
+    # The argument is a field of the message (a front end may name it otherwise: the
+    # command line says --base-url); what was given is literal text.
+    given = _literal(_echo(str(base_url)))
+    name = {"url": (what, None)}
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"{what} {_echo(str(base_url))} is not a URL: {exc}") from None
+        raise ArgumentError(f"{{url}} {given} is not a URL: {_literal(str(exc))}", **name) from None
     if url.query or url.fragment:
-        raise ValueError(f"{what} must not carry a query or fragment")
+        raise ArgumentError("{url} must not carry a query or fragment", **name)
     if url.scheme in ("http", "https") and not url.host:
         example = "api.digitalocean.com" if what == "base_url" else "nyc3.digitaloceanspaces.com"
-        raise ValueError(f"{what} {_echo(str(base_url))} has no host (such as https://{example})")
+        raise ArgumentError(f"{{url}} {given} has no host (such as https://{example})", **name)
     if url.port is not None and not 0 < url.port <= 65535:
-        raise ValueError(f"{what} port {url.port} is out of range (1 to 65535)")
+        raise ArgumentError(f"{{url}} port {url.port} is out of range (1 to 65535)", **name)
     secure = url.scheme == "https" and bool(url.host)
     loopback = url.scheme == "http" and url.host in LOOPBACK_HOSTS
     if not (secure or loopback):
-        raise ValueError(
-            f"{what} {_echo(str(base_url))} must be https:// (http:// only for loopback hosts)"
+        raise ArgumentError(
+            f"{{url}} {given} must be https:// (http:// only for loopback hosts)", **name
         )
     return url
 

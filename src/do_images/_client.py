@@ -1,4 +1,5 @@
-"""``Client`` and ``AsyncClient``, on one base, and their ``do.image`` resources.
+"""``Client`` and ``AsyncClient``, on one base, and their resources: ``do.image``,
+``do.droplet`` and ``do.snapshot``.
 
 Each resource method (``_resources``) is a thin wrapper: it builds the shared
 operation and hands it to the client's runner (``_effects``), the only code that
@@ -11,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -20,9 +21,16 @@ from ._effects import AsyncRunner, AsyncSleep, SyncRunner, SyncSleep, asyncio_sl
 from ._images import ImageOps
 from ._models import RateLimit
 from ._paging import AsyncPager, Pager
-from ._resources import AsyncImageResource, ImageResource
+from ._resources._sync.images import ImageResource
 from ._retry import default_jitter
 from ._session import Session
+
+if TYPE_CHECKING:
+    from ._resources._async.droplets import AsyncDropletResource
+    from ._resources._async.images import AsyncImageResource
+    from ._resources._async.snapshots import AsyncSnapshotResource
+    from ._resources._sync.droplets import DropletResource
+    from ._resources._sync.snapshots import SnapshotResource
 
 
 def _session(
@@ -197,16 +205,41 @@ class Client(_BaseClient):
             requests_per_minute=requests_per_minute,
         )
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
-        self._image = ImageResource(
-            ImageOps(self._session),
-            SyncRunner(self._http, sleep or time.sleep),
-            self._page_concurrency,
-        )
+        self._image_ops = ImageOps(self._session)
+        self._runner = SyncRunner(self._http, sleep or time.sleep)
+        self._image = ImageResource(self._image_ops, self._runner, self._page_concurrency)
+        self._droplet: DropletResource | None = None
+        self._snapshot: SnapshotResource | None = None
 
     @property
     def image(self) -> ImageResource:
         """The Images API: ``do.image.list()``, ``info``, ``transfer`` and every other call."""
         return self._image
+
+    @property
+    def droplet(self) -> DropletResource:
+        """Droplets: ``do.droplet.list()``, their actions and snapshots, and
+        ``do.droplet.snapshot(id)``, which returns the image it made."""
+        if self._droplet is None:  # loaded on first use, as a command needs it
+            from ._droplets import DropletOps
+            from ._resources._sync.droplets import DropletResource
+
+            self._droplet = DropletResource(
+                DropletOps(self._image_ops), self._runner, self._page_concurrency
+            )
+        return self._droplet
+
+    @property
+    def snapshot(self) -> SnapshotResource:
+        """``/v2/snapshots``: ``do.snapshot.list()``, ``info``, ``destroy``."""
+        if self._snapshot is None:
+            from ._resources._sync.snapshots import SnapshotResource
+            from ._snapshots import SnapshotOps
+
+            self._snapshot = SnapshotResource(
+                SnapshotOps(self._image_ops), self._runner, self._page_concurrency
+            )
+        return self._snapshot
 
     def close(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -299,18 +332,45 @@ class AsyncClient(_BaseClient):
             page_concurrency=page_concurrency,
             requests_per_minute=requests_per_minute,
         )
+        from ._resources._async.images import AsyncImageResource  # not loaded by a sync client
+
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self._image = AsyncImageResource(
-            ImageOps(self._session),
-            AsyncRunner(self._http, sleep or asyncio_sleep),
-            self._page_concurrency,
-        )
+        self._image_ops = ImageOps(self._session)
+        self._runner = AsyncRunner(self._http, sleep or asyncio_sleep)
+        self._image = AsyncImageResource(self._image_ops, self._runner, self._page_concurrency)
+        self._droplet: AsyncDropletResource | None = None
+        self._snapshot: AsyncSnapshotResource | None = None
 
     @property
     def image(self) -> AsyncImageResource:
         """The Images API: ``await do.image.list()``, ``info``, ``transfer`` and every other
         call."""
         return self._image
+
+    @property
+    def droplet(self) -> AsyncDropletResource:
+        """Droplets: ``await do.droplet.list()``, their actions and snapshots, and
+        ``await do.droplet.snapshot(id)``, which returns the image it made."""
+        if self._droplet is None:  # loaded on first use
+            from ._droplets import DropletOps
+            from ._resources._async.droplets import AsyncDropletResource
+
+            self._droplet = AsyncDropletResource(
+                DropletOps(self._image_ops), self._runner, self._page_concurrency
+            )
+        return self._droplet
+
+    @property
+    def snapshot(self) -> AsyncSnapshotResource:
+        """``/v2/snapshots``: ``await do.snapshot.list()``, ``info``, ``destroy``."""
+        if self._snapshot is None:
+            from ._resources._async.snapshots import AsyncSnapshotResource
+            from ._snapshots import SnapshotOps
+
+            self._snapshot = AsyncSnapshotResource(
+                SnapshotOps(self._image_ops), self._runner, self._page_concurrency
+            )
+        return self._snapshot
 
     async def aclose(self) -> None:
         """Close the connection pool (not a caller-supplied ``http_client``)."""
@@ -329,11 +389,4 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
 
-__all__ = [
-    "AsyncClient",
-    "AsyncImageResource",
-    "AsyncPager",
-    "Client",
-    "ImageResource",
-    "Pager",
-]
+__all__ = ["AsyncClient", "AsyncPager", "Client", "ImageResource", "Pager"]

@@ -47,6 +47,25 @@ MIN_POLL = 1.0
 DEFAULT_LIFECYCLE_POLL = 10.0
 DEFAULT_LIFECYCLE_TIMEOUT = 3600.0
 
+# -- droplet snapshots
+SNAPSHOT_IMAGE_LAG = 300.0
+"""How long a droplet's snapshot listing is read again for the image of a completed
+snapshot before ``SnapshotNotFoundError``."""
+SHUTDOWN_GRACE = 120.0
+"""How long ``snapshot(power_off=True)`` waits for a ``shutdown`` to turn the droplet off
+before it sends ``power_off``."""
+POWER_OFF_WAIT = 120.0
+"""How long it then waits for ``power_off`` to turn it off."""
+POWER_POLL = 5.0
+"""The pause between polls while a droplet powers off or on (at most; ``poll`` if less)."""
+POWER_ON_BOUND = 30.0
+"""How long the power-on after a snapshot may take to be accepted (a droplet still
+locked answers 422); shielded from a further interruption."""
+POWER_ON_RETRY = 3.0
+"""The pause before asking a busy droplet to power on again."""
+POWER_ON_TIMEOUT = 300.0
+"""How long ``power_on(wait=True)`` waits for the droplet to be on."""
+
 # -- fleets
 FLEET_VERSION = 1
 """The ``version`` a fleet file must declare."""

@@ -14,12 +14,15 @@
     │   ├── PermissionDeniedError     403
     │   ├── NotFoundError             404
     │   ├── UnprocessableEntityError  422
+    │   │   └── DropletBusyError      422: the droplet has a pending event (try later)
     │   ├── RateLimitError            429 (retry_after, reset_at)
     │   └── ServerError               5xx
     ├── ResponseValidationError       the body did not fit the model
     ├── UnknownOutcomeError           a POST may or may not have taken effect
     ├── ActionFailedError             an awaited action ended ``errored``
     ├── ActionTimeoutError            an awaited action did not finish in time
+    ├── SnapshotNotFoundError         a completed droplet snapshot whose image never showed
+    ├── DropletPowerOnError           a droplet this call turned off could not be turned on
     ├── ImageFailedError              an import DigitalOcean gave up on
     ├── ImageTimeoutError             an awaited import did not finish in time
     ├── DistributionError             a transfer to one or more regions failed
@@ -52,6 +55,8 @@ __all__ = [
     "BadRequestError",
     "DistributionError",
     "DoImagesError",
+    "DropletBusyError",
+    "DropletPowerOnError",
     "FleetError",
     "ImageFailedError",
     "ImageFileError",
@@ -63,6 +68,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "SnapshotNotFoundError",
     "StalePlanError",
     "UnknownOutcomeError",
     "UnprocessableEntityError",
@@ -215,6 +221,20 @@ class UnprocessableEntityError(APIStatusError):
     """422: the request was understood but refused (for example an unknown region)."""
 
 
+class DropletBusyError(UnprocessableEntityError):
+    """422: the droplet has a pending event ("already has a pending event", "blocking
+    events processing"): another action runs on it, and the API takes one at a time.
+    Nothing was started; try again once it is done. ``droplet_id`` names the droplet."""
+
+    droplet_id: int | None
+    """The droplet that was busy."""
+
+    def __init__(self, message: str, *, droplet_id: int | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("status_code", 422)
+        super().__init__(message, **kwargs)
+        self.droplet_id = droplet_id
+
+
 class RateLimitError(APIStatusError):
     """429: the request budget is spent."""
 
@@ -286,7 +306,7 @@ class ActionFailedError(DoImagesError):
 
     def __init__(self, action: Action) -> None:
         super().__init__(
-            f"action {action.id} ({action.type}) on image {action.resource_id} errored"
+            f"action {action.id} ({action.type}) on {_resource(action)} errored"
         )
         self.action = action
 
@@ -301,11 +321,56 @@ class ActionTimeoutError(DoImagesError):
 
     def __init__(self, action: Action, timeout: float) -> None:
         super().__init__(
-            f"action {action.id} ({action.type}) on image {action.resource_id} still "
+            f"action {action.id} ({action.type}) on {_resource(action)} still "
             f"{action.status} after {timeout:g} s"
         )
         self.action = action
         self.timeout = timeout
+
+
+class SnapshotNotFoundError(DoImagesError):
+    """A droplet snapshot completed, but its image did not show in the droplet's snapshots
+    (none made at the action's ``started_at``, with its name where known), however long
+    the listing was read again. ``action`` is the completed snapshot action,
+    ``droplet_id`` the droplet."""
+
+    action: Action
+    """The snapshot action, completed."""
+    droplet_id: int | None
+    """The droplet the snapshot was made of."""
+
+    def __init__(self, action: Action, *, droplet_id: int | None, waited: float) -> None:
+        super().__init__(
+            f"snapshot {action.id} of droplet {droplet_id} completed, but no image made at "
+            f"{_when(action)} showed in the droplet's snapshots after {waited:g} s"
+        )
+        self.action = action
+        self.droplet_id = droplet_id
+
+
+class DropletPowerOnError(DoImagesError):
+    """A droplet that ``snapshot(power_off=True)`` turned off could not be powered on again:
+    it is left off. ``droplet_id`` names it; ``image`` is the snapshot, if one was made
+    (``action`` the snapshot action, if one started); ``__cause__`` is why the power-on
+    failed. Power it on with ``do.droplet.power_on(droplet_id)``."""
+
+    droplet_id: int
+    """The droplet left off."""
+
+    def __init__(self, message: str, *, droplet_id: int, image: Image | None = None) -> None:
+        super().__init__(message)
+        self.droplet_id = droplet_id
+        self.image = image
+
+
+def _resource(action: Action) -> str:
+    """What an action acts on, as a message names it: ``image 7``, ``droplet 3164494``."""
+    return f"{action.resource_type or 'image'} {action.resource_id}"
+
+
+def _when(action: Action) -> str:
+    started = action.started_at
+    return "an unknown time" if started is None else started.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ImageFailedError(DoImagesError):

@@ -150,7 +150,7 @@ def format_of(head: bytes, compression: str | None = None) -> tuple[str, int | N
         return "raw", None
     what = "compressed data" if compression else "data"
     raise ValueError(
-        f"its {what} is no disk image DigitalOcean imports (raw with an MBR or GPT, "
+        f"its {what} is not a disk image DigitalOcean imports (raw with an MBR or GPT, "
         "qcow2, VHDX, VMDK or VDI)"
     )
 

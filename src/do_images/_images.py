@@ -32,26 +32,22 @@ from ._checks import (
     type_name,
 )
 from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
-from ._effects import Op, Sleep, Work
-from ._errors import ActionTimeoutError, DoImagesError, NotFoundError, UnknownOutcomeError
+from ._effects import Op, Work
+from ._errors import ActionTimeoutError, DoImagesError, NotFoundError
 from ._models import (
     ACCOUNT_TRANSFER,
-    ACTION_ANY,
     ACTION_PAGE,
     IMAGE_ENVELOPE,
     IMAGE_PAGE,
     AccountTransfer,
     Action,
-    ActionEnvelope,
-    ActionPage,
     Image,
-    ImagePage,
     JsonValidator,
     RateLimit,
 )
-from ._paging import Page, PageWalk, collect, page_of
+from ._paging import ListPage, Page, collect, page_of
 from ._polling import Watch, action_done, carry_action, poll_until
-from ._retry import action_matches, after_lookup, lookup_delay, matching_since
+from ._posting import action_url, fetch_action, start_action
 from ._session import Session
 
 logger = logging.getLogger("do_images")
@@ -87,7 +83,8 @@ class ImageOps:
             return self
         return ImageOps(self.session, check_retries(max_retries))
 
-    def _call(self, request: httpx.Request) -> Op[httpx.Response]:
+    def send(self, request: httpx.Request) -> Op[httpx.Response]:
+        """Send ``request`` with this instance's retries (a POST is never sent blindly twice)."""
         return self.session.call(request, max_retries=self.max_retries)
 
     def get(self, url: str | httpx.URL) -> Op[httpx.Response]:
@@ -121,13 +118,14 @@ class ImageOps:
         url = httpx.URL(self.session.url(check_id(image_id), "actions"))
         return str(url.copy_with(params={"per_page": MAX_PER_PAGE}))
 
-    def _page(self, url: str | httpx.URL, adapter: JsonValidator[Any]) -> Op[Page[Any]]:
+    def page(self, url: str | httpx.URL, adapter: JsonValidator[Any]) -> Op[Page[Any]]:
+        """Fetch one page of a list, parsed with ``adapter``; its latency noted."""
         clock = self.session.clock
         sent = clock()
         response = yield from self.get(url)
         latency = clock() - sent
         # Parsing is most of a list's CPU time; as Work, it overlaps the next request.
-        parsed: ImagePage | ActionPage = yield Work(
+        parsed: ListPage = yield Work(
             lambda: self.session.parse_page(adapter, response)
         )
         page = page_of(parsed)
@@ -136,11 +134,11 @@ class ImageOps:
 
     def image_page(self, url: str | httpx.URL) -> Op[Page[Image]]:
         """Fetch one page of ``GET /v2/images``."""
-        return self._page(url, IMAGE_PAGE)
+        return self.page(url, IMAGE_PAGE)
 
     def action_page(self, url: str | httpx.URL) -> Op[Page[Action]]:
         """Fetch one page of ``GET /v2/images/{id}/actions``."""
-        return self._page(url, ACTION_PAGE)
+        return self.page(url, ACTION_PAGE)
 
     def _rate_limit(self) -> RateLimit | None:
         return self.session.rate_limit
@@ -191,13 +189,13 @@ class ImageOps:
         body = _optional_fields(name=name, distribution=distribution, description=description)
         if not body:
             raise ValueError("update needs at least one of name, distribution, description")
-        response = yield from self._call(self.session.request("PUT", url, body))
+        response = yield from self.send(self.session.request("PUT", url, body))
         return self.session.parse(IMAGE_ENVELOPE, response).image
 
     def destroy(self, image_id: int) -> Op[None]:
         """``DELETE /v2/images/{id}``."""
         url = self.session.url(check_id(image_id))
-        yield from self._call(self.session.request("DELETE", url))
+        yield from self.send(self.session.request("DELETE", url))
         return None
 
     def create(
@@ -221,7 +219,7 @@ class ImageOps:
         # No re-send here: a second POST could import a second image. An ambiguous
         # failure raises UnknownOutcomeError from the session.
         request = self.session.request("POST", str(self.session.images_url), body)
-        response = yield from self._call(request)
+        response = yield from self.send(request)
         return self.session.parse_posted(IMAGE_ENVELOPE, response).image
 
     # -- actions
@@ -244,76 +242,26 @@ class ImageOps:
         return action
 
     def start_action(self, image_id: int, body: dict[str, Any]) -> Op[Action]:
-        """POST an action; after an ambiguous failure, find it before sending again.
-
-        When the POST may have reached the API but no answer came back, the image's
-        actions are searched for one of the same type (and region, for a transfer)
-        started no earlier than this call; that one is returned. Only when there is
-        none is the POST sent once more (if retries are allowed), and after a second
-        ambiguous failure the search is the last word: one call never starts two
-        actions.
+        """POST an image action; after an ambiguous failure, find it before sending again
+        (``_posting.start_action``): sent once more only if the image's actions show
+        none, and only if retries are allowed. One call never starts two actions.
         """
         url = self.session.url(check_id(image_id), "actions")
-        request = self.session.request("POST", url, body)
-        started = self.session.clock()
-        attempts = 0
-        resends_left = 1 if self._retries > 0 else 0
-        while True:
-            try:
-                response = yield from self._call(request)
-                # An answer that does not parse is no answer: look for the action.
-                parsed = self.session.parse_posted(ACTION_ANY, response)
-            except UnknownOutcomeError as unknown:
-                attempts += unknown.attempts
-                yield Sleep(lookup_delay(self.session.jitter))
-                try:
-                    found = yield from self._find_action(image_id, body, started)
-                except DoImagesError as lookup_error:
-                    raise UnknownOutcomeError(
-                        f"{unknown.message}; looking for the action failed too: {lookup_error}",
-                        attempts=attempts,
-                    ) from unknown.__cause__
-                decision = after_lookup(found is not None, resends_left)
-                if found is not None:  # decision == "adopt"
-                    logger.info(
-                        "POST %s: found action %d it started; not sending again",
-                        request.url.path,
-                        found.id,
-                    )
-                    return found
-                if decision == "give up":
-                    raise UnknownOutcomeError(
-                        f"{unknown.message}; no matching action found after {attempts} "
-                        "attempt(s), but one may still appear: look before sending again",
-                        attempts=attempts,
-                    ) from unknown.__cause__
-                resends_left -= 1
-                logger.info("POST %s: no action started; sending once more", request.url.path)
-                continue
-            return parsed.action if isinstance(parsed, ActionEnvelope) else parsed
+        return (
+            yield from start_action(
+                self.session,
+                send=self.send,
+                get=self.get,
+                post_url=url,
+                list_url=self.actions_url(image_id),
+                body=body,
+                resends=1 if self._retries > 0 else 0,
+            )
+        )
 
     @property
     def _retries(self) -> int:
         return self.session.max_retries if self.max_retries is None else self.max_retries
-
-    def _find_action(
-        self, image_id: int, body: dict[str, Any], started: float
-    ) -> Op[Action | None]:
-        """The earliest action matching ``body`` started since ``started`` (session clock)."""
-        first = self.actions_url(image_id)
-        walk = PageWalk.starting_at(first)
-        url: str | httpx.URL | None = first
-        since = None
-        matches: _List[Action] = []
-        while url is not None:
-            response = yield from self.get(url)
-            if since is None:
-                since = matching_since(response, self.session.clock() - started)
-            page = page_of(self.session.parse_page(ACTION_PAGE, response))
-            matches.extend(action for action in page.items if action_matches(action, body, since))
-            url = walk.admit(page.next_url)
-        # Of several candidates, the one started first is the one closest to our POST.
-        return min(matches, key=lambda action: (action.started_at, action.id), default=None)
 
     def transfer(
         self, image_id: int, region: str, *, wait: bool, poll: float, timeout: float
@@ -339,6 +287,16 @@ class ImageOps:
         """Poll ``action`` until it is completed (or errored, or time runs out)."""
         if not isinstance(action, Action):
             raise TypeError(f"action must be an Action, not {type_name(action)}")
+        if action.resource_type is not None and action.resource_type != "image":
+            raise ValueError(
+                f"action {action.id} ({action.type}) acts on {action.resource_type} "
+                f"{action.resource_id}, not on an image: do.image.wait polls image actions"
+                + (
+                    "; wait for a droplet's snapshot with do.droplet.snapshot_image(action)"
+                    if action.resource_type == "droplet"
+                    else ""
+                )
+            )
         if action.resource_id is None:
             raise ValueError(f"action {action.id} has no resource_id to poll")
         check_id(action.resource_id, "action.resource_id")
@@ -355,9 +313,9 @@ class ImageOps:
         Every error raised carries the action as last seen (``.action``); the timeout
         carries the last poll failure, if the last poll failed, as its ``__cause__``.
         """
-        image_id = check_id(action.resource_id, "action.resource_id")
+        url = action_url(self.session, action, untyped="image")
         watch = Watch(
-            fetch=lambda: self.action_info(image_id, action.id),
+            fetch=lambda: fetch_action(self.session, self.get, url),
             done=action_done,
             timed_out=lambda last: ActionTimeoutError(last or action, timeout=timeout),
             carry=lambda error, last: carry_action(error, last or action),
@@ -429,7 +387,7 @@ class ImageOps:
         names = check_tag_names(tags)
         for name in names:
             try:
-                yield from self._call(self._tag_request("DELETE", name, image_id))
+                yield from self.send(self._tag_request("DELETE", name, image_id))
             except NotFoundError:
                 logger.info("tag %r does not exist; nothing to remove", name)
         return None
@@ -459,7 +417,7 @@ class ImageOps:
             image = yield from self.info(image_id)
         _check_transferable(image)
         url = self.session.url(image_id, "account_transfer")
-        response = yield from self._call(self.session.request("POST", url, body))
+        response = yield from self.send(self.session.request("POST", url, body))
         return self.session.parse_posted(ACCOUNT_TRANSFER, response)
 
     def _transfer_step(
@@ -467,7 +425,7 @@ class ImageOps:
     ) -> Op[None]:
         url = self.session.url(check_id(image_id), "account_transfer", step)
         body = {"transfer_id": check_id(transfer_id, "transfer id"), **extra}
-        yield from self._call(self.session.request("POST", url, body))
+        yield from self.send(self.session.request("POST", url, body))
         return None
 
     def accept_account_transfer(self, image_id: int, transfer_id: int, team: str) -> Op[None]:

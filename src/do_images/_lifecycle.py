@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ._checks import check_bool, check_id, check_int, check_region, check_str, check_wait, type_name
+from ._checks import (
+    ArgumentError,
+    check_bool,
+    check_id,
+    check_int,
+    check_region,
+    check_str,
+    check_wait,
+    type_name,
+)
 from ._effects import Op
 from ._errors import (
     DistributionError,
@@ -153,7 +162,7 @@ def distribute(
     ``GET /v2/images/{id}/actions`` (every page) per cycle (``await_actions``). A
     transfer that fails to start, ends ``errored`` or runs out of time does not stop
     the others; ``DistributionError`` then says which. ``on_update`` is called with
-    each action once it started and whenever it changed.
+    each action once it started, then with each pending one after every poll.
     """
     check_id(image_id)
     slugs = check_regions(regions)
@@ -219,7 +228,11 @@ def check_prune(
         if older_than <= timedelta(0):
             raise ValueError(f"older_than must be positive, got {older_than}")
     if keep == 0 and older_than is None:
-        raise ValueError("keep=0 needs older_than: without it, every image would go")
+        raise ArgumentError(
+            "{keep} needs {older_than}: without it, every image would go",
+            keep=("keep", "0"),
+            older_than=("older_than", None),
+        )
     if tag_name is not None:
         check_str(tag_name, "tag_name")
     if name_prefix is not None:

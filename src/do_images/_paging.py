@@ -18,7 +18,15 @@ import httpx
 from ._constants import BUDGET_PER_REQUEST_IN_FLIGHT, MAX_PLANNED_PAGES
 from ._effects import Gather, Op
 from ._errors import ResponseValidationError
-from ._models import ActionPage, ImagePage, RateLimit, RegionPage
+from ._models import (
+    ActionPage,
+    DropletPage,
+    DropletSnapshotPage,
+    ImagePage,
+    RateLimit,
+    RegionPage,
+    SnapshotPage,
+)
 
 logger = logging.getLogger("do_images")
 
@@ -94,15 +102,27 @@ class PageWalk:
         )
 
 
-def page_of(parsed: ImagePage | ActionPage | RegionPage) -> Page[Any]:
-    """Reduce a parsed list envelope to items, next and last links, and total."""
-    items: list[Any]
+ListPage = (
+    ImagePage | ActionPage | RegionPage | DropletPage | DropletSnapshotPage | SnapshotPage
+)
+"""A parsed page of any list the SDK reads."""
+
+
+def _items(parsed: ListPage) -> list[Any]:
     if isinstance(parsed, ImagePage):
-        items = parsed.images
-    elif isinstance(parsed, ActionPage):
-        items = parsed.actions
-    else:
-        items = parsed.regions
+        return parsed.images
+    if isinstance(parsed, ActionPage):
+        return parsed.actions
+    if isinstance(parsed, RegionPage):
+        return parsed.regions
+    if isinstance(parsed, DropletPage):
+        return parsed.droplets
+    return parsed.snapshots  # a droplet's snapshots, or /v2/snapshots
+
+
+def page_of(parsed: ListPage) -> Page[Any]:
+    """Reduce a parsed list envelope to items, next and last links, and total."""
+    items = _items(parsed)
     links = parsed.links
     pages = links.pages if links is not None else None
     total = parsed.meta.total if parsed.meta is not None else None

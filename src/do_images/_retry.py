@@ -278,7 +278,9 @@ def _rate_limit(
         reset_at = datetime.fromtimestamp(reset, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
-    return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
+    # Checked above (two ints, an aware datetime): built without validation, so the
+    # first response does not pay for building RateLimit's validator.
+    return RateLimit.model_construct(limit=limit, remaining=remaining, reset_at=reset_at)
 
 
 # ------------------------------------------------------ POST reconciliation

@@ -174,9 +174,9 @@ class Uploader:
             import boto3
             from botocore.config import Config
         except ImportError:  # pragma: no cover - the test extra installs boto3
-            raise ImportError(
-                "importing a local image needs boto3: pip install 'do-images[spaces]'"
-            ) from None
+            from ._extras import needs_extra
+
+            raise ImportError(needs_extra("importing a local image", "spaces")) from None
         self.target = target
         self.bucket = target.bucket
         with _SESSION_LOCK:  # a session is not thread-safe; its clients are

@@ -19,6 +19,9 @@ from do_images import (
     AsyncClient,
     AsyncPager,
     Client,
+    Droplet,
+    DropletBusyError,
+    DropletPowerOnError,
     Image,
     ImageStatus,
     ImageType,
@@ -29,6 +32,8 @@ from do_images import (
     PruneReport,
     RateLimit,
     RateLimitError,
+    Snapshot,
+    SnapshotNotFoundError,
     SpacesTarget,
     UploadProgress,
 )
@@ -63,6 +68,46 @@ async def async_usage(do: AsyncClient) -> None:
     assert_type(await do.image.destroy(7), None)
     assert_type(await do.image.transfer(7, "nyc3"), Action)
     assert_type(await do.image.action_list(7), list[Action])
+
+
+def droplet_usage(do: Client, action: Action) -> None:
+    assert_type(do.droplet.list(), list[Droplet])
+    assert_type(do.droplet.list(tag_name="web"), list[Droplet])
+    assert_type(do.droplet.iter(tag_name="web", per_page=50), Pager[Droplet])
+    assert_type(do.droplet.info(3164494), Droplet)
+    assert_type(do.droplet.actions(3164494), list[Action])
+    assert_type(do.droplet.snapshots(3164494), list[Image])
+    assert_type(do.droplet.snapshot(3164494), Image)
+    assert_type(do.droplet.snapshot(3164494, "n", power_off=True, poll=5, timeout=60), Image)
+    assert_type(do.droplet.snapshot(3164494, wait=False), Action)
+    assert_type(do.droplet.snapshot(3164494, wait=bool(action)), Image | Action)
+    assert_type(do.droplet.snapshot_image(action, name="n", poll=10, timeout=3600), Image)
+    assert_type(do.droplet.power_on(3164494, wait=False), Action)
+    assert_type(do.snapshot.list(), list[Snapshot])
+    assert_type(do.snapshot.list(resource_type="droplet"), list[Snapshot])
+    assert_type(do.snapshot.info("180040001"), Snapshot)
+    assert_type(do.snapshot.info(180040001), Snapshot)
+    assert_type(do.snapshot.destroy("fbe805e8-866b-11e6-96bf-000f53315a41"), None)
+    try:
+        do.droplet.snapshot(3164494)
+    except DropletBusyError as busy:
+        assert_type(busy.droplet_id, int | None)
+    except SnapshotNotFoundError as missing:
+        assert_type(missing.action, Action)
+        assert_type(missing.droplet_id, int | None)
+    except DropletPowerOnError as left_off:
+        assert_type(left_off.droplet_id, int)
+        assert_type(left_off.image, Image | None)
+
+
+async def async_droplet_usage(do: AsyncClient, action: Action) -> None:
+    assert_type(await do.droplet.list(tag_name="web"), list[Droplet])
+    assert_type(do.droplet.iter(), AsyncPager[Droplet])
+    assert_type(await do.droplet.snapshot(3164494), Image)
+    assert_type(await do.droplet.snapshot(3164494, wait=False), Action)
+    assert_type(await do.droplet.snapshot_image(action), Image)
+    assert_type(await do.droplet.power_on(3164494), Action)
+    assert_type(await do.snapshot.list(), list[Snapshot])
 
 
 def tag_and_account_transfer_usage(do: Client, team: str) -> None:

@@ -194,11 +194,12 @@ class _Awaited:
     on_update: OnAction | None
 
     def update(self, listed: Sequence[Action]) -> _Awaited:
-        """Replace each pending action by its state in ``listed``; report the changed."""
+        """Replace each pending action by its state in ``listed``; report every one seen
+        (changed or not, in the order they started: a caller shows the time going by)."""
         by_id = {action.id: action for action in listed}
-        for region in sorted(self.pending):
+        for region in [region for region in self.actions if region in self.pending]:
             seen = by_id.get(self.actions[region].id)
-            if seen is not None and seen != self.actions[region]:
+            if seen is not None:
                 self.actions[region] = seen
                 if self.on_update is not None:
                     self.on_update(seen)

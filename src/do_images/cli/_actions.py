@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from ._commands import Context, refused_if_public, wait_for
+import argparse
+from typing import TYPE_CHECKING
+
+from .._checks import check_region
+from .._errors import UnprocessableEntityError
+from ._commands import Context, Stop, UsageError, public_image, refused_if_public, wait_for
 from ._failures import ExitCode
-from ._output import ACTION_COLUMNS, RegionBoard
+from ._output import ACTION_COLUMNS, RegionBoard, again, describe
 from ._parser import Commands, action_arg, add_output_options, add_wait_options, image_arg
+
+if TYPE_CHECKING:
+    from .._models import Action
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "transfer": (
@@ -19,42 +27,98 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def run_action_start(ctx: Context) -> int:
-    """``transfer`` and ``convert``: start the actions, wait for them if asked.
+def check_transfer(args: argparse.Namespace) -> None:
+    """Every region a slug, before the image is looked at."""
+    for region in args.regions:
+        try:
+            check_region(region)
+        except ValueError as exc:
+            raise UsageError(f"{exc} (see 'do-images transfer --help')") from None
 
-    One region goes through ``transfer`` (a progress line a poll); several through
-    ``distribute``, all at once, with a line for each change.
-    """
-    args, image = ctx.args, ctx.client.image
-    if args.command_name == "transfer" and len(args.regions) > 1:
-        return _distribute(ctx)
+
+def run_convert(ctx: Context) -> int:
+    """``convert``: start the action, wait for it if asked."""
+    args = ctx.args
     with refused_if_public(ctx, args.image):
-        if args.command_name == "transfer":
-            action = image.transfer(args.image, args.regions[0])
-        else:
-            action = image.convert(args.image)
+        action = ctx.client.image.convert(args.image)
     if args.wait:
         action = wait_for(ctx, action)
     ctx.out.one(action)
     return ExitCode.OK
 
 
-def _distribute(ctx: Context) -> int:
-    do, args = ctx.client, ctx.args
-    board = RegionBoard(ctx.out.stderr, do.clock, ctx.out.width)
+def run_transfer(ctx: Context) -> int:
+    """``transfer``: one region goes through ``transfer`` (a progress line), several
+    through ``distribute``, all at once, with a line for each. Either way a region the
+    image is already in is skipped with a line saying so, where the API refuses it (422).
+    """
+    args, do = ctx.args, ctx.client
+    regions = list(dict.fromkeys(args.regions))
+    if len(regions) > 1:
+        return _distribute(ctx, regions)
+    try:
+        with refused_if_public(ctx, args.image):
+            action = do.image.transfer(args.image, regions[0])
+    except UnprocessableEntityError:
+        if regions[0] not in (do.image.info(args.image).regions or ()):
+            raise
+        ctx.out.note(f"{regions[0]}: already there")
+        return ExitCode.OK
+    if args.wait:
+        action = wait_for(ctx, action)
+    ctx.out.one(action)
+    return ExitCode.OK
+
+
+def _distribute(ctx: Context, regions: list[str]) -> int:
+    do, args, out = ctx.client, ctx.args, ctx.out
+    image = do.image.info(args.image)
+    if image.public:
+        raise public_image(image)
+    for region in regions:
+        if region in (image.regions or ()):
+            out.note(f"{region}: already there")
+    regions = [region for region in regions if region not in (image.regions or ())]
+    if not regions:
+        if out.as_json:
+            out.json([])
+        return ExitCode.OK
+    board = RegionBoard(out.stderr, do.clock, out.width)
     try:
         actions = do.image.distribute(
             args.image,
-            args.regions,
+            regions,
             wait=args.wait,
             poll=args.poll,
             timeout=args.timeout,
             on_update=board.update,
         )
+    except KeyboardInterrupt:
+        board.end()
+        raise _interrupted(ctx, list(board.actions.values())) from None
     finally:
         board.end()
-    ctx.out.actions(list(actions.values()))
+    out.actions(list(actions.values()))
     return ExitCode.OK
+
+
+def _interrupted(ctx: Context, started: list[Action]) -> Stop:
+    """Ctrl-C while waiting on several transfers: each one started, with the command that
+    shows it, then the error line."""
+    args = ctx.args
+    for action in started:
+        show = again(args, f"action {action.resource_id} {action.id}")
+        ctx.out.note(f"{describe(action)} goes on server-side (check it with: {show})")
+    every = again(args, f"actions {args.image}")
+    if not started:
+        what = "no transfer was seen to start"
+    elif len(started) == 1:
+        what = "the transfer above goes on server-side"
+    else:
+        what = f"the {len(started)} transfers above go on server-side"
+    return Stop(
+        ExitCode.INTERRUPTED, f"stopped waiting; {what} (all of the image's actions: {every})"
+    )
 
 
 def run_actions(ctx: Context) -> int:
@@ -78,8 +142,9 @@ def add_commands(commands: Commands) -> None:
     sub = commands.add(
         "transfer",
         "copy an image to other regions (all at once)",
-        run_action_start,
+        run_transfer,
         examples=_EXAMPLES["transfer"],
+        check=check_transfer,
     )
     sub.add_argument("image", type=image_arg, metavar="ID", help="the id of one of your images")
     sub.add_argument("regions", nargs="+", metavar="REGION", help="region slugs, such as sfo3")
@@ -89,7 +154,7 @@ def add_commands(commands: Commands) -> None:
     sub = commands.add(
         "convert",
         "convert a backup into a snapshot",
-        run_action_start,
+        run_convert,
         examples=_EXAMPLES["convert"],
     )
     sub.add_argument("image", type=image_arg, metavar="ID", help="the id of a backup")

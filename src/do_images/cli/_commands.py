@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from .._errors import DoImagesError, PermissionDeniedError
+from .._errors import APIStatusError, DoImagesError, PermissionDeniedError
 from ._failures import ExitCode
 from ._output import Output, Progress, again, describe, isatty
 from ._text import printable
 
 if TYPE_CHECKING:
     from .._client import Client
-    from .._models import Action
+    from .._models import Action, Image
 
 
 class UsageError(Exception):
@@ -37,17 +36,16 @@ class Stop(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What every command handler gets: the client (``None`` for ``sandbox serve``), the
-    parsed arguments, the output and standard input."""
+    parsed arguments, the output, standard input and the environment (``main``'s
+    ``environ``: where Spaces keys are looked for)."""
 
     do: Client | None
     args: argparse.Namespace
     out: Output
     stdin: TextIO
-    environ: Mapping[str, str] = field(default_factory=dict)
-    """The environment (``main``'s ``environ``): where Spaces keys are looked for."""
+    environ: Mapping[str, str]
 
     @property
     def client(self) -> Client:
@@ -86,22 +84,32 @@ def wait_for(ctx: Context, action: Action) -> Action:
 
 
 @contextlib.contextmanager
-def refused_if_public(ctx: Context, image_id: int) -> Iterator[None]:
-    """A 403 on a change to a public image says so, not that the token lacks a scope."""
+def refused_if_public(
+    ctx: Context,
+    image_id: int,
+    refusals: tuple[type[APIStatusError], ...] = (PermissionDeniedError,),
+) -> Iterator[None]:
+    """A refusal (``refusals``: a 403, or the 422 tagging answers) of a change to a public
+    image says so, not that the token lacks a scope or the API a reason."""
     try:
         yield
-    except PermissionDeniedError:
+    except refusals:
         try:
             image = ctx.client.image.info(image_id)
         except DoImagesError:
             image = None
         if image is not None and image.public:
-            raise Stop(
-                ExitCode.AUTH,
-                f"image {image_id} ({image.name or image.slug}) is a public image: "
-                "public images cannot be changed, deleted, transferred or converted",
-            ) from None
+            raise public_image(image) from None
         raise
+
+
+def public_image(image: Image) -> Stop:
+    """The refusal of a change to a public image (exit 5), the same for every command."""
+    return Stop(
+        ExitCode.AUTH,
+        f"image {image.id} ({image.name or image.slug}) is a public image: "
+        "public images cannot be changed, deleted, transferred or converted",
+    )
 
 
 def ask(ctx: Context, question: str, *, refusing: str) -> bool:

@@ -14,7 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .._constants import TOKEN_VARIABLES
+from .._checks import ArgumentError
+from .._constants import DEFAULT_BASE_URL, TOKEN_VARIABLES
 from .._errors import (
     ActionFailedError,
     ActionTimeoutError,
@@ -64,11 +65,13 @@ class ExitCode(enum.IntEnum):
 EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "not done: delete declined at the prompt, or an unexpected failure",
-    ExitCode.USAGE: "usage: bad arguments, a bad fleet file or plan, or delete or apply "
-    "without --yes when stdin is no terminal",
+    ExitCode.USAGE: "usage: bad arguments, a bad fleet file or plan, an optional extra not "
+    "installed, a port sandbox serve cannot take, or delete or apply without --yes when "
+    "stdin is not a terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
     "a deletion of prune --yes that failed, or an entry of apply that failed",
-    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer",
+    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer, or a 404 from "
+    "an address that is likely not the API (--base-url)",
     ExitCode.AUTH: "auth: no token (or no Spaces keys, for import), a token the API refused "
     "(401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
@@ -86,7 +89,8 @@ EXIT_MEANINGS = {
 }
 
 
-def _subject(args: argparse.Namespace) -> str:
+def _subject(args: argparse.Namespace) -> str | None:
+    """What the command names that may not exist (an image, an action, a transfer)."""
     if getattr(args, "transfer", None) is not None:
         return f"account transfer {args.transfer} of image {args.image}"
     if getattr(args, "action", None) is not None:
@@ -95,7 +99,25 @@ def _subject(args: argparse.Namespace) -> str:
         return f"image {args.image}"
     if len(getattr(args, "images", None) or ()) == 1:
         return f"image {args.images[0]}"
-    return "the requested resource"
+    return None
+
+
+def _not_found(exc: NotFoundError, args: argparse.Namespace) -> str:
+    """``not found: image 7``, when the API said so of a thing the command names; else
+    (a 404 of a list, or a body that is not the API's) the request and the URL that
+    answered, which is likely not the API at all."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    subject = _subject(args)
+    if subject is not None and exc.error_id is not None:
+        return f"not found: {subject}{_request_id(exc.request_id)}"
+    parts = urlsplit(getattr(args, "base_url", None) or DEFAULT_BASE_URL)
+    where = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    asked = f"{exc.method} {exc.path}" if exc.method and exc.path else "a request"
+    return (
+        f"{asked} answered 404 at {where.rstrip('/')}: is that the DigitalOcean API? "
+        "(check --base-url)"
+    )
 
 
 def _request_id(request_id: str | None) -> str:
@@ -146,6 +168,29 @@ def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
     )
 
 
+_OPTION_OF = {"tag_name": "tag"}
+"""The SDK's parameters whose command line option has another name."""
+
+
+def in_flags(exc: ArgumentError, args: argparse.Namespace) -> str:
+    """``exc``'s message with each argument named by the command's option (``--keep 0``),
+    or by its Python name if the command has no such option."""
+    parser = getattr(args, "parser", None)
+    options = {
+        action.dest: next(flag for flag in action.option_strings if flag.startswith("--"))
+        for action in (parser._actions if parser is not None else [])
+        if any(flag.startswith("--") for flag in action.option_strings)
+    }
+
+    def spell(name: str, value: str | None) -> str:
+        flag = options.get(_OPTION_OF.get(name, name))
+        if flag is None:
+            return name if value is None else f"{name}={value}"
+        return flag if value is None else f"{flag} {value}"
+
+    return exc.say(spell)
+
+
 def _upload_failed(exc: UploadError, args: argparse.Namespace) -> str:
     kept = (
         "; the parts sent are kept: run the same command again to resume" if exc.resumable else ""
@@ -165,11 +210,7 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
             "or pass --token; to try without an account: do-images --sandbox list"
         ),
     ),
-    (
-        NotFoundError,
-        ExitCode.NOT_FOUND,
-        lambda exc, args: f"not found: {_subject(args)}{_request_id(exc.request_id)}",
-    ),
+    (NotFoundError, ExitCode.NOT_FOUND, _not_found),
     (
         AuthenticationError,
         ExitCode.AUTH,
@@ -216,8 +257,8 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (UploadError, ExitCode.CONNECTION, _upload_failed),
     (FleetError, ExitCode.USAGE, lambda exc, args: str(exc)),
     (DoImagesError, ExitCode.API_ERROR, lambda exc, args: str(exc)),
-    # An optional extra that is not installed: the message says which.
-    (ImportError, ExitCode.FAILED, lambda exc, args: str(exc)),
+    # An optional extra that is not installed: the message says which, and how.
+    (ImportError, ExitCode.USAGE, lambda exc, args: str(exc)),
     # Text Python cannot encode: on a command line, a byte that is not UTF-8.
     (
         UnicodeError,
@@ -228,9 +269,23 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
         ),
     ),
     # The SDK refuses bad arguments with these before sending anything.
+    (ArgumentError, ExitCode.USAGE, in_flags),
     ((ValueError, TypeError), ExitCode.USAGE, lambda exc, args: str(exc)),
 ]
 """Exception class -> exit status and one-line message; reads like the exit-status table."""
+
+
+def error_payload(exc: BaseException | None, code: int, message: str) -> dict[str, Any]:
+    """``--json``'s error: the fields a script needs (the API's status and id, ``null`` for
+    errors that are no API answer)."""
+    request_id = getattr(exc, "request_id", None)
+    return {
+        "status": exc.status_code if isinstance(exc, APIStatusError) else None,
+        "id": exc.error_id if isinstance(exc, APIStatusError) else None,
+        "message": message,
+        "request_id": request_id if isinstance(request_id, str) else None,
+        "exit": int(code),
+    }
 
 
 def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str]:

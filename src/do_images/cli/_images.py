@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .._checks import check_tag_name
 from .._constants import DEFAULT_LIFECYCLE_POLL, DEFAULT_LIFECYCLE_TIMEOUT
 from .._errors import DoImagesError
 from ._commands import Context, Stop, UsageError, ask, refused_if_public
-from ._failures import ExitCode, failure
+from ._failures import ExitCode, error_payload, failure
 from ._output import IMAGE_COLUMNS, Progress, isatty
 from ._parser import (
     Commands,
@@ -19,13 +20,16 @@ from ._parser import (
     id_or_slug,
     image_arg,
 )
+from ._text import one_line
 
 if TYPE_CHECKING:
     from .._models import Image
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "list": (
-        "do-images list --private",
+        "do-images list                         # your images",
+        "do-images list --public                # and DigitalOcean's",
+        "do-images list --type distribution     # Ubuntu, Debian, ... and their slugs",
         "do-images ls --format ID,Name,Slug,Status --no-header",
         "do-images list --tag web --tag db      # tagged web or db",
     ),
@@ -45,14 +49,30 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 
 
+def check_list(args: argparse.Namespace) -> None:
+    """Filters that contradict each other, or a tag the API would refuse, are usage errors
+    (not an empty list)."""
+    see = "(see 'do-images list --help')"
+    if args.private and (args.public or args.type):
+        other = "--public adds" if args.public else "--type lists"
+        raise UsageError(f"--private lists your own images and {other} public ones: give one {see}")
+    for tag in args.tags or ():
+        try:
+            check_tag_name(tag)
+        except ValueError as exc:
+            raise UsageError(f"--tag: {exc} {see}") from None
+
+
 def run_list(ctx: Context) -> int:
-    """``list``: every page; with several ``--tag``, the images with any of them.
+    """``list``: your images, as doctl's ``image list`` (``--public`` adds the public ones,
+    ``--type`` lists those of a kind); every page. With several ``--tag``, the images
+    with any of them.
 
     The API filters by one tag, so several tags mean one listing per tag, merged in
     the order first seen, each image once.
     """
     args, image = ctx.args, ctx.client.image
-    private = True if args.private else None
+    private = None if args.public or args.type else True
     if not args.tags or len(args.tags) == 1:
         tag = args.tags[0] if args.tags else None
         ctx.out.images(image.list(type=args.type, private=private, tag_name=tag))
@@ -111,7 +131,7 @@ def run_delete(ctx: Context) -> int:
         with refused_if_public(ctx, ids[0]):
             do.image.destroy(ids[0])
         if out.as_json:
-            out.json({"deleted": ids, "failed": []})
+            out.json({"deleted": ids, "failed": [], "errors": {}})
         else:
             out.line(f"deleted image {ids[0]}")
         return ExitCode.OK
@@ -125,14 +145,16 @@ def _images(ids: list[int]) -> str:
 def _delete_each(ctx: Context, ids: list[int]) -> int:
     out, code = ctx.out, ExitCode.OK
     deleted: list[int] = []
-    failed: list[int] = []
+    errors: dict[int, dict[str, Any]] = {}
     for image_id in ids:
+        error: BaseException | None = None
         try:
             with refused_if_public(ctx, image_id):
                 ctx.client.image.destroy(image_id)
         except Stop as exc:
             status, message = exc.code, exc.message
         except DoImagesError as exc:
+            error = exc
             status, message = failure(
                 exc, argparse.Namespace(**{**vars(ctx.args), "image": image_id})
             )
@@ -142,10 +164,16 @@ def _delete_each(ctx: Context, ids: list[int]) -> int:
                 out.line(f"deleted image {image_id}")
             continue
         code = code or status
-        failed.append(image_id)
-        out.note(f"not deleted: image {image_id}: {message}")
-    if out.as_json:
-        out.json({"deleted": deleted, "failed": failed})
+        errors[image_id] = error_payload(error, status, one_line(message))
+        if not out.as_json:
+            out.note(f"not deleted: image {image_id}: {message}")
+    if not out.as_json:
+        return code
+    failed = list(errors)
+    reasons = {str(image_id): error for image_id, error in errors.items()}
+    out.json({"deleted": deleted, "failed": failed, "errors": reasons})
+    if failed:
+        raise Stop(code, f"not deleted: {_images(failed)} ({len(failed)} of {len(ids)} images)")
     return code
 
 
@@ -178,12 +206,27 @@ def run_create(ctx: Context) -> int:
 def add_commands(commands: Commands) -> None:
     """``list``, ``info``, ``update``, ``delete``, ``create``."""
     sub = commands.add(
-        "list", "list images (all pages)", run_list, aliases=("ls",), examples=_EXAMPLES["list"]
+        "list",
+        "list your images (all pages); --public adds DigitalOcean's",
+        run_list,
+        aliases=("ls",),
+        examples=_EXAMPLES["list"],
+        check=check_list,
+        description="List your images (snapshots, backups, custom images; all pages), as\n"
+        "doctl's 'compute image list' does. --public adds the public images\n"
+        "(distributions and applications); --type lists only those of one kind.",
     )
     sub.add_argument(
-        "--type", choices=("distribution", "application"), help="only public images of this kind"
+        "--public",
+        action="store_true",
+        help="add the public images (distributions and applications) to your own",
     )
-    sub.add_argument("--private", action="store_true", help="only your own images")
+    sub.add_argument(
+        "--type",
+        choices=("distribution", "application"),
+        help="only the public images of this kind (doctl's list-distribution, list-application)",
+    )
+    sub.add_argument("--private", action="store_true", help="only your own images (the default)")
     sub.add_argument(
         "--tag",
         dest="tags",
@@ -210,7 +253,7 @@ def add_commands(commands: Commands) -> None:
     )
     sub.add_argument("image", type=image_arg, metavar="ID", help="the id of one of your images")
     sub.add_argument("--name", help="the new name")
-    sub.add_argument("--description", help="the new description (at most 140 characters)")
+    sub.add_argument("--description", help="the new description (free text)")
     sub.add_argument("--distribution", help="the new distribution, such as Ubuntu")
     add_output_options(sub, IMAGE_COLUMNS)
 
@@ -228,7 +271,7 @@ def add_commands(commands: Commands) -> None:
         metavar="ID",
         help="the ids of the images to delete (one question for all of them)",
     )
-    add_yes(sub, "do not ask (required when stdin is no terminal)")
+    add_yes(sub, "do not ask (required when stdin is not a terminal)")
 
     sub = commands.add(
         "create", "import a custom image from a URL", run_create, examples=_EXAMPLES["create"]

@@ -16,13 +16,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from .._constants import DEFAULT_BASE_URL
-from .._errors import APIStatusError
 from ._commands import Context, Handler, Stop, UsageError
-from ._failures import ExitCode, failure
+from ._failures import ExitCode, error_payload, failure
 from ._output import Output, terminal_columns
 from ._parser import parse
 from ._registry import build_parser
@@ -34,8 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ClientFactory", "Target", "main"]
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a command goes: the global options that pick the API and the token."""
 
     sandbox: bool
@@ -75,36 +72,32 @@ def default_client(target: Target) -> Client:
 # ------------------------------------------------------------------------- main
 
 
-def _error_json(exc: BaseException | None, code: int, message: str) -> str:
-    """``--json``'s error: the fields a script needs, on one line."""
-    status = exc.status_code if isinstance(exc, APIStatusError) else None
-    error_id = exc.error_id if isinstance(exc, APIStatusError) else None
-    request_id = getattr(exc, "request_id", None)
-    payload = {
-        "status": status,
-        "id": error_id,
-        "message": message,
-        "request_id": request_id if isinstance(request_id, str) else None,
-        "exit": int(code),
-    }
-    return json.dumps({"error": payload}, ensure_ascii=False)
-
-
 def _wants_json(argv: Sequence[str]) -> bool:
     # For errors found while parsing, before there is a namespace to ask.
-    options = argv[: list(argv).index("--")] if "--" in argv else argv
-    return "--json" in options
+    options = list(argv[: list(argv).index("--")] if "--" in argv else argv)
+    following = zip(options, [*options[1:], ""], strict=True)
+    return (
+        "--json" in options
+        or any(option in ("-o", "--output") and value == "json" for option, value in following)
+        or any(option in ("-ojson", "--output=json") for option in options)
+    )
 
 
 def _check_targets(args: argparse.Namespace) -> None:
     """Options that contradict each other are a usage error, never silently dropped."""
     command = f"(see 'do-images {args.command_name} --help')"
+    if args.output == "text" and args.json:
+        raise UsageError(f"--json and --output text ask for two outputs: give one {command}")
+    args.json = args.json or args.output == "json"
     if args.sandbox and args.base_url != DEFAULT_BASE_URL:
         raise UsageError(f"--sandbox and --base-url both pick the API: give one {command}")
-    if args.state is not None and not (args.sandbox or args.command_name == "sandbox serve"):
-        raise UsageError(f"--state is for --sandbox and 'sandbox serve' {command}")
-    if args.json and getattr(args, "format", None):
-        raise UsageError(f"--json prints every field; --format is for tables {command}")
+    kept = args.sandbox or args.command_name in ("sandbox serve", "sandbox accounts")
+    if args.state is not None and not kept:
+        raise UsageError(f"--state is for --sandbox and the sandbox commands {command}")
+    if args.json and (getattr(args, "format", None) or getattr(args, "no_header", False)):
+        raise UsageError(
+            f"--json prints every field; --format and --no-header are for tables {command}"
+        )
     check = getattr(args, "check", None)
     if check is not None:
         check(args)
@@ -146,17 +139,9 @@ def main(
         _complete(os.environ)
         argv = sys.argv[1:]
     argv = list(argv)
-    error: BaseException | None = None
-    try:
-        # argparse prints --help and --version on sys.stdout itself.
-        with contextlib.redirect_stdout(stdout):
-            args = parse(build_parser(), argv)
-        _check_targets(args)
-    except UsageError as exc:
-        return _report(stderr, _wants_json(argv), None, ExitCode.USAGE, str(exc))
-    except SystemExit as exc:  # --help and --version print, then "exit"
-        return exc.code if isinstance(exc.code, int) else ExitCode.OK
-
+    args = _parsed(argv, stdout, stderr)
+    if isinstance(args, int):
+        return args
     out = Output(
         stdout,
         stderr,
@@ -172,6 +157,7 @@ def main(
         environ=environ,
         state=args.state,
     )
+    error: BaseException | None = None
     try:
         return _run(args, target, client_factory or default_client, out, stdin)
     except UsageError as exc:
@@ -196,13 +182,33 @@ def main(
     return _report(stderr, args.json, error, code, message)
 
 
+def _parsed(argv: list[str], stdout: TextIO, stderr: TextIO) -> argparse.Namespace | int:
+    """The command line read and checked, or the exit status once ``--help``, ``--version``,
+    the help of no command, or a usage error is printed."""
+    try:
+        # argparse prints --help and --version on sys.stdout itself.
+        parser = build_parser(argv)
+        with contextlib.redirect_stdout(stdout):
+            args = parse(parser, argv)
+        if getattr(args, "run", None) is None:  # no command: its help, as doctl does
+            getattr(args, "parser", parser).print_help(stdout)
+            return ExitCode.OK
+        _check_targets(args)
+    except UsageError as exc:
+        return _report(stderr, _wants_json(argv), None, ExitCode.USAGE, str(exc))
+    except SystemExit as exc:  # --help and --version print, then "exit"
+        return exc.code if isinstance(exc.code, int) else ExitCode.OK
+    return args
+
+
 def _report(
     stderr: TextIO, as_json: bool, exc: BaseException | None, code: int, message: str
 ) -> int:
     """Print the error line (JSON with ``--json``); return the exit status."""
     line = one_line(message)
     try:
-        stderr.write((_error_json(exc, code, line) if as_json else f"error: {line}") + "\n")
+        shown = json.dumps({"error": error_payload(exc, code, line)}, ensure_ascii=False)
+        stderr.write((shown if as_json else f"error: {line}") + "\n")
         stderr.flush()
     except (BrokenPipeError, ValueError):
         pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -24,7 +24,7 @@ from .._constants import (
 )
 from ._commands import Handler, UsageError
 from ._failures import EXIT_MEANINGS
-from ._output import Column, Columns
+from ._table import Column, Columns
 from ._text import one_line, shorten
 
 # ----------------------------------------------------------------------- parsing
@@ -105,50 +105,66 @@ def port(text: str) -> int:
     return int(text)
 
 
-def add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
-    """``--sandbox``, ``--token``, ``--base-url``, ``--json`` and ``--state``."""
+GLOBAL_OPTIONS = ("sandbox", "token", "base_url", "json", "output", "state")
+"""The options every command takes, before or after its name (by their ``dest``)."""
+
+
+_GLOBAL_HELP = {
+    "sandbox": "run against an in-process sandbox API (no account; its state lives for "
+    "this command only, unless --state keeps it)",
+    "token": f"API token (default: ${TOKEN_VARIABLES[0]}, else ${TOKEN_VARIABLES[1]}; "
+    "prefer those: a command line is visible to other users)",
+    "base_url": f"API address (default: {DEFAULT_BASE_URL}; http:// only on loopback, "
+    "such as a 'do-images sandbox serve')",
+    "json": "print the API's objects as JSON (an array for lists) instead of tables, "
+    "and errors as JSON on stderr",
+    "output": "doctl's way to choose: json is --json, text the tables (the default)",
+    "state": "with --sandbox or 'sandbox serve': keep the sandbox in this JSON file "
+    "(created if missing), so a command sees what the last one did and a served "
+    "sandbox survives a restart; time passes between commands",
+}
+
+
+def add_global_options(
+    parser: argparse.ArgumentParser,
+    *,
+    on_command: bool,
+    only: tuple[str, ...] = GLOBAL_OPTIONS,
+    unlisted: tuple[str, ...] = (),
+) -> None:
+    """``--sandbox``, ``--token``, ``--base-url``, ``--json``, ``-o/--output`` and
+    ``--state``: ``only`` those named, for a command that has a use for no others, and
+    the ``unlisted`` ones accepted without help (so that a check can say why they mean
+    nothing there).
+
+    On a command they stand in a group of their own, after the command's own options.
+    """
 
     # Accepted before and after the command; on a command, an option not given must
     # not overwrite what was given before it, hence SUPPRESS as the default there.
     def default(value: object) -> object:
         return argparse.SUPPRESS if on_command else value
 
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=default(False),
-        help="run against an in-process sandbox API (no account; its state lives for "
-        "this command only, unless --state keeps it)",
-    )
-    parser.add_argument(
-        "--token",
-        default=default(None),
-        metavar="TOKEN",
-        help=f"API token (default: ${TOKEN_VARIABLES[0]}, else ${TOKEN_VARIABLES[1]}; "
-        "prefer those: a command line is visible to other users)",
-    )
-    parser.add_argument(
-        "--base-url",
-        default=default(DEFAULT_BASE_URL),
-        metavar="URL",
-        help=f"API address (default: {DEFAULT_BASE_URL}; http:// only on loopback, "
-        "such as a 'do-images sandbox serve')",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="print the API's objects as JSON (an array for lists) instead of tables, "
-        "and errors as JSON on stderr",
-    )
-    parser.add_argument(
-        "--state",
-        default=default(None),
-        metavar="PATH",
-        help="with --sandbox or 'sandbox serve': keep the sandbox in this JSON file "
-        "(created if missing), so a command sees what the last one did and a served "
-        "sandbox survives a restart; time passes between commands",
-    )
+    group: Any = parser.add_argument_group("global options") if on_command else parser
+    for dest in GLOBAL_OPTIONS:
+        if dest not in only and dest not in unlisted:
+            continue
+        shown = _GLOBAL_HELP[dest] if dest in only else argparse.SUPPRESS
+        if dest in ("sandbox", "json"):
+            group.add_argument(f"--{dest}", action="store_true", default=default(False), help=shown)
+        elif dest == "output":
+            group.add_argument(
+                "-o", "--output", choices=("json", "text"), default=default(None), help=shown
+            )
+        else:
+            metavar = {"token": "TOKEN", "base_url": "URL", "state": "PATH"}[dest]
+            initial = DEFAULT_BASE_URL if dest == "base_url" else None
+            group.add_argument(
+                f"--{dest.replace('_', '-')}",
+                default=default(initial),
+                metavar=metavar,
+                help=shown,
+            )
 
 
 def add_wait_options(
@@ -211,7 +227,7 @@ def add_image_fields(parser: argparse.ArgumentParser, *, name_required: bool = T
     ``--description`` and ``--tag``: what a new image is given (``create``, ``import``)."""
     parser.add_argument("--name", required=name_required, help="the image's name")
     parser.add_argument("--distribution", help="the distribution, such as Ubuntu")
-    parser.add_argument("--description", help="a description (at most 140 characters)")
+    parser.add_argument("--description", help="a description (free text)")
     parser.add_argument(
         "--tag", dest="tags", action="append", metavar="NAME", help="a tag (repeatable)"
     )
@@ -241,6 +257,24 @@ EXIT_TABLE = "exit status:\n" + "\n".join(
 )
 
 
+class CommandHelp(argparse.RawDescriptionHelpFormatter):
+    """A command's ``--help``: its usage shows its own arguments and names the global
+    options once, as ``[global options]`` (they are listed after its own options)."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        actions = list(actions)
+        own = [action for action in actions if action.dest not in GLOBAL_OPTIONS]
+        if usage is None and len(own) < len(actions):
+            self._prog = f"{self._prog} [global options]"
+        super().add_usage(usage, own, groups, prefix)
+
+
 class Commands:
     """The subcommands of ``do-images`` (or of a group, ``sandbox``), as a family module
     adds to them; ``examples`` collects each command's examples by its full name."""
@@ -267,8 +301,11 @@ class Commands:
         description: str | None = None,
         check: Callable[[argparse.Namespace], None] | None = None,
         usage: str | None = None,
+        global_options: tuple[str, ...] = GLOBAL_OPTIONS,
+        unlisted: tuple[str, ...] = (),
     ) -> argparse.ArgumentParser:
-        """A command: its parser (global options included), examples and handler.
+        """A command: its parser (the ``global_options`` it has a use for, after its
+        own), examples and handler.
 
         ``check(args)`` runs once the line is parsed, before any client is made, and
         raises ``UsageError`` for arguments that do not fit together.
@@ -278,13 +315,13 @@ class Commands:
         sub: argparse.ArgumentParser = self._subparsers.add_parser(
             name,
             aliases=list(aliases),
-            help=help + (f" (alias: {', '.join(aliases)})" if aliases else ""),
+            help=help,
             description=description or help,
             epilog=epilog(examples),
             usage=usage,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=CommandHelp,
         )
-        add_global_options(sub, on_command=True)
+        add_global_options(sub, on_command=True, only=global_options, unlisted=unlisted)
         # ``command`` is whatever was typed (an alias, say); ``command_name`` the command.
         sub.set_defaults(
             run=run, needs_client=needs_client, command_name=full, parser=sub, check=check
@@ -301,9 +338,8 @@ class Commands:
             epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        add_global_options(sub, on_command=True)
         sub.set_defaults(parser=sub, command_name=name)
-        inner = sub.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+        inner = sub.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
         return Commands(inner, name, self.examples)
 
 

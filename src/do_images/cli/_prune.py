@@ -50,7 +50,11 @@ def add_commands(commands: Commands) -> None:
         examples=_EXAMPLES["prune"],
     )
     sub.add_argument(
-        "--keep", type=count, required=True, metavar="N", help="keep the N newest in each group"
+        "--keep",
+        type=count,
+        required=True,
+        metavar="N",
+        help="keep the N newest of the images that match",
     )
     sub.add_argument(
         "--older-than",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._commands import Context
+from .._errors import PermissionDeniedError, UnprocessableEntityError
+from ._commands import Context, public_image, refused_if_public
 from ._failures import ExitCode
 from ._parser import Commands, image_arg
 
@@ -13,37 +14,58 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "untag": ("do-images untag 180040001 prod            # absent tags are no error",),
 }
+# Tagging a public image is refused with a 422 (the tag API's answer), not a 403.
+_REFUSALS = (PermissionDeniedError, UnprocessableEntityError)
 
 
 def run_tag(ctx: Context) -> int:
     """``tag ID TAG ...``: tag the image (a new tag is created), then show its tags."""
-    image = ctx.client.image
-    image.tag(ctx.args.image, *ctx.args.tags)
-    return _show_tags(ctx, "tagged")
-
-
-def run_untag(ctx: Context) -> int:
-    """``untag ID TAG ...``: remove the tags (absent ones are no error), then show its tags."""
-    image = ctx.client.image
-    image.untag(ctx.args.image, *ctx.args.tags)
-    return _show_tags(ctx, "untagged")
-
-
-def _show_tags(ctx: Context, done: str) -> int:
-    image = ctx.client.image.info(ctx.args.image)
+    args = ctx.args
+    with refused_if_public(ctx, args.image, _REFUSALS):
+        ctx.client.image.tag(args.image, *args.tags)
+    image = ctx.client.image.info(args.image)
     if ctx.out.as_json:
         ctx.out.one(image)
     else:
         now = ", ".join(image.tags or []) or "none"
-        ctx.out.line(f"{done} image {image.id}: {', '.join(ctx.args.tags)} (its tags: {now})")
+        ctx.out.line(f"tagged image {image.id}: {', '.join(_unique(args.tags))} (its tags: {now})")
     return ExitCode.OK
+
+
+def run_untag(ctx: Context) -> int:
+    """``untag ID TAG ...``: remove the tags (absent ones are no error), then show its tags,
+    naming the ones it did not have."""
+    args, do = ctx.args, ctx.client
+    before = do.image.info(args.image)
+    if before.public:
+        raise public_image(before)
+    had = {tag.casefold() for tag in before.tags or []}
+    with refused_if_public(ctx, args.image, _REFUSALS):
+        do.image.untag(args.image, *args.tags)
+    image = do.image.info(args.image)
+    if ctx.out.as_json:
+        ctx.out.one(image)
+        return ExitCode.OK
+    removed = [tag for tag in _unique(args.tags) if tag.casefold() in had]
+    absent = [tag for tag in _unique(args.tags) if tag.casefold() not in had]
+    now = ", ".join(image.tags or []) or "none"
+    if not removed:
+        ctx.out.line(f"image {image.id} did not have: {', '.join(absent)} (its tags: {now})")
+        return ExitCode.OK
+    lacked = f"it did not have: {', '.join(absent)}; " if absent else ""
+    ctx.out.line(f"untagged image {image.id}: {', '.join(removed)} ({lacked}its tags: {now})")
+    return ExitCode.OK
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
 
 
 def add_commands(commands: Commands) -> None:
     """``tag`` and ``untag``."""
-    for name, run, verb in (
-        ("tag", run_tag, "add tags to"),
-        ("untag", run_untag, "remove tags from"),
+    for name, run, verb, what in (
+        ("tag", run_tag, "add tags to", "the tags to add (a new one is made)"),
+        ("untag", run_untag, "remove tags from", "the tags to remove"),
     ):
         sub = commands.add(
             name,
@@ -52,6 +74,4 @@ def add_commands(commands: Commands) -> None:
             examples=_EXAMPLES[name],
         )
         sub.add_argument("image", type=image_arg, metavar="ID", help="the id of one of your images")
-        sub.add_argument(
-            "tags", nargs="+", metavar="TAG", help="tag names, exactly as they are to be kept"
-        )
+        sub.add_argument("tags", nargs="+", metavar="TAG", help=f"{what}, exactly as written")

@@ -10,16 +10,26 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_BASE_URL
+from .._extras import needs_extra
 from ._commands import Context, Stop, UsageError
 from ._failures import ExitCode
 from ._parser import Commands, port
+from ._table import Column
+
+if TYPE_CHECKING:
+    from ..testing import SandboxAccount
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "serve": (
         "do-images sandbox serve --port 8080 --state sandbox.json",
         "do-images sandbox serve --tls    # https, for clients that need it (pydo, doctl)",
+    ),
+    "accounts": (
+        "do-images sandbox accounts                    # a fresh sandbox's",
+        "do-images sandbox accounts --state try.json   # those of a kept one",
     ),
     "completion": (
         "do-images completion bash > ~/.local/share/bash-completion/completions/do-images",
@@ -34,11 +44,35 @@ def run_completion(ctx: Context) -> int:
     try:
         from argcomplete.shell_integration import shellcode
     except ImportError:
-        raise Stop(
-            ExitCode.FAILED,
-            "completion needs the argcomplete package: pip install 'do-images[completion]'",
-        ) from None
+        raise Stop(ExitCode.USAGE, needs_extra("completion", "completion")) from None
     ctx.out.stdout.write(shellcode(["do-images"], shell=ctx.args.shell))
+    return ExitCode.OK
+
+
+_ACCOUNT_COLUMNS: list[Column[SandboxAccount]] = [
+    Column("NAME", lambda account: account.name),
+    Column("EMAIL", lambda account: account.email),
+    Column("TEAM", lambda account: account.team),
+    Column("TOKEN", lambda account: account.token),
+]
+
+
+def run_accounts(ctx: Context) -> int:
+    """``sandbox accounts``: every account of the sandbox (``--state``: the file's), whole:
+    what a transfer to another account needs (its email or team) and its token."""
+    from ..testing import Sandbox
+
+    accounts = Sandbox(state=ctx.args.state).accounts
+    if ctx.out.as_json:
+        ctx.out.json(
+            [
+                {column.header.lower(): column.cell(a) for column in _ACCOUNT_COLUMNS}
+                for a in accounts
+            ]
+        )
+    else:
+        rows = [[column.cell(account) for column in _ACCOUNT_COLUMNS] for account in accounts]
+        ctx.out.table(_ACCOUNT_COLUMNS, rows, fitted=False)
     return ExitCode.OK
 
 
@@ -61,9 +95,9 @@ def run_serve(ctx: Context) -> int:
             sandbox.serve_forever(
                 "127.0.0.1", args.port, ready=ready, tls=args.tls, ca_file=ca_file
             )
-        except OSError as exc:
+        except OSError as exc:  # the port is taken, or not this user's to take: pick another
             raise Stop(
-                ExitCode.FAILED,
+                ExitCode.USAGE,
                 f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}",
             ) from None
     out.note("sandbox stopped")
@@ -76,9 +110,7 @@ def _require_trustme() -> None:
     try:
         import trustme  # noqa: F401
     except ImportError:
-        raise Stop(
-            ExitCode.USAGE, "--tls needs the trustme package: pip install 'do-images[tls]'"
-        ) from None
+        raise Stop(ExitCode.USAGE, needs_extra("--tls", "tls")) from None
 
 
 @contextlib.contextmanager
@@ -164,11 +196,14 @@ def add_commands(commands: Commands) -> None:
         run_completion,
         examples=_EXAMPLES["completion"],
         needs_client=False,
+        global_options=(),
     )
     sub.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
 
     sandbox = commands.group(
-        "sandbox", "the offline sandbox API", examples=("do-images sandbox serve",)
+        "sandbox",
+        "the offline sandbox API: serve it, list its accounts",
+        examples=("do-images sandbox serve", "do-images sandbox accounts"),
     )
     serve = sandbox.add(
         "serve",
@@ -177,6 +212,8 @@ def add_commands(commands: Commands) -> None:
         examples=_EXAMPLES["serve"],
         needs_client=False,
         check=_check_serve,
+        global_options=("token", "state"),
+        unlisted=("base_url", "json", "output"),
         description="Serve a sandbox API over HTTP on 127.0.0.1 until Ctrl-C; prints its\n"
         "base URL. With --token, only that token is accepted; else any. With --tls,\n"
         "https, and the lines that make clients trust it (export SSL_CERT_FILE=...).",
@@ -190,6 +227,17 @@ def add_commands(commands: Commands) -> None:
         help="serve https: a certificate for 127.0.0.1, ::1 and localhost from a "
         "certificate authority made at start, whose certificate file (removed at exit) "
         "it prints in the SSL_CERT_FILE and REQUESTS_CA_BUNDLE lines that trust it; the "
-        "system's trust store is left alone (needs the tls extra: pip install "
-        "'do-images[tls]')",
+        "system's trust store is left alone (needs trustme, the tls extra)",
+    )
+
+    sandbox.add(
+        "accounts",
+        "list the sandbox's accounts: name, email, team and token",
+        run_accounts,
+        examples=_EXAMPLES["accounts"],
+        needs_client=False,
+        global_options=("json", "output", "state"),
+        description="List the sandbox's accounts, the default one first: each one's email\n"
+        "and team (to transfer an image to it) and its token (--token, to act as it).\n"
+        "A fresh sandbox has two, default and bob; --state lists those of a kept one.",
     )

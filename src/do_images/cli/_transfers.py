@@ -16,20 +16,22 @@ from ._commands import Context, UsageError
 from ._failures import ExitCode
 from ._output import again
 from ._parser import Commands, image_arg, transfer_arg
+from ._text import shorten
 
 _STEPS = ("accept", "cancel", "decline")
 _USAGE = (
-    "do-images account-transfer ID (--email E | --team UUID)\n"
-    "       do-images account-transfer accept ID TRANSFER_ID --team UUID\n"
-    "       do-images account-transfer cancel ID TRANSFER_ID\n"
-    "       do-images account-transfer decline ID TRANSFER_ID"
+    "do-images account-transfer [global options] ID (--email E | --team UUID)\n"
+    "       do-images account-transfer [global options] accept ID TRANSFER_ID --team UUID\n"
+    "       do-images account-transfer [global options] cancel ID TRANSFER_ID\n"
+    "       do-images account-transfer [global options] decline ID TRANSFER_ID"
 )
 _EXAMPLES = (
-    "do-images account-transfer 180040001 --email alice@example.com   # pending",
-    "do-images account-transfer 180040001 --team 4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf",
-    "do-images account-transfer cancel 180040001 3164444",
-    "do-images account-transfer accept 180040001 3164444 "
-    "--team 4f6c71e2-1e90-4762-9fee-6cc4a0a9f2cf",
+    "do-images account-transfer 180040002 --email bob@sandbox.do-images.invalid  # pending",
+    "do-images account-transfer cancel 180040002 3164444",
+    "do-images account-transfer 180040002 --team e980006a-480e-59bc-a540-c7c0b59eea36",
+    "do-images --token dop_v1_sandbox_bob account-transfer accept 180040002 3164444 "
+    "--team e980006a-480e-59bc-a540-c7c0b59eea36",
+    "do-images sandbox accounts   # on a sandbox: the accounts to try these with",
 )
 
 
@@ -37,6 +39,10 @@ def check(args: argparse.Namespace) -> None:
     """Read the words as one of the four forms, or say why not (before any request)."""
     words: list[str] = args.words
     see = "(see 'do-images account-transfer --help')"
+    if len(words) > 1 and words[0] not in _STEPS and not words[0].isdigit():
+        raise UsageError(
+            f"account-transfer: unknown step {shorten(words[0], 40)} ({', '.join(_STEPS)}) {see}"
+        )
     step = words[0] if words and words[0] in _STEPS else None
     expected = 3 if step else 1
     if len(words) != expected:
@@ -48,8 +54,10 @@ def check(args: argparse.Namespace) -> None:
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"account-transfer: {exc} {see}") from None
     args.step = step
-    if step is None and (args.email is None) == (args.team is None):
-        raise UsageError(f"account-transfer ID needs --email or --team, not both {see}")
+    if step is None and args.email is None and args.team is None:
+        raise UsageError(f"account-transfer ID needs --email or --team {see}")
+    if step is None and args.email is not None and args.team is not None:
+        raise UsageError(f"account-transfer ID takes --email or --team, not both {see}")
     if step == "accept" and args.team is None:
         raise UsageError(f"account-transfer accept needs --team (your team's UUID) {see}")
     if step in ("cancel", "decline") and (args.email or args.team):

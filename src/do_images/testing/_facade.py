@@ -9,7 +9,6 @@ and the server.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -59,6 +58,8 @@ class FacadeCore:
             self._world.settle()
 
     async def _async_advance(self, seconds: float) -> None:
+        import asyncio  # here: a sync client (the command line's) never needs it
+
         self.advance(seconds)
         # Let other tasks run, as a real sleep would.
         await asyncio.sleep(0)

@@ -279,9 +279,10 @@ class Front:
     def account_of(self, authorization: str | None) -> str | None:
         """The account a bearer token acts as; ``None`` when it is refused (401).
 
-        An account's own token acts as it. Without a set token, any other non-empty
-        one acts as the default account, and ``dop_v1_sandbox_NAME`` as account NAME
-        (made on first use); with one, only it (and the accounts' tokens) pass.
+        An account's own token (``dop_v1_sandbox_NAME`` for an account the sandbox has)
+        acts as it. Without a set token, any other non-empty one acts as the default
+        account, and ``dop_v1_sandbox_NAME`` as account NAME (made on first use); with
+        one, only it (and the accounts' tokens) pass.
         """
         if authorization is None:
             return None
@@ -292,13 +293,15 @@ class Front:
         account = self.account_tokens.get(token)
         if account is not None:
             return account
-        if self.token is not None:
-            return DEFAULT_ACCOUNT if token == self.token else None
         name = (
             token.removeprefix(ACCOUNT_TOKEN_PREFIX)
             if token.startswith(ACCOUNT_TOKEN_PREFIX)
             else ""
         )
+        if name != DEFAULT_ACCOUNT and name in self.world.accounts:
+            return name  # an account the sandbox has (the seeded bob, say): its token
+        if self.token is not None:
+            return DEFAULT_ACCOUNT if token == self.token else None
         if ACCOUNT_NAME.fullmatch(name) and name != DEFAULT_ACCOUNT:
             self.world.add_account(name)
             self.account_tokens[token] = name

@@ -271,6 +271,14 @@ class Sandbox(Faults, Inventory, DropletInventory):
                 self._front.account_tokens[token] = name
         return SandboxAccount(self, name, account_email(name), account_team(name), token)
 
+    @property
+    def accounts(self) -> list[SandboxAccount]:
+        """Every account of the sandbox, the default one first: a seeded sandbox also has
+        ``bob``, and an account is added when first used."""
+        with self._synced():
+            names = list(self._world.accounts)
+        return [self.account(name) for name in names]
+
     # ------------------------------------------------------------- the handler
 
     def handle(self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes) -> Reply:

@@ -80,6 +80,11 @@ _FEATURES = [
 _ACTIVE = ["nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1"]
 
 
+SEED_ACCOUNTS = ("bob",)
+"""The accounts a seeded sandbox has besides the default one, so that a transfer between
+accounts can be tried at once (``do-images sandbox accounts`` lists them)."""
+
+
 def region_object(slug: str) -> dict[str, Any]:
     """The region object ``GET /v2/regions`` lists and an action embeds."""
     available = slug not in RETIRED_REGIONS
@@ -181,7 +186,7 @@ def seed_images() -> list[dict[str, Any]]:
             172030001,
             "Docker on Ubuntu 22.04",
             "Ubuntu",
-            "docker-20-04",
+            "docker-22-04",
             "2024-02-01T10:00:00Z",
             kind="snapshot",
             min_disk=25,
@@ -192,7 +197,7 @@ def seed_images() -> list[dict[str, Any]]:
             172030002,
             "WordPress on Ubuntu 22.04",
             "Ubuntu",
-            "wordpress-20-04",
+            "wordpress-22-04",
             "2024-02-02T10:00:00Z",
             kind="snapshot",
             min_disk=25,
@@ -203,7 +208,7 @@ def seed_images() -> list[dict[str, Any]]:
             172030003,
             "LAMP on Ubuntu 22.04",
             "Ubuntu",
-            "lamp-20-04",
+            "lamp-22-04",
             "2024-02-03T10:00:00Z",
             kind="snapshot",
             min_disk=25,
@@ -214,7 +219,7 @@ def seed_images() -> list[dict[str, Any]]:
             172030004,
             "NodeJS on Ubuntu 22.04",
             "Ubuntu",
-            "nodejs-20-04",
+            "nodejs-22-04",
             "2024-02-04T10:00:00Z",
             kind="snapshot",
             min_disk=25,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import ssl
 
-TLS_EXTRA = "pip install 'do-images[tls]'"
-NEEDS_TRUSTME = f"serving https needs the trustme package: {TLS_EXTRA}"
+from .._extras import needs_extra
+
+NEEDS_TRUSTME = needs_extra("serving https", "tls")
 
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
 """The names the served certificate is valid for."""

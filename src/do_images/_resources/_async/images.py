@@ -13,29 +13,21 @@ import builtins
 import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..._effects import AsyncRunner
 from ..._images import ImageListType, ImageOps, OnUpdate
-from ..._import import import_file
-from ..._jobs._fleet_apply import OnResult, apply_fleet, plan_fleet
-from ..._jobs._metrics import MetricsFile
-from ..._lifecycle import (
-    OnAction,
-    OnImage,
-    OnProgress,
-    PrunePlan,
-    PruneReport,
-    create_and_wait,
-    distribute,
-    plan_prune,
-    prune,
-    wait_image,
-)
 from ..._models import AccountTransfer, Action, Image
 from ..._paging import AsyncPager
-from ..._spaces import OnProgress as OnImportProgress
-from ..._spaces import SpacesTarget
-from ...fleet import Fleet, FleetPlan, FleetReport
+
+if TYPE_CHECKING:
+    # The jobs (imports and waits, pruning, fleets, local imports) load with their
+    # first call: a command that lists or shows images starts without them.
+    from ..._jobs._fleet_apply import OnResult
+    from ..._lifecycle import OnAction, OnImage, OnProgress, PrunePlan, PruneReport
+    from ..._spaces import OnProgress as OnImportProgress
+    from ..._spaces import SpacesTarget
+    from ...fleet import Fleet, FleetPlan, FleetReport
 
 __all__ = ["AsyncImageResource"]
 
@@ -135,6 +127,8 @@ class AsyncImageResource:
         no answer came back: it is not sent again, so no second image is imported.
         With ``wait=True``, returns once the image is ``available`` (see ``wait_image``).
         """
+        from ..._lifecycle import create_and_wait
+
         ops = self._ops.with_retries(max_retries)
         created = ops.create(name, url, region, distribution, description, tags)
         return await self._run(create_and_wait(ops, created, wait=wait, poll=poll, timeout=timeout))
@@ -192,6 +186,8 @@ class AsyncImageResource:
         ``timeout`` seconds. Poll failures that may pass (no connection, 429, 5xx) do
         not end the wait. ``on_update`` is called with the image after every poll.
         """
+        from ..._lifecycle import wait_image
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             wait_image(ops, image, poll=poll, timeout=timeout, on_update=on_update)
@@ -214,9 +210,11 @@ class AsyncImageResource:
         ``GET /v2/images/{id}/actions`` per poll, whatever the number of regions. A
         region the image is already in is skipped. If any transfer fails to start,
         ends ``errored`` or times out, ``DistributionError`` says which, after the
-        others are done. ``on_update`` is called with each action once it started
-        and whenever it changed.
+        others are done. ``on_update`` is called with each action once it started,
+        then with each pending one after every poll.
         """
+        from ..._lifecycle import distribute
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             distribute(ops, id, regions, wait=wait, poll=poll, timeout=timeout, on_update=on_update)
@@ -239,6 +237,8 @@ class AsyncImageResource:
         stay and, of the rest, those older than ``older_than`` go. Images without
         ``created_at``, not ``available``, public, or of other types always stay.
         """
+        from ..._lifecycle import plan_prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             plan_prune(
@@ -264,6 +264,8 @@ class AsyncImageResource:
         A failed deletion does not stop the others (it is in ``failed``); a 404 counts
         as deleted. ``on_progress(done, total)`` is called after each image.
         """
+        from ..._lifecycle import prune
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             prune(ops, plan, width=self._page_concurrency, on_progress=on_progress)
@@ -378,6 +380,8 @@ class AsyncImageResource:
         image that lacks a region of its group, to see a transfer already under way.
         Raises ``FleetError`` for an image two groups select.
         """
+        from ..._jobs._fleet_apply import plan_fleet
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(plan_fleet(ops, fleet, width=self._page_concurrency))
 
@@ -412,6 +416,9 @@ class AsyncImageResource:
         whatever its end: done, failed, stale or interrupted. It is checked before any
         request: a path that cannot be written raises ``ValueError``.
         """
+        from ..._jobs._fleet_apply import apply_fleet
+        from ..._jobs._metrics import MetricsFile
+
         ops = self._ops.with_retries(max_retries)
         metrics = None if metrics_file is None else MetricsFile.at(metrics_file)
         apply = apply_fleet(
@@ -458,6 +465,8 @@ class AsyncImageResource:
         ``UploadProgress`` then ``ImportProgress``. Errors after the import started
         carry ``.image``.
         """
+        from ..._import import import_file
+
         ops = self._ops.with_retries(max_retries)
         return await self._run(
             import_file(

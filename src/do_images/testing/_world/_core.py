@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .._seed import seed_actions
+from .._seed import SEED_ACCOUNTS, seed_actions
 from .._seed import seed_images as _seed_images
 from .._seed_droplets import FIRST_DROPLET_ID, seed_droplet_actions, seed_droplets, seed_sources
 
@@ -151,6 +151,7 @@ class WorldCore(abc.ABC):
         self.failed_snapshots = 0
         """How many of the next snapshots end ``errored``."""
         if seed:
+            self.accounts.extend(SEED_ACCOUNTS)
             for image in _seed_images():
                 self.images[image["id"]] = image
                 self._register_tags(DEFAULT_ACCOUNT, image["tags"])
