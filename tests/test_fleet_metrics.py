@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from do_images import AsyncClient, Client, StalePlanError
 from do_images._jobs._metrics import HELP, MetricsFile, metrics_of, read_previous
-from do_images.fleet import Fleet, FleetPlan, FleetReport, PlanEntry
+from do_images.fleet import Fleet, FleetPlan, FleetReport, PlanEntry, plan_images
 from do_images.testing import SANDBOX_BASE_URL, SANDBOX_TOKEN, Sandbox
 from fleet_rule_support import NOW, droplet, fleet_plan, owned, plan, snap, source_fleet
 from support import Driver, driver
@@ -488,3 +488,24 @@ def test_the_docs_example_is_the_files_format() -> None:
     families = {family.name for family in text_string_to_metric_families(example)}
     assert families == set(HELP)
     assert parsed(example)  # each family a gauge with this module's help
+
+
+def test_a_droplet_is_aged_only_in_the_groups_it_is_a_source_of() -> None:
+    """Droplet 7 carries tag ``web`` but no longer ``db``: it has an age in ``web`` and
+    none in ``db``, where its snapshots are orphans."""
+    fleet = Fleet.from_dict(
+        {
+            "version": 1,
+            "group": [
+                {"name": "web", "source": {"droplet_tag": "web"}, "every": "24h"},
+                {"name": "db", "source": {"droplet_tag": "db"}, "every": "24h"},
+            ],
+        }
+    )
+    images = [owned(1, 7, 3), owned(2, 7, 5, group="db")]
+    chosen = {"web": [droplet(7)], "db": []}
+    planned = fleet_plan(plan_images(fleet, images, NOW, droplets=chosen), fleet)
+    ages = [
+        labels for (name, labels) in parsed(metrics_of(planned, [], {}, WRITTEN)) if name == AGE
+    ]
+    assert ages == [(("droplet_id", "7"), ("droplet_name", "web-7"), ("group", "web"))]

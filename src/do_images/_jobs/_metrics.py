@@ -13,9 +13,11 @@ an apply last did every entry of the group, carried over from the previous file
 otherwise; 0 before the first), and, for this run, ``..._snapshots_created`` (snapshots
 that completed), ``..._snapshots_deleted`` (images deleted), ``..._snapshots_failed``
 (snapshots that failed or were skipped) and ``..._snapshots_pending`` (busy, in progress,
-timed out or started by ``--no-wait``). Per droplet of a source group
-(``group``, ``droplet_id``, ``droplet_name``): ``do_images_fleet_newest_snapshot_age_seconds``,
-the age of its newest available snapshot (``+Inf`` when it has none).
+timed out or started by ``--no-wait``). Per droplet a source group selected (``group``,
+``droplet_id``, ``droplet_name``): ``do_images_fleet_newest_snapshot_age_seconds``, the
+age of its newest available snapshot of the group after the apply, by the ``{time}`` in
+its name (the time of the plan that made it, so never younger than it is); ``+Inf`` when
+it has none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ._fleet_apply import FleetReport
 from ._fleet_entry import CHANGES, PlanEntry
 from ._fleet_file import SourceGroup
 from ._fleet_plan import FleetPlan
+from ._fleet_source import DropletDigest
 from ._template import TIME_FORMAT
 
 logger = logging.getLogger("do_images")
@@ -191,6 +194,16 @@ def _newest(
     return newest
 
 
+def _selects(group: SourceGroup, droplet_id: int, seen: DropletDigest) -> bool:
+    """Whether the plan saw ``droplet_id`` as a source of ``group``: it carried the group's
+    ``droplet_tag`` (tags match whatever their case, as the API's do), or is one of its
+    ``droplet_ids``."""
+    tag = group.source.droplet_tag
+    if tag is None:
+        return droplet_id in group.source.droplet_ids
+    return tag.casefold() in {other.casefold() for other in seen["tags"]}
+
+
 def metrics_of(
     plan: FleetPlan,
     results: FleetReport | Iterable[Any],
@@ -228,8 +241,8 @@ def metrics_of(
         mine = [entry for entry in plan.entries if entry.group == group.name]
         for droplet_id, when in sorted(_newest(group, mine, outcomes).items()):
             seen = plan.droplets.get(droplet_id)
-            if seen is None:  # no longer a source: its snapshots are orphans
-                continue
+            if seen is None or not _selects(group, droplet_id, seen):
+                continue  # no longer a source of the group: its snapshots are orphans
             age = math.inf if when is None else max(0.0, (now - when).total_seconds())
             labels = {"group": group.name, "droplet_id": str(droplet_id)}
             labels["droplet_name"] = seen["name"]
