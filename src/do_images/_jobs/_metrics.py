@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._checks import type_name
+from .._checks import ArgumentError, _literal, type_name
 from .._effects import Blocking, Op
 from ._fleet_apply import FleetReport
 from ._fleet_entry import CHANGES, PlanEntry
@@ -303,24 +303,27 @@ class MetricsFile:
         """``path`` checked before any request: its directory exists and takes a new
         file, and it is not a directory itself.
 
-        :raises ValueError: it cannot be written, saying why.
+        :raises ValueError: it cannot be written, saying why (an ``ArgumentError`` that
+            names ``metrics_file``).
         :raises TypeError: it is not a path.
         """
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise TypeError(f"metrics_file must be a path, not {type_name(path)}")
         where = Path(os.path.abspath(os.fspath(path)))
+        named = {"path": ("metrics_file", None)}  # the command line says --metrics-file
+        shown = _literal(str(where))
         if where.is_dir():
-            raise ValueError(f"metrics_file {where} is a directory: name a file in it")
+            raise ArgumentError(f"{{path}} {shown} is a directory: name a file in it", **named)
         if not where.parent.is_dir():
-            raise ValueError(f"metrics_file {where}: its directory {where.parent} does not exist")
+            parent = _literal(str(where.parent))
+            raise ArgumentError(f"{{path}} {shown}: its directory {parent} does not exist", **named)
         try:  # the one sure test, root or not: make a file there, then remove it
             handle, probe = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.")
             os.close(handle)
             os.unlink(probe)
         except OSError as exc:
-            raise ValueError(
-                f"metrics_file {where} cannot be written: {exc.strerror or exc}"
-            ) from None
+            why = _literal(str(exc.strerror or exc))
+            raise ArgumentError(f"{{path}} {shown} cannot be written: {why}", **named) from None
         return cls(where)
 
     def collect(self, on_result: Callable[[Any], object] | None) -> Callable[[Any], None]:
