@@ -355,3 +355,22 @@ def test_ctrl_c_before_the_create_says_the_import_did_not_start(
     assert result.code == 130
     assert "the import did not start; the uploaded object was removed" in result.err
     assert objects(endpoint, bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "total", "rate", "expected"),
+    [
+        (0, 0, 0.0, "0 of 0 KiB, 0.0 KiB/s"),
+        (12 * 1024, 512 * 1024, 3 * 1024, "12 of 512 KiB, 3.0 KiB/s"),
+        (3 << 20, 10 << 20, 1.5 * (1 << 20), "3 of 10 MiB, 1.5 MiB/s"),
+        (1 << 20, 1 << 20, 512 * 1024, "1 of 1 MiB, 512.0 KiB/s"),
+    ],
+)
+def test_the_upload_bar_counts_kib_below_one_mib(
+    sent: int, total: int, rate: float, expected: str
+) -> None:
+    """A file under 1 MiB shows KiB moving (not ``0 of 0 MiB``); a rate under 1 MiB/s
+    shows KiB/s; from 1 MiB on, MiB."""
+    from do_images.cli._import import sizes
+
+    assert sizes(sent, total, rate) == expected

@@ -18,14 +18,23 @@ from ._parser import Commands, add_image_fields, add_output_options, image_arg, 
 
 _EXAMPLES = (
     "do-images import build/web.qcow2.gz --name web-2026-12 --region nyc3 --space my-images",
-    "do-images import disk.img --name web --region nyc3 --space b --regions sfo3 ams3 "
+    "do-images import disk.img --name web --region nyc3 --space my-images --regions sfo3 ams3 "
     "--timeout 90m",
-    "do-images --sandbox import disk.qcow2.gz --name web --region nyc3 --space b "
+    "do-images --sandbox import disk.qcow2.gz --name web --region nyc3 --space my-images "
     "--spaces-endpoint http://127.0.0.1:9000   # any S3-compatible server",
     "do-images import --remove-object web-0123456789ab.qcow2.gz --space my-images "
     "--image 190000001   # once its import has ended",
 )
-_MiB = 1024 * 1024
+_KiB = 1024
+_MiB = 1024 * _KiB
+
+
+def sizes(sent: int, total: int, rate: float) -> str:
+    """``"12 of 512 KiB, 3.0 KiB/s"``: KiB below 1 MiB (so a small file shows its bytes
+    moving), else MiB; the rate in its own unit by the same rule."""
+    unit, name = (_MiB, "MiB") if total >= _MiB else (_KiB, "KiB")
+    per, per_name = (_MiB, "MiB/s") if rate >= _MiB else (_KiB, "KiB/s")
+    return f"{sent / unit:,.0f} of {total / unit:,.0f} {name}, {rate / per:,.1f} {per_name}"
 
 
 def timeout_arg(text: str) -> float:
@@ -55,8 +64,8 @@ class UploadBar:
         share = sent / total if total else 1.0
         left = (total - sent) / rate if rate > 0 else 0.0
         text = (
-            f"uploading {self.name}: {share:4.0%} {sent / _MiB:,.0f} of {total / _MiB:,.0f} MiB, "
-            f"{rate / _MiB:,.1f} MiB/s, {left:,.0f} s left"
+            f"uploading {self.name}: {share:4.0%} {sizes(sent, total, rate)}, "
+            f"{left:,.0f} s left"
         )
         if self.progress.live:
             now = time.monotonic()
