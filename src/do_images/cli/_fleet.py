@@ -16,6 +16,7 @@ from ._parser import Commands, add_yes, count
 from ._text import printable
 
 if TYPE_CHECKING:
+    from .._jobs._metrics import MetricsFile
     from ..fleet import EntryResult, Fleet, FleetPlan, FleetReport, PlanEntry
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -28,6 +29,7 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "do-images apply plan.json --yes                 # a saved plan, if still current",
         "do-images apply fleet.toml                      # plan, show, ask, apply",
         "do-images apply plan.json --yes --max-delete 40",
+        "do-images apply fleet.toml --yes --metrics-file /var/lib/node_exporter/do_images.prom",
     ),
 }
 
@@ -149,10 +151,12 @@ def _plan_of(ctx: Context) -> FleetPlan:
 def run_apply(ctx: Context) -> int:
     """``apply FILE``: show the plan, ask (unless ``--yes``), carry it out, report."""
     args, out = ctx.args, ctx.out
+    metrics = _metrics_file(args.metrics_file)  # before any request
     plan = _plan_of(ctx)
     if not out.as_json:
         show_plan(out, plan)
     if not plan.changes:
+        _nothing_done(metrics, plan)
         if out.as_json:
             out.json({"ok": True, "results": []})
         return ExitCode.OK
@@ -168,7 +172,9 @@ def run_apply(ctx: Context) -> int:
 
     replan = f"plan again to see what remains: {_replan(args, plan)}"
     try:
-        report = ctx.client.image.apply_fleet(plan, max_delete=most, on_result=progress)
+        report = ctx.client.image.apply_fleet(
+            plan, max_delete=most, on_result=progress, metrics_file=args.metrics_file
+        )
     except KeyboardInterrupt:
         raise Stop(
             ExitCode.INTERRUPTED,
@@ -182,6 +188,24 @@ def run_apply(ctx: Context) -> int:
     if not report.ok:
         out.note(replan)
     return ExitCode.OK if report.ok else ExitCode.API_ERROR
+
+
+def _metrics_file(path: str | None) -> MetricsFile | None:
+    """``--metrics-file``, checked writable before any request (a usage error if not)."""
+    if path is None:
+        return None
+    from .._jobs._metrics import MetricsFile
+
+    try:
+        return MetricsFile.at(path)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--metrics-file: {exc}") from None
+
+
+def _nothing_done(metrics: MetricsFile | None, plan: FleetPlan) -> None:
+    """The metrics of a plan with nothing to do: a success too (the schedule runs)."""
+    if metrics is not None:
+        metrics.write(plan, [], finished=True)
 
 
 def _check_deletions(plan: FleetPlan, most: int, flag: str | None) -> None:
@@ -245,4 +269,10 @@ def add_commands(commands: Commands) -> None:
         metavar="N",
         help="refuse a plan that deletes more than N images (default: the fleet file's "
         f"max_delete, {DEFAULT_MAX_DELETE} unless it says)",
+    )
+    sub.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        help="after the apply, whatever its end, write its metrics there (Prometheus' text "
+        "format, for node_exporter's textfile collector); checked before any request",
     )
