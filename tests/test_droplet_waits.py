@@ -6,12 +6,13 @@ against a scripted API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from do_images import Action, Client, DropletPowerOnError
+from do_images import Action, Client, DropletBusyError, DropletPowerOnError
 from do_images._posting import action_url
 from support import MakeDriver, action_payload, image_payload, json_response
 
@@ -135,3 +136,58 @@ def test_a_locked_droplet_is_asked_again_within_30_seconds(make_driver: MakeDriv
     retries = [s for s in do.sleeps if s == 3.0]
     assert sum(retries) <= 33
     assert "do-images droplet power-on 3164494" in str(caught.value)
+
+
+class StubbornApi(LockedApi):
+    """A droplet that ignores ``shutdown`` (its OS does not answer ACPI) and goes off only
+    on ``power_off``; ``power_on`` is accepted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+        self.at: dict[str, float] = {}
+        """When each kind was sent, by the client's fake clock."""
+        self.clock: Callable[[], float] = lambda: 0.0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            kind = json.loads(request.content)["type"]
+            self.sent.append(kind)
+            self.at[kind] = self.clock()
+            if kind == "power_off":
+                self.status = "off"
+            elif kind == "power_on":
+                self.status = "active"
+            return json_response(201, {"action": droplet_action(20, kind)})
+        if request.url.path.endswith("/actions/20"):
+            kind = self.sent[-1]
+            return json_response(200, {"action": droplet_action(20, kind, "completed")})
+        return super().__call__(request)
+
+
+def test_a_droplet_still_on_after_2_minutes_gets_power_off(make_driver: MakeDriver) -> None:
+    """A droplet still ``active`` 2 minutes after ``shutdown`` gets ``power_off``; the
+    snapshot follows once it is off, then ``power_on``."""
+    api = StubbornApi()
+    do = make_driver(api)
+    api.clock = lambda: do.now
+    image = do.droplet.snapshot(DROPLET, "web-01-x", power_off=True, poll=5)
+    assert image.id == 55
+    assert api.sent == ["shutdown", "power_off", "snapshot", "power_on"]
+    assert 120 <= api.at["power_off"] - api.at["shutdown"] <= 125
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Droplet already has a pending event.", "Droplet has blocking events processing."],
+)
+def test_both_wordings_of_a_busy_droplet_are_droplet_busy(
+    make_driver: MakeDriver, message: str
+) -> None:
+    """The API's two wordings of a pending event are ``DropletBusyError``."""
+    do = make_driver(
+        lambda request: json_response(422, {"id": "unprocessable_entity", "message": message})
+    )
+    with pytest.raises(DropletBusyError) as caught:
+        do.droplet.power_on(DROPLET)
+    assert caught.value.droplet_id == DROPLET

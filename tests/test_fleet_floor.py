@@ -289,10 +289,17 @@ def colleague(world: World, what: str, pick: int) -> None:
 # ------------------------------------------------------------------ the property
 
 
+RETAIN = st.fixed_dictionaries(
+    {},
+    optional={rule: st.integers(0, 3) for rule in ("hourly", "daily", "weekly", "monthly")},
+).filter(lambda counts: any(counts.values()))
+"""A calendar policy: a few rules, each a small count, at least one above 0."""
+
+
 @st.composite
 def fleets(draw: st.DrawFn) -> Fleet:
-    """A source group with random rules, sometimes beside a select group that deletes every
-    snapshot it takes."""
+    """A source group with random rules (``keep``, or ``retain``, or neither), sometimes
+    beside a select group that deletes every snapshot it takes."""
     keep_min = draw(st.integers(0, 3))
     group: dict[str, Any] = {
         "name": "web",
@@ -302,8 +309,11 @@ def fleets(draw: st.DrawFn) -> Fleet:
         "protect_tags": [PROTECT],
         "on_source_gone": draw(st.sampled_from(["keep", "expire"])),
     }
-    if draw(st.booleans()):
+    thinning = draw(st.sampled_from(["keep", "retain", "neither"]))
+    if thinning == "keep":
         group["keep"] = draw(st.integers(max(keep_min, 1), keep_min + 3))
+    elif thinning == "retain":
+        group["retain"] = draw(RETAIN)
     if draw(st.booleans()):
         group["max_age"] = draw(st.sampled_from(["12h", "2d", "5d"]))
     groups = [group]
@@ -355,8 +365,8 @@ def test_the_floor_holds_over_any_history(
     fleet: Fleet, before: list[tuple[int, int]], steps: list[Any]
 ) -> None:
     """Over any history of runs (every outcome, --no-wait, interruptions), clock jumps,
-    destroyed and untagged droplets and colleagues: the floor holds, a due droplet's
-    deletions wait for its snapshot, and keep leaves keep."""
+    destroyed and untagged droplets and colleagues, under keep or retain: the floor holds,
+    a due droplet's deletions wait for its snapshot, and keep leaves keep."""
     history(fleet, before, steps)
 
 
@@ -424,6 +434,17 @@ def _orphans_expire_past_the_floor() -> Any:
     return patched(_fleet_source, "_orphans", orphans)
 
 
+def _retain_without_the_floor() -> Any:
+    real = _retention.verdicts
+
+    def verdicts(times: Any, policy: Any, now: datetime) -> Any:
+        if policy.retain is None:
+            return real(times, policy, now)
+        return real(times, replace(policy, keep_min=0), now)
+
+    return patched(_fleet_entry, "verdicts", verdicts)
+
+
 BREAKS: dict[str, Callable[[], Any]] = {
     "ranked without this run's snapshot": _ranked_without_this_runs_snapshot,
     "an errored snapshot releases its droplet's deletions": _errored_snapshot_releases_deletions,
@@ -431,6 +452,7 @@ BREAKS: dict[str, Callable[[], Any]] = {
     "keep_min one short": _floor_one_short,
     "a busy droplet's deletions do not wait": _busy_droplet_deletes_at_once,
     "orphans expire past the floor": _orphans_expire_past_the_floor,
+    "retain ignores keep_min": _retain_without_the_floor,
 }
 
 

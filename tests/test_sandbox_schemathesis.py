@@ -46,6 +46,9 @@ BUSINESS_RULES = {
     "dropletActions_post",
     # tag_name combined with name or type, which the spec's text forbids.
     "droplets_list",
+    # An id of the account's backup or custom image: the spec's own 400 not_a_snapshot.
+    "snapshots_get",
+    "snapshots_delete",
 }
 MODELLED = ("snapshot", "shutdown", "power_off", "power_on")
 """The droplet actions the sandbox carries out (any other is a 422)."""

@@ -150,6 +150,28 @@ def snapshot_image(
     return (yield from find_image(ops, done, name=name, poll=poll))
 
 
+def power_on_after(
+    ops: DropletOps,
+    action: Action,
+    *,
+    poll: float,
+    timeout: float,
+    on_update: OnAction | None,
+) -> Op[Action]:
+    """Finish what ``snapshot(power_off=True)`` left when it was interrupted after the
+    snapshot started: ``ended = yield from power_on_after(ops, action, poll=10,
+    timeout=3600, on_update=None)`` waits for the snapshot ``action`` to end (completed or
+    errored), then powers its droplet on as the snapshot would have (retried while busy,
+    shielded, within ``POWER_ON_BOUND``); it returns the ended action. The command line's
+    first Ctrl-C does this; call it only for a droplet your own call turned off."""
+    _check_snapshot_action(action)
+    poll, timeout = check_wait(poll, timeout)
+    check_on_update(on_update)
+    droplet_id = check_id(action.resource_id, "action.resource_id")
+    run = Snapshotting(ops, droplet_id, None, poll=poll, timeout=timeout, on_update=on_update)
+    return (yield from run.power_on_once_ended(action))
+
+
 def _check_snapshot_action(action: object) -> None:
     if not isinstance(action, Action):
         raise TypeError(f"action must be an Action, not {type_name(action)}")
@@ -289,6 +311,31 @@ class Snapshotting:
             raise self._power_on_error(failure, image) from failure
         return image
 
+    def power_on_once_ended(self, action: Action) -> Op[Action]:
+        """For a snapshot this call did not start but whose droplet it must power on (an
+        interrupted ``power_off`` snapshot, resumed): wait for ``action`` to end, then power
+        the droplet on (shielded, bounded) and return the ended action, errored too. A
+        failed power-on raises ``DropletPowerOnError``; an interruption leaves the droplet
+        off (a WARNING), as in ``_finish``."""
+        self.sent.append("shutdown")
+        self.action = action
+        try:
+            self._seen(action)
+            ended = yield from self.ops.wait(
+                action, poll=self.poll, timeout=self.timeout, on_update=self.on_update
+            )
+        except ActionFailedError as failed:
+            ended = failed.action
+        except GeneratorExit:
+            raise
+        except BaseException as error:
+            self._left_off(error, "the snapshot may still be running")
+            raise
+        failure = yield from self._power_on(wait=True)
+        if failure is not None:
+            raise self._power_on_error(failure, None) from failure
+        return ended
+
     # -- on again
 
     def _power_on_after(self, error: BaseException) -> Op[None]:
@@ -333,7 +380,10 @@ class Snapshotting:
         if wait:
             try:
                 yield from self.ops.wait(
-                    action, poll=POWER_POLL, timeout=POWER_ON_TIMEOUT, on_update=self.on_update
+                    action,
+                    poll=min(self.poll, POWER_POLL),
+                    timeout=POWER_ON_TIMEOUT,
+                    on_update=self.on_update,
                 )
             except Exception as failure:
                 return failure
@@ -380,6 +430,7 @@ __all__ = [
     "default_name",
     "find_image",
     "made_by",
+    "power_on_after",
     "power_on_command",
     "snapshot",
     "snapshot_image",

@@ -107,6 +107,36 @@ class KeptBy:
         return f"{self.rule} {self.nth}/{self.count}" + (" (oldest)" if self.oldest else "")
 
 
+_BUCKET_NAME: dict[Rule, str] = {
+    "hourly": "%Y-%m-%d %Hh",
+    "daily": "%Y-%m-%d",
+    "weekly": "%G-W%V",
+    "monthly": "%Y-%m",
+    "yearly": "%Y",
+}
+"""How each rule's bucket of a UTC time is named (``strftime``): ``2026-12-05 04h``,
+``2026-12-05``, ``2026-W49`` (ISO year and week), ``2026-12``, ``2026``."""
+
+
+def bucket_name(rule: Rule, time: datetime) -> str:
+    """The name of the bucket of ``rule`` that ``time`` falls in, in UTC: ``2026-W49``.
+
+    :raises ValueError: a time without a time zone.
+    """
+    (utc,) = _utc([time])
+    return utc.strftime(_BUCKET_NAME[rule])
+
+
+def kept_by(reasons: Iterable[KeptBy], time: datetime) -> str:
+    """Which rules keep a snapshot made at ``time``, and their buckets, as a plan says it:
+    ``daily 2026-12-05 (1/7), weekly 2026-W49 (1/4, oldest)``."""
+    return ", ".join(
+        f"{reason.rule} {bucket_name(reason.rule, time)} "
+        f"({reason.nth}/{reason.count}{', oldest' if reason.oldest else ''})"
+        for reason in reasons
+    )
+
+
 def describe(reasons: Iterable[KeptBy]) -> str:
     """A kept snapshot's reasons as a plan line says them: ``daily 1/7, weekly 1/4``."""
     return ", ".join(str(reason) for reason in reasons)

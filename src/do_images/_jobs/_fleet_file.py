@@ -305,8 +305,11 @@ def _rules(raw: Mapping[str, Any]) -> dict[str, Any]:
     retain = _retain(raw.get("retain"))
     if keep is not None and retain is not None:
         raise ValueError("keep and retain say the same thing two ways: give one")
-    if retain is not None:  # calendar_keep (restic's semantics) plugs into _retention
-        raise ValueError("retain (calendar retention) is not applied by this version yet; use keep")
+    if retain is not None and not retain.counts():
+        raise ValueError(
+            "retain keeps nothing (every count is 0): give at least one count above 0, "
+            "such as { daily = 7 }"
+        )
     if keep is not None and keep < keep_min:
         raise ValueError(f"keep ({keep}) must be at least keep_min ({keep_min})")
     return {
@@ -417,9 +420,8 @@ def _source(raw: object) -> Source:
 
 
 def _retain(raw: object) -> Retain | None:
-    """``retain = { daily = 7, weekly = 4 }``, checked (``Retain.from_mapping``). (``_rules``
-    refuses it until calendar retention is applied, so that a file never seems to say what
-    the rule would not do.)"""
+    """``retain = { daily = 7, weekly = 4 }``, checked (``Retain.from_mapping``); ``_rules``
+    refuses it beside ``keep``, or with no count above 0."""
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or not raw:

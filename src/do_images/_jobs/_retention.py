@@ -2,19 +2,20 @@
 
 A series is a group's ranked images (a select group), or one droplet's ranked snapshots
 (a source group), newest first. ``verdicts(times, policy, now)`` decides each: one is
-deleted when no rule of the policy keeps it (its rank is above ``keep``) **or** it is
-older than ``max_age``, but never one of the first ``keep_min``. Calendar retention
-(``retain``) is another way of saying which stay, with the same age rule and floor.
+deleted when no rule of the policy keeps it (its rank is above ``keep``, or under
+calendar retention, ``retain``, no rule keeps it: ``_calendar.calendar_keep``) **or** it
+is older than ``max_age``, but never one of the first ``keep_min``. A series holds no
+protected item (the caller leaves them out), so they fill no calendar bucket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from ._calendar import Retain
+from ._calendar import Retain, calendar_reasons, kept_by
 
 _ZERO = timedelta(0)
 
@@ -55,38 +56,68 @@ def duration_text(age: timedelta | None) -> str:
     return str(age)  # pragma: no cover - durations are whole minutes
 
 
-def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Container[int]:
+def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Mapping[int, str]:
     """The indexes of ``times`` (newest first) that a rule of ``policy`` keeps, the age
-    rule and the floor aside: the first ``keep`` (all when there is no ``keep``)."""
+    rule and the floor aside, each with what its reason says after its rank: the first ``keep``
+    (all when there is no ``keep``), or what calendar retention keeps (``retain``:
+    ``calendar_keep``'s choice, with the rules and buckets that keep each)."""
     if policy.retain is not None:
-        # Calendar retention plugs in here: _calendar.calendar_keep(times, policy.retain),
-        # with its reasons (calendar_reasons); the fleet file refuses retain until it does.
-        raise NotImplementedError("retain")
-    return range(len(times) if policy.keep is None else policy.keep)
+        found = calendar_reasons(times, policy.retain)
+        return {index: f", kept by {kept_by(why, times[index])}" for index, why in found.items()}
+    limit = f" of keep {policy.keep}" if policy.keep is not None else " of no keep limit"
+    return _Ranks(len(times) if policy.keep is None else min(policy.keep, len(times)), limit)
+
+
+class _Ranks(Mapping[int, str]):
+    """The first ``count`` indexes, each kept by the same words (``keep``'s limit)."""
+
+    def __init__(self, count: int, words: str) -> None:
+        self._count, self._words = count, words
+
+    def __getitem__(self, index: int) -> str:
+        if 0 <= index < self._count:
+            return self._words
+        raise KeyError(index)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self._count))
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _dropped(rank: int, policy: Policy) -> str:
+    """Why no rule keeps the item of ``rank``: over ``keep``, or in no ``retain`` bucket."""
+    if policy.retain is not None:
+        return f"rank {rank}, kept by no rule of retain {policy.retain}"
+    return f"rank {rank} > keep {policy.keep}"
 
 
 def verdicts(times: Sequence[datetime], policy: Policy, now: datetime) -> list[Verdict]:
     """The verdict on each item of a series, by its time (``created_at``), newest first
     (ties already broken by the caller): delete when no rule keeps it or it is older
     than ``max_age``, never one of the first ``keep_min``. Reasons give the rank, the
-    limit and the age as of ``now``."""
+    rule that keeps it (``keep``'s limit, or ``retain``'s rules and buckets) and the age
+    as of ``now``.
+
+    :raises ValueError: under ``retain``, a time without a time zone.
+    """
     kept = _kept_by_rules(times, policy)
-    limit = f"keep {policy.keep}" if policy.keep is not None else "no keep limit"
     oldest, keep_min = policy.max_age, policy.keep_min
     too_old_by = f" > max_age {duration_text(oldest)}"
     found: list[Verdict] = []
     for index, time in enumerate(times):
         rank, age = index + 1, now - time
-        over_keep = index not in kept
+        why = kept.get(index)
         too_old = oldest is not None and age > oldest
         days = days_old(age)
-        if not (over_keep or too_old):
-            found.append((False, f"rank {rank} of {limit}, {days}"))
+        if not (why is None or too_old):
+            found.append((False, f"rank {rank}{why}, {days}"))
         elif rank <= keep_min:
             floor = f"rank {rank}: one of the keep_min {keep_min} newest, always kept"
             found.append((False, f"{floor} ({days})"))
         else:
-            over = f"rank {rank} > keep {policy.keep}" if over_keep else f"rank {rank}"
+            over = _dropped(rank, policy) if why is None else f"rank {rank}"
             found.append((True, f"{over}, {days}{too_old_by if too_old else ''}"))
     return found
 

@@ -64,12 +64,12 @@ class NameTemplate:
 
     def pattern(self, group: str) -> re.Pattern[str]:
         """The names this template makes for ``group`` (``fullmatch`` them), with the
-        droplet id as the match group ``droplet_id``."""
+        droplet id as the match group ``droplet_id`` and the time as ``time``."""
         pieces = {
             "group": re.escape(group),
             "droplet_id": "(?P<droplet_id>[0-9]+)",
             "droplet_name": ".+",
-            "time": _TIME,
+            "time": f"(?P<time>{_TIME})",
         }
         regex = "".join(
             pieces[part.name] if isinstance(part, Field) else re.escape(part) for part in self.parts

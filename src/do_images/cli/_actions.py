@@ -22,7 +22,10 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "convert": ("do-images convert 180040003 --wait",),
     "actions": ("do-images actions 180040001 --format ID,Status,Region",),
-    "action": ("do-images action 180040001 2060000001",),
+    "action": (
+        "do-images action 180040001 2060000001   # an image's action",
+        "do-images action 2060000001             # any action: a droplet's snapshot, say",
+    ),
     "wait": ("do-images wait 180040001 2060000001 --timeout 600",),
 }
 
@@ -126,8 +129,18 @@ def run_actions(ctx: Context) -> int:
     return ExitCode.OK
 
 
+def check_action(args: argparse.Namespace) -> None:
+    """``action ACTION_ID`` (any action) or ``action ID ACTION_ID`` (an image's)."""
+    if args.action is None:
+        args.image, args.action = None, args.image
+
+
 def run_action(ctx: Context) -> int:
-    ctx.out.one(ctx.client.image.action_info(ctx.args.image, ctx.args.action))
+    args, do = ctx.args, ctx.client
+    if args.image is None:
+        ctx.out.one(do.droplet._action(args.action))
+    else:
+        ctx.out.one(do.image.action_info(args.image, args.action))
     return ExitCode.OK
 
 
@@ -168,10 +181,27 @@ def add_commands(commands: Commands) -> None:
     add_output_options(sub, ACTION_COLUMNS)
 
     sub = commands.add(
-        "action", "show one action of an image", run_action, examples=_EXAMPLES["action"]
+        "action",
+        "show one action: any action of the account, or an image's",
+        run_action,
+        examples=_EXAMPLES["action"],
+        check=check_action,
+        usage="do-images action [global options] [ID] ACTION_ID [--format COLUMNS] [--no-header]",
     )
-    sub.add_argument("image", type=image_arg, metavar="ID", help="the image's id")
-    sub.add_argument("action", type=action_arg, metavar="ACTION_ID", help="the action's id")
+    sub.add_argument(
+        "image",
+        type=action_arg,
+        metavar="ID",
+        help="the image's id, before its ACTION_ID; alone, the id of any action "
+        "(GET /v2/actions/ID: a droplet's snapshot, say)",
+    )
+    sub.add_argument(
+        "action",
+        type=action_arg,
+        nargs="?",
+        metavar="ACTION_ID",
+        help="the action's id, with the image's id before it",
+    )
     add_output_options(sub, ACTION_COLUMNS)
 
     sub = commands.add(

@@ -24,6 +24,8 @@ from .._errors import (
     AuthenticationError,
     DistributionError,
     DoImagesError,
+    DropletBusyError,
+    DropletPowerOnError,
     FleetError,
     ImageFailedError,
     ImageFileError,
@@ -34,6 +36,7 @@ from .._errors import (
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
+    SnapshotNotFoundError,
     StalePlanError,
     UnknownOutcomeError,
     UploadError,
@@ -59,6 +62,7 @@ class ExitCode(enum.IntEnum):
     CONNECTION = 9
     UNKNOWN_OUTCOME = 10
     STALE_PLAN = 11
+    DROPLET_BUSY = 12
     INTERRUPTED = 130
 
 
@@ -69,17 +73,19 @@ EXIT_MEANINGS = {
     "installed, a port sandbox serve cannot take, or delete or apply without --yes when "
     "stdin is not a terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
-    "a deletion of prune --yes that failed, or an entry of apply that failed or was "
-    "skipped (apply exits 0 while every entry is done or pending: a busy droplet, a "
-    "snapshot in progress or not done in time, --no-wait)",
-    ExitCode.NOT_FOUND: "not found: no such image, action or account transfer, or a 404 from "
-    "an address that is likely not the API (--base-url)",
+    "a deletion of prune --yes that failed, an entry of apply that failed or was skipped "
+    "(apply exits 0 while every entry is done or pending: a busy droplet, a snapshot in "
+    "progress or not done in time, --no-wait), or a droplet that could not be powered on "
+    "again (it is left off)",
+    ExitCode.NOT_FOUND: "not found: no such image, action, droplet or account transfer, or a "
+    "404 from an address that is likely not the API (--base-url)",
     ExitCode.AUTH: "auth: no token (or no Spaces keys, for import), a token the API refused "
     "(401), or not allowed (403)",
     ExitCode.RATE_LIMITED: "rate limited: the request budget is spent (429)",
     ExitCode.ACTION_FAILED: "failed: an awaited action ended errored, an import failed, "
     "or a transfer to one of several regions failed",
-    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in time",
+    ExitCode.WAIT_TIMED_OUT: "wait timed out: the action or import goes on, not done in "
+    "time, or a completed snapshot's image did not show in time",
     ExitCode.CONNECTION: "connection: the API (or Spaces, for import) could not be reached, "
     "or the request timed out",
     ExitCode.UNKNOWN_OUTCOME: "unknown outcome: a create, transfer, convert or account "
@@ -87,6 +93,8 @@ EXIT_MEANINGS = {
     ExitCode.STALE_PLAN: "stale plan: the account no longer gives the plan's entries, the "
     "fleet file changed, or the plan is too old or of another format; nothing was changed: "
     "plan again",
+    ExitCode.DROPLET_BUSY: "droplet busy: another action runs on the droplet; nothing was "
+    "started, try again later",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); an action being awaited goes on server-side",
 }
 
@@ -96,7 +104,11 @@ def _subject(args: argparse.Namespace) -> str | None:
     if getattr(args, "transfer", None) is not None:
         return f"account transfer {args.transfer} of image {args.image}"
     if getattr(args, "action", None) is not None:
+        if getattr(args, "image", None) is None:
+            return f"action {args.action}"
         return f"action {args.action} of image {args.image}"
+    if getattr(args, "droplet", None) is not None:
+        return f"droplet {args.droplet}"
     if getattr(args, "image", None) is not None:
         return f"image {args.image}"
     if len(getattr(args, "images", None) or ()) == 1:
@@ -151,6 +163,11 @@ def _unknown_outcome(exc: UnknownOutcomeError, args: argparse.Namespace) -> str:
 
 def _wait_timed_out(exc: ActionTimeoutError, args: argparse.Namespace) -> str:
     action = exc.action
+    if action.resource_type == "droplet":
+        return (
+            f"{exc}; it goes on server-side (check it with: {again(args, f'action {action.id}')}"
+            f"; its image, once done: {again(args, f'droplet snapshots {action.resource_id}')})"
+        )
     return (
         f"{exc}; it goes on server-side "
         f"(keep waiting with: {again(args, f'wait {action.resource_id} {action.id}')})"
@@ -164,9 +181,14 @@ def _resume_hint(exc: BaseException, args: argparse.Namespace) -> str:
     action = getattr(exc, "action", None)
     if not isinstance(action, Action) or isinstance(exc, (ActionTimeoutError, ActionFailedError)):
         return ""
+    if action.resource_type == "droplet":
+        show = again(args, f"action {action.id}")
+        where = f"droplet {action.resource_id}"
+    else:
+        show = again(args, f"action {action.resource_id} {action.id}")
+        where = f"image {action.resource_id}"
     return (
-        f"; {action.type} {action.id} on image {action.resource_id} was started and may go on "
-        f"(check it with: {again(args, f'action {action.resource_id} {action.id}')})"
+        f"; {action.type} {action.id} on {where} was started and may go on (check it with: {show})"
     )
 
 
@@ -230,6 +252,14 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
         ),
     ),
     (RateLimitError, ExitCode.RATE_LIMITED, _rate_limited),
+    (
+        DropletBusyError,
+        ExitCode.DROPLET_BUSY,
+        lambda exc, args: (
+            f"droplet {exc.droplet_id} is busy: {exc.message}{_request_id(exc.request_id)}; "
+            "another action runs on it: try again once it is done"
+        ),
+    ),
     (APIStatusError, ExitCode.API_ERROR, lambda exc, args: f"API error: {exc}"),
     (
         ResponseValidationError,
@@ -242,6 +272,21 @@ FAILURES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Exit
     (APIConnectionError, ExitCode.CONNECTION, lambda exc, args: f"could not reach the API: {exc}"),
     (ActionFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
     (ActionTimeoutError, ExitCode.WAIT_TIMED_OUT, _wait_timed_out),
+    (
+        SnapshotNotFoundError,
+        ExitCode.WAIT_TIMED_OUT,
+        lambda exc, args: (
+            f"{exc}; look again later with: {again(args, f'droplet snapshots {exc.droplet_id}')}"
+        ),
+    ),
+    (
+        DropletPowerOnError,
+        ExitCode.API_ERROR,
+        lambda exc, args: str(exc).replace(
+            f"do-images droplet power-on {exc.droplet_id}",
+            again(args, f"droplet power-on {exc.droplet_id}"),
+        ),
+    ),
     (DistributionError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
     (ImageFailedError, ExitCode.ACTION_FAILED, lambda exc, args: str(exc)),
     (

@@ -18,6 +18,7 @@ from ._parser import Commands, add_yes, count
 from ._text import printable
 
 if TYPE_CHECKING:
+    from .._jobs._metrics import MetricsFile
     from ..fleet import EntryResult, Fleet, FleetPlan, FleetReport, PlanEntry
 
 _EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -31,6 +32,7 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "do-images apply fleet.toml                      # plan, show, ask, apply",
         "do-images apply plan.json --yes --max-delete 40",
         "do-images apply fleet.toml --yes --no-wait       # start snapshots, await none",
+        "do-images apply fleet.toml --yes --metrics-file /var/lib/node_exporter/do_images.prom",
     ),
 }
 
@@ -184,10 +186,12 @@ def _check_no_wait(args: Any, fleet: Fleet) -> None:
 def run_apply(ctx: Context) -> int:
     """``apply FILE``: show the plan, ask (unless ``--yes``), carry it out, report."""
     args, out = ctx.args, ctx.out
+    metrics = _metrics_file(args.metrics_file)  # before any request
     plan = _plan_of(ctx)
     if not out.as_json:
         show_plan(out, plan)
     if not plan.changes:
+        _nothing_done(metrics, plan)
         if out.as_json:
             out.json({"ok": True, "results": []})
         return ExitCode.OK
@@ -205,7 +209,11 @@ def run_apply(ctx: Context) -> int:
     replan = f"plan again to see what remains: {_replan(args, plan)}"
     try:
         report = ctx.client.image.apply_fleet(
-            plan, max_delete=most, on_result=progress, wait=not args.no_wait
+            plan,
+            max_delete=most,
+            on_result=progress,
+            wait=not args.no_wait,
+            metrics_file=args.metrics_file,
         )
     except KeyboardInterrupt:
         raise Stop(
@@ -234,6 +242,21 @@ def _applied(report: FleetReport) -> str:
         if counts[kind] or kind not in ("pending", "started")
     ]
     return f"Applied: {', '.join(said)}."
+
+
+def _metrics_file(path: str | None) -> MetricsFile | None:
+    """``--metrics-file``, checked writable before any request (a usage error if not)."""
+    if path is None:
+        return None
+    from .._jobs._metrics import MetricsFile
+
+    return MetricsFile.at(path)  # an ArgumentError: said with --metrics-file, exit 2
+
+
+def _nothing_done(metrics: MetricsFile | None, plan: FleetPlan) -> None:
+    """The metrics of a plan with nothing to do: a success too (the schedule runs)."""
+    if metrics is not None:
+        metrics.write(plan, [], finished=True)
 
 
 def _check_deletions(plan: FleetPlan, most: int, flag: str | None) -> None:
@@ -312,4 +335,10 @@ def add_commands(commands: Commands) -> None:
         help="start the due snapshots and the planned transfers, await none, delete "
         "nothing (those entries end started, exit 0); the next apply finds them and does "
         "the rest. Refused for a group with power_off (exit 2)",
+    )
+    sub.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        help="after the apply, whatever its end, write its metrics there (Prometheus' text "
+        "format, for node_exporter's textfile collector); checked before any request",
     )

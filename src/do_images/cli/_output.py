@@ -151,6 +151,11 @@ class Output:
             rows = [[column.cell(item) for column in chosen] for item in objects]
             self.table(chosen, rows, fitted=self.columns is None)
 
+    def listing(self, objects: Sequence[Any], kind: Columns[Any], empty: str) -> None:
+        """Objects of ``kind`` as a table (``--format``'s columns, else its default), or
+        ``--json``'s array; ``empty`` said on stderr when there are none."""
+        self._objects(objects, kind, empty)
+
     def images(self, images: Sequence[Image]) -> None:
         self._objects(images, IMAGE_COLUMNS, "no images")
 
@@ -201,9 +206,11 @@ def region_of(action: Action) -> str | None:
 
 
 def describe(action: Action) -> str:
-    """``transfer 2060000003 on image 180040001 to sfo3`` (a convert names no region)."""
+    """``transfer 2060000003 on image 180040001 to sfo3`` (a convert names no region),
+    ``snapshot 2060000004 on droplet 3164494``."""
     region = region_of(action) if action.type == "transfer" else None
-    return f"{action.type} {action.id} on image {action.resource_id}" + (
+    kind = action.resource_type or "image"
+    return f"{action.type} {action.id} on {kind} {action.resource_id}" + (
         f" to {region}" if region else ""
     )
 

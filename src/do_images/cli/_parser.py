@@ -65,6 +65,7 @@ def _positive_id(what: str) -> Callable[[str], int]:
 image_arg = _positive_id("image id")
 action_arg = _positive_id("action id")
 transfer_arg = _positive_id("account transfer id")
+droplet_arg = _positive_id("droplet id")
 
 
 def id_or_slug(text: str) -> int | str:

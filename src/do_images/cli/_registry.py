@@ -22,6 +22,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "_actions": ("transfer", "convert", "actions", "action", "wait"),
     "_import": ("import",),
     "_tags": ("tag", "untag"),
+    "_droplets": ("droplet",),
     "_transfers": ("account-transfer",),
     "_prune": ("prune",),
     "_fleet": ("plan", "apply"),

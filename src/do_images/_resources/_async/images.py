@@ -398,6 +398,7 @@ class AsyncImageResource:
         timeout: float = 3600.0,
         on_result: OnResult | None = None,
         wait: bool = True,
+        metrics_file: str | os.PathLike[str] | None = None,
         max_retries: int | None = None,
     ) -> FleetReport:
         """Carry ``plan`` out; what happened to each entry is in the ``FleetReport``.
@@ -422,23 +423,29 @@ class AsyncImageResource:
         refuses a ``power_off`` group (``FleetError``). Over ``max_delete``, a plan with
         snapshots still makes them, tags and copies them, and deletes nothing (those
         deletions ``skipped``).
+
+        ``metrics_file``: a path that gets the apply's metrics in Prometheus' text format
+        (for node_exporter's textfile collector), written atomically after the apply,
+        whatever its end: done, failed, stale or interrupted. It is checked before any
+        request: a path that cannot be written raises ``ValueError``.
         """
         from ..._jobs._fleet_apply import apply_fleet
+        from ..._jobs._metrics import MetricsFile
 
         ops = self._ops.with_retries(max_retries)
-        return await self._run(
-            apply_fleet(
-                ops,
-                plan,
-                width=self._page_concurrency,
-                max_delete=max_delete,
-                max_plan_age=max_plan_age,
-                poll=poll,
-                timeout=timeout,
-                on_result=on_result,
-                wait=wait,
-            )
+        metrics = None if metrics_file is None else MetricsFile.at(metrics_file)
+        apply = apply_fleet(
+            ops,
+            plan,
+            width=self._page_concurrency,
+            max_delete=max_delete,
+            max_plan_age=max_plan_age,
+            poll=poll,
+            timeout=timeout,
+            on_result=on_result if metrics is None else metrics.collect(on_result),
+            wait=wait,
         )
+        return await self._run(apply if metrics is None else metrics.around(plan, apply))
 
     async def import_file(
         self,

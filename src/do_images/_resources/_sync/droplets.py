@@ -16,7 +16,7 @@ from ..._droplets import DropletOps, OnAction
 from ..._effects import SyncRunner
 from ..._models import Action, Droplet, Image
 from ..._paging import Pager
-from ..._snapshotting import snapshot, snapshot_image
+from ..._snapshotting import power_on_after, snapshot, snapshot_image
 
 __all__ = ["DropletResource"]
 
@@ -199,3 +199,18 @@ class DropletResource:
         with ``wait``, returns once the action is completed. A droplet with a pending
         event raises ``DropletBusyError``."""
         return self._run(self._ops.with_retries(max_retries).power_on(id, wait=wait))
+
+    # -- for the command line (not documented API)
+
+    def _action(self, action_id: int) -> Action:
+        """``GET /v2/actions/{id}``: any action of the account (``do-images action ID``)."""
+        return self._run(self._ops.any_action(action_id))
+
+    def _power_on_after(
+        self, action: Action, *, poll: float, timeout: float, on_update: OnAction | None
+    ) -> Action:
+        """``_snapshotting.power_on_after``: the first Ctrl-C of ``droplet snapshot
+        --power-off`` waits for the snapshot to end, then powers the droplet on."""
+        return self._run(
+            power_on_after(self._ops, action, poll=poll, timeout=timeout, on_update=on_update)
+        )
