@@ -32,8 +32,9 @@ def world(**options: Any) -> Sandbox:
 
 
 def fleet(**group: Any) -> Fleet:
-    """The group ``web``: tag ``web``, every 24h, keep 2, copied to ams3, tagged
-    ``backup``, with ``group``'s keys over those; a top-level ``max_delete`` if given."""
+    """The group ``web``: tag ``web``, every 24h, keep 2 (unless ``retain`` is given),
+    copied to ams3, tagged ``backup``, with ``group``'s keys over those; a top-level
+    ``max_delete`` if given."""
     top = {"max_delete": group.pop("max_delete")} if "max_delete" in group else {}
     web = {
         "name": "web",
@@ -44,6 +45,8 @@ def fleet(**group: Any) -> Fleet:
         "ensure_tags": ["backup"],
         **group,
     }
+    if "retain" in group:  # calendar retention instead of keep
+        del web["keep"]
     return Fleet.from_dict({"version": 1, **top, "group": [web]})
 
 

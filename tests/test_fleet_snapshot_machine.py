@@ -1,7 +1,8 @@
 """The floor, proven on the real SDK against the sandbox: a hypothesis state machine on
 both clients (150 examples each, 300 in all).
 
-Its rules: apply the fleet (completed, errored, timed out, a droplet busy at the POST,
+The fleet's group keeps by ``keep`` or by calendar retention (``retain``). Its rules:
+apply the fleet (completed, errored, timed out, a droplet busy at the POST,
 ``wait=False``, interrupted at an effect: a ``KeyboardInterrupt`` from a sleep of the sync
 client, the task cancelled at a sleep of the async one), move the clock, destroy a
 droplet, untag one. After every step:
@@ -99,9 +100,17 @@ class FleetMachine(RuleBasedStateMachine):
         max_age=st.sampled_from([None, "2d", "5d"]),
         gone=st.sampled_from(["keep", "expire"]),
         power_off=st.booleans(),
+        retain=st.none()
+        | st.fixed_dictionaries({"daily": st.integers(1, 3), "weekly": st.integers(0, 2)}),
     )
     def choose_fleet(
-        self, keep: int, keep_min: int, max_age: str | None, gone: str, power_off: bool
+        self,
+        keep: int,
+        keep_min: int,
+        max_age: str | None,
+        gone: str,
+        power_off: bool,
+        retain: dict[str, int] | None = None,
     ) -> None:
         keep_min = min(keep_min, keep)
         group: dict[str, Any] = {
@@ -110,6 +119,10 @@ class FleetMachine(RuleBasedStateMachine):
             "on_source_gone": gone,
             "power_off": power_off,
         }
+        if retain is not None:  # calendar retention instead of keep
+            del group["keep"]
+            group["retain"] = retain
+            keep_min = group["keep_min"] = min(keep_min, 1)
         if max_age is not None:
             group["max_age"] = max_age
         self.fleet = fleet(**group)
