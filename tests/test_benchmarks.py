@@ -131,3 +131,19 @@ def test_startup_benchmark_prints_every_case() -> None:
         "do-images --sandbox list",
     }
     assert re.fullmatch(r"\d+\.\d\dx", table["do-images --version"][1])
+
+
+def test_fleet_snapshots_benchmark_plans_as_estimated_and_polls_within_half_the_budget() -> None:
+    """Planning 12 droplets with 30 snapshots each takes exactly the estimate's requests
+    (all due, none due); applying 8 due droplets at 250 a minute meets no 429 and polls
+    at most 125 times in any minute."""
+    table = rows(run("fleet_snapshots.py", "--droplets", "12", "--apply", "8", "--rounds", "1"))
+    for label in ("all due", "none due"):
+        made, estimate = table[f"plan, 12 droplets x 30 snapshots, {label}: requests"]
+        assert made.split()[0] == estimate.split()[1]
+    assert table["plan, all due: droplets due"] == ["12", "12"]
+    assert table["plan, none due: droplets due"] == ["0", "0"]
+    assert table["apply: 429s"][0] == "0"
+    busiest = int(table["apply: snapshot polls"][0].split("at most ")[1].split()[0])
+    assert 0 < busiest <= 125
+    assert table["apply: snapshots done"] == ["8", "8"]

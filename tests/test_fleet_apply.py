@@ -304,17 +304,16 @@ def test_the_fleet_files_max_delete_is_the_default(do: Driver, world: Sandbox) -
     assert world.count("DELETE") == 2
 
 
-def test_a_fleet_with_a_source_group_is_refused_before_any_request(
-    do: Driver, world: Sandbox
-) -> None:
-    """Planning reads no droplets yet: a fleet with ``source`` is a ``FleetError`` naming the
-    group, before any request."""
+def test_a_fleet_with_a_source_group_reads_its_droplets(do: Driver, world: Sandbox) -> None:
+    """A fleet with ``source`` is planned: its droplets are listed by tag (every page), a
+    ``snapshot`` entry for each; none of the images is touched by the source group."""
+    world.add_droplet("w-1", id=31, tags=["w"])
     fleet = Fleet.from_dict(
         {"version": 1, "group": [{"name": "web", "source": {"droplet_tag": "w"}, "every": "1h"}]}
     )
-    with pytest.raises(FleetError, match="group 'web': a group with source"):
-        do.image.plan_fleet(fleet)
-    assert world.requests == []
+    plan = do.image.plan_fleet(fleet)
+    assert [(e.action, e.droplet_id) for e in plan.entries] == [("snapshot", 31)]
+    assert world.count("GET", "droplets_list") == 1
 
 
 def test_a_max_delete_raised_in_the_plan_is_refused_while_the_fleet_file_is_there(

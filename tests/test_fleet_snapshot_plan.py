@@ -313,13 +313,31 @@ def test_a_forged_plan_differs_from_the_rule(edit: Any) -> None:
     assert found.differ or found.droplets
 
 
-def test_apply_refuses_a_plan_with_source_groups_for_now() -> None:
-    """Apply reads no droplets yet: a plan with a source group is refused before any
-    request, as planning one is."""
+def test_too_many_deletions_refuse_a_plan_only_without_snapshots() -> None:
+    """Over ``max_delete``: a plan with snapshots is not refused (it makes them and deletes
+    nothing, saying ``--max-delete``); the same plan without its snapshots is, as today."""
     from do_images._jobs._fleet_apply import _check_apply
 
-    with pytest.raises(FleetError, match="group 'web': a group with source"):
-        _check_apply(the_plan(), None, timedelta(hours=1), None)
+    planned = the_plan()
+    assert planned.of("snapshot")
+    over = _check_apply(planned, 0, timedelta(hours=1), None, True)
+    assert over is not None
+    assert f"--max-delete {len(planned.of('delete'))}" in over
+    bare = replace(planned, entries=[e for e in planned.entries if e.action != "snapshot"])
+    with pytest.raises(FleetError, match="more than max_delete 0"):
+        _check_apply(bare, 0, timedelta(hours=1), None, True)
+
+
+def test_no_wait_is_refused_for_a_power_off_group() -> None:
+    """``wait=False`` with a ``power_off`` group: ``FleetError`` naming the group, before
+    any request (``_check_apply`` makes none)."""
+    from do_images._jobs._fleet_apply import _check_apply
+
+    fleet = source_fleet(power_off=True)
+    planned = fleet_plan(plan(fleet, [], DROPLETS), fleet)
+    with pytest.raises(FleetError, match="group 'web' has power_off"):
+        _check_apply(planned, None, timedelta(hours=1), None, False)
+    assert _check_apply(planned, None, timedelta(hours=1), None, True) is None
 
 
 def test_a_plan_entry_of_a_droplet_has_the_key_of_its_turn() -> None:

@@ -2,12 +2,15 @@
 (``_effects``), for both clients, and the ``FleetReport`` an apply returns.
 
 A plan is a proposal; the rule (``_fleet_rule``) decides. ``apply_fleet`` reads the
-account again and holds the plan to the rule on that listing, at the plan's
-``listed_at``: the plan's own progress counts as done, any other difference is a
-``StalePlanError`` before any change. Then, in order: each image's transfers (started
-or adopted, ``start_transfers``, and awaited with one action list per cycle), the tags,
-and each group's deletions once its transfers completed, re-checked against the rule
-on a listing read just before them.
+account (and the source groups' droplets) again and holds the plan to the rule on that
+listing, at the plan's ``listed_at``: the plan's own progress counts as done, a droplet
+that turned busy is no difference, any other is a ``StalePlanError`` before any change.
+Then, in order: every due droplet's snapshot, awaited together, its image tagged and
+copied (``_fleet_snapshots``); each image's transfers (started or adopted,
+``start_transfers``, and awaited with one action list per cycle); the tags; and the
+deletions, re-checked against the rule on a listing read just before them: a select
+group's once its transfers completed, a droplet's once its snapshot (if it was due)
+completed and was copied and its images' transfers completed.
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
 
-from .._checks import check_int, check_wait, type_name
+from .._checks import check_bool, check_int, check_wait, type_name
 from .._constants import PLAN_CLOCK_SKEW_SECONDS
 from .._effects import Blocking, Gather, Op
 from .._errors import DoImagesError, FleetError, StalePlanError
 from .._images import ImageOps
+from .._models import Image
 from ._fleet_entry import EntryAction, PlanEntry
-from ._fleet_file import Fleet
+from ._fleet_file import Fleet, SourceGroup
 from ._fleet_plan import FleetPlan
-from ._fleet_rule import Comparison, compare, deletable, digest, plan_images, with_running
+from ._fleet_read import Sources, read_sources, snapshots_running
+from ._fleet_rule import Comparison, compare, deletable, digest, plan_images
+from ._fleet_snapshots import Outcome, Take, Turn, Waits, take_turns
+from ._fleet_source import droplet_digest
 from ._regions import list_regions
 from ._toolkit import (
     Listing,
@@ -46,14 +52,19 @@ logger = logging.getLogger("do_images")
 @dataclass(frozen=True)
 class EntryResult:
     """What happened to one entry of the plan: ``done`` (``detail`` says how, such as
-    ``already in sfo3`` for the plan's own progress), ``failed`` (``error``), or
-    ``skipped`` (``detail`` says why: a transfer of the group failed, or the image
-    changed since the plan)."""
+    ``already in sfo3`` for the plan's own progress), ``pending`` (left for a later run,
+    ``waits`` says why: ``busy``, ``in progress``, ``timed out``), ``started`` (by
+    ``--no-wait``, ``waits`` is ``no wait``), ``failed`` (``error``), or ``skipped``
+    (``detail`` says why: a transfer of the group or the droplet's snapshot failed, the
+    image changed since the plan, or ``max_delete`` was passed)."""
 
     entry: PlanEntry
-    outcome: Literal["done", "failed", "skipped"]
+    outcome: Outcome
     detail: str = ""
     error: DoImagesError | None = None
+    waits: Waits | None = None
+    image: Image | None = None
+    """For a ``snapshot`` entry: the image it made, once found."""
 
 
 @dataclass
@@ -65,17 +76,19 @@ class FleetReport:
 
     @property
     def failed(self) -> list[EntryResult]:
-        """The entries that failed, or were skipped (a transfer of their group failed,
-        or the image changed since the plan)."""
-        return [result for result in self.results if result.outcome != "done"]
+        """The entries that failed, or were skipped (a transfer of their group or their
+        droplet's snapshot failed, the image changed since the plan, ``max_delete``)."""
+        return [result for result in self.results if result.outcome in ("failed", "skipped")]
 
     @property
     def ok(self) -> bool:
-        """Whether every entry was done."""
+        """Whether every entry was done or is left for a later run (``pending``,
+        ``started``): apply exits 0 then, 3 otherwise."""
         return not self.failed
 
     def of(self, outcome: str) -> list[EntryResult]:
-        """The results with this outcome (``done``, ``failed`` or ``skipped``)."""
+        """The results with this outcome (``done``, ``pending``, ``started``, ``failed``
+        or ``skipped``)."""
         return [result for result in self.results if result.outcome == outcome]
 
 
@@ -92,27 +105,20 @@ def _image(entry: PlanEntry) -> int:
     return entry.image_id
 
 
-def _no_sources(fleet: Fleet) -> None:
-    """Planning and applying read and make no droplet snapshots yet: a fleet with a
-    source group is refused before any request."""
-    if fleet.sources:
-        raise FleetError(
-            f"group {fleet.sources[0].name!r}: a group with source (scheduled snapshots) "
-            "cannot be planned or applied by this version yet: it reads no droplets"
-        )
-
-
 def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
     """Read the regions (every group's must be listed and available, else
-    ``FleetError``), every page of the account's own images, and the action list of each
-    kept image that lacks a region of its group; decide; change nothing."""
+    ``FleetError``), the source groups' droplets, every page of the account's own
+    images, the actions of each droplet due a snapshot (one may be in progress) and of
+    each kept image that lacks a region of its group; decide; change nothing."""
     if not isinstance(fleet, Fleet):
         raise TypeError(f"fleet must be a Fleet (Fleet.load(path)), not {type_name(fleet)}")
-    _no_sources(fleet)
     regions = yield from list_regions(ops)
     fleet.check_regions(regions.available)
+    sources = yield from read_sources(ops, fleet, width=width)
     listing = yield from own_images(ops)
-    verdicts = plan_images(fleet, listing.images, listing.now)
+    verdicts = plan_images(fleet, listing.images, listing.now, droplets=sources.droplets)
+    due = sorted({e.droplet_id or 0 for e in verdicts.entries if e.action == "snapshot"})
+    snapshotting = yield from snapshots_running(ops, due, width=width)
     lacking = sorted({_image(entry) for entry in verdicts.entries if entry.action == "transfer"})
     lists = yield Gather(
         [ops.action_list(image_id) for image_id in lacking], width=budget_width(ops, width)
@@ -123,21 +129,43 @@ def plan_fleet(ops: ImageOps, fleet: Fleet, *, width: int) -> Op[FleetPlan]:
         }
         for image_id, found in zip(lacking, lists, strict=True)
     }
-    verdicts = with_running(verdicts, running)  # the rule ran once: transfers marked
+    # The rule again, with what runs: transfers waited for, snapshots not started twice.
+    verdicts = plan_images(
+        fleet,
+        listing.images,
+        listing.now,
+        running,
+        droplets=sources.droplets,
+        snapshotting=snapshotting,
+    )
     digests = {image_id: digest(image) for image_id, image in verdicts.matched.items()}
-    reads = {"regions_list": regions.pages, "images_list": listing.pages}
+    reads = {"regions_list": regions.pages, **sources.reads, "images_list": listing.pages}
+    if due:
+        reads["dropletActions_list"] = len(due)
     if lacking:
         reads["imageActions_list"] = len(lacking)
-    return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, reads)
+    droplets = {key: droplet_digest(view) for key, view in verdicts.droplets.items()}
+    return FleetPlan(fleet, verdicts.entries, verdicts.notes, listing.now, digests, reads, droplets)
 
 
 # ------------------------------------------------------------- holding a plan
 
 
-def _check_apply(plan: object, max_delete: object, max_plan_age: object, on_result: object) -> None:
+def _check_apply(
+    plan: object, max_delete: object, max_plan_age: object, on_result: object, wait: object
+) -> str | None:
+    """Refuse what cannot be applied, before any request. A plan with snapshots that
+    deletes more than ``max_delete`` still makes them and deletes nothing: why, then."""
     if not isinstance(plan, FleetPlan):
         raise TypeError(f"plan must be a FleetPlan, not {type_name(plan)}")
-    _no_sources(plan.fleet)
+    check_bool(wait, "wait")
+    if not wait:
+        for group in plan.fleet.sources:
+            if group.power_off:
+                raise FleetError(
+                    f"group {group.name!r} has power_off = true: applying without waiting "
+                    "would leave its droplets off; apply it with waiting"
+                )
     if max_delete is None:
         max_delete = plan.fleet.max_delete
     most = check_int(max_delete, "max_delete", min=0)
@@ -146,11 +174,18 @@ def _check_apply(plan: object, max_delete: object, max_plan_age: object, on_resu
     if on_result is not None and not callable(on_result):
         raise TypeError(f"on_result must be callable, not {type_name(on_result)}")
     deletions = len(plan.of("delete"))
+    if deletions > most and plan.of("snapshot"):
+        return (
+            f"not deleted: the plan deletes {deletions} images, more than max_delete "
+            f"{most}; the snapshots were made; if that many is meant, raise it with "
+            f"--max-delete {deletions} (apply_fleet(plan, max_delete={deletions}))"
+        )
     if deletions > most:
         raise FleetError(
             f"the plan deletes {deletions} images, more than max_delete {max_delete}; "
             f"if that is meant, raise it: apply_fleet(plan, max_delete={deletions})"
         )
+    return None
 
 
 def _fleet_file_changed(plan: FleetPlan) -> str | None:
@@ -175,13 +210,17 @@ def _fleet_file_changed(plan: FleetPlan) -> str | None:
     return None
 
 
-def check_current(plan: FleetPlan, listing: Listing, most: timedelta) -> Comparison:
+def check_current(
+    plan: FleetPlan, listing: Listing, most: timedelta, sources: Sources | None = None
+) -> Comparison:
     """Hold ``plan`` to the rule on ``listing`` (read by apply), at the plan's time.
 
     ``FleetError`` for a ``listed_at`` later than the listing's server time (give or
     take ``PLAN_CLOCK_SKEW_SECONDS``); ``StalePlanError`` for a plan whose fleet file
     changed, that is older than ``most``, or whose entries differ from the rule's other
-    than by its own progress. Returns what of the plan is done already.
+    than by its own progress. ``sources``: the source groups' droplets as read by apply
+    (needed when the plan's fleet has a source group). Returns what of the plan is done
+    already, and the droplets due a planned snapshot that are busy now.
     """
     ahead = plan.listed_at - listing.now
     if ahead > timedelta(seconds=PLAN_CLOCK_SKEW_SECONDS):
@@ -195,7 +234,12 @@ def check_current(plan: FleetPlan, listing: Listing, most: timedelta) -> Compari
             f"the plan is {age} old by the server's clock, more than {most}: plan again", []
         )
     try:
-        fresh = plan_images(plan.fleet, listing.images, plan.listed_at)
+        fresh = plan_images(
+            plan.fleet,
+            listing.images,
+            plan.listed_at,
+            droplets=sources.droplets if sources is not None else {},
+        )
     except FleetError as exc:
         raise StalePlanError(
             f"the account changed since the plan was made: {exc}: plan again"
@@ -230,8 +274,18 @@ class _Apply:
     width: int
     report: FleetReport
     on_result: OnResult | None
-    done: dict[PlanEntry, str]
-    """The plan's entries found done before any change (its own progress), with why."""
+    found: Comparison
+    """The plan held to the rule on apply's listing: its own progress, busy droplets."""
+    sources: Sources
+    """The source groups' droplets, as apply read them."""
+    listing: Listing
+    wait: bool = True
+    over: str | None = None
+    """Why no deletion is made (more than ``max_delete`` in a plan with snapshots)."""
+    turns: dict[tuple[str, int], EntryResult] = field(default_factory=dict)
+    """(group, droplet id) -> what became of the droplet's planned snapshot."""
+    failed_droplets: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(group, droplet id) -> why a transfer of one of its snapshots failed."""
 
     def tell(self, result: EntryResult) -> None:
         self.report.results.append(result)
@@ -243,7 +297,7 @@ class _Apply:
         return [
             entry
             for entry in self.plan.of(action)
-            if entry not in self.done and (group is None or entry.group == group)
+            if entry not in self.found.done and (group is None or entry.group == group)
         ]
 
 
@@ -257,56 +311,92 @@ def apply_fleet(
     poll: float,
     timeout: float,
     on_result: OnResult | None,
+    wait: bool = True,
 ) -> Op[FleetReport]:
-    """Carry ``plan`` out: refuse too many deletions, or a plan the rule does not give on
-    the account now, before any change; then transfers, tags, and each group's
-    deletions once its transfers completed, each re-checked just before."""
-    _check_apply(plan, max_delete, max_plan_age, on_result)
+    """Carry ``plan`` out: refuse too many deletions (a plan without snapshots), a
+    ``power_off`` group without ``wait``, or a plan the rule does not give on the
+    account now, before any change; then the snapshots, the transfers, the tags, and
+    the deletions, each re-checked just before. Without ``wait`` the snapshots and
+    transfers are started, none awaited, nothing deleted."""
+    over = _check_apply(plan, max_delete, max_plan_age, on_result, wait)
     poll, timeout = check_wait(poll, timeout)
     changed = yield Blocking(lambda: _fleet_file_changed(plan))
     if changed is not None:
         raise StalePlanError(changed, [])
+    sources = yield from read_sources(ops, plan.fleet, width=width)
     listing = yield from own_images(ops)
-    run = _Apply(
-        ops, plan, width, FleetReport(), on_result, check_current(plan, listing, max_plan_age).done
-    )
-    for entry, why in run.done.items():
-        run.tell(EntryResult(entry, "done", why))
-    failed = yield from _transfer_all(run, poll, timeout)
+    found = check_current(plan, listing, max_plan_age, sources)
+    run = _Apply(ops, plan, width, FleetReport(), on_result, found, sources, listing, wait, over)
+    for entry, why in found.done.items():
+        if entry.action != "snapshot":  # a snapshot made is finished below
+            run.tell(EntryResult(entry, "done", why))
+    yield from _snapshot_all(run, poll, timeout)
+    yield from _transfer_all(run, poll, timeout)
     yield from _tag_all(run)
     for group in plan.fleet.groups:
-        yield from _delete_group(run, group.name, failed.get(group.name))
+        yield from _delete_group(run, group.name)
     return run.report
 
 
-def _transfer_all(run: _Apply, poll: float, timeout: float) -> Op[dict[str, str]]:
-    """Every image's transfers at once (within the budget); the groups with a failure."""
+def _snapshot_all(run: _Apply, poll: float, timeout: float) -> Op[None]:
+    """Every planned snapshot: those of a droplet busy now left ``pending``, those made
+    already (the plan applied before) finished, the others taken, all at once."""
+    groups = {group.name: group for group in run.plan.fleet.sources}
+    turns: list[tuple[PlanEntry, SourceGroup, Image | None]] = []
+    made = {image.name: image for image in run.listing.images}
+    for entry in run.plan.of("snapshot"):
+        group = groups[entry.group]
+        if entry in run.found.done:
+            turns.append((entry, group, made.get(entry.snapshot_name)))
+        elif (entry.droplet_id or 0) in run.found.busy:
+            why = "the droplet is busy now (locked): snapshot next run; its deletions wait"
+            _turned(run, EntryResult(entry, "pending", why, waits="busy"))
+        else:
+            turns.append((entry, group, None))
+    take = Take(run.ops, run.wait, poll, timeout, run.ops.session.budget.per_minute)
+    results: list[Turn] = yield from take_turns(take, turns)
+    for turn in results:
+        _turned(
+            run,
+            EntryResult(turn.entry, turn.outcome, turn.detail, turn.error, turn.waits, turn.image),
+        )
+
+
+def _turned(run: _Apply, result: EntryResult) -> None:
+    run.turns[(result.entry.group, result.entry.droplet_id or 0)] = result
+    run.tell(result)
+
+
+def _transfer_all(run: _Apply, poll: float, timeout: float) -> Op[None]:
+    """Every image's transfers at once (within the budget); the groups and droplets
+    with a failure are noted (their deletions do not follow)."""
     by_image: dict[int, list[PlanEntry]] = {}
     for entry in run.todo("transfer"):
         by_image.setdefault(_image(entry), []).append(entry)
     outcomes: list[list[EntryResult]] = yield Gather(
         [
-            _transfer_image(run.ops, image_id, entries, poll, timeout)
+            _transfer_image(run, image_id, entries, poll, timeout)
             for image_id, entries in by_image.items()
         ],
         width=budget_width(run.ops, run.width),
     )
-    failed: dict[str, str] = {}
     for result in (result for results in outcomes for result in results):
         run.tell(result)
         if result.outcome == "failed":
-            failed.setdefault(result.entry.group, result.detail)
-    return failed
+            key = (result.entry.group, result.entry.droplet_id or 0)
+            run.failed_droplets.setdefault(key, result.detail)
 
 
 def _transfer_image(
-    ops: ImageOps, image_id: int, entries: Sequence[PlanEntry], poll: float, timeout: float
+    run: _Apply, image_id: int, entries: Sequence[PlanEntry], poll: float, timeout: float
 ) -> Op[list[EntryResult]]:
-    """Start (or adopt, when under way) every transfer of one image; await them together."""
+    """Start (or adopt, when under way) every transfer of one image; await them together
+    (unless the apply does not wait)."""
+    ops = run.ops
     started = yield from start_transfers(
         ops, image_id, [str(entry.region) for entry in entries], adopt=True
     )
-    if started.actions:
+    if started.actions and run.wait:
         yield from await_actions(
             ops, image_id, started.actions, started.errors, poll=poll, timeout=timeout
         )
@@ -319,6 +409,10 @@ def _transfer_image(
             continue
         action = started.actions[region]
         adopted = " (adopted: it was under way)" if region in started.adopted else ""
+        if not run.wait:
+            why = f"transfer {action.id} started{adopted}; not awaited"
+            results.append(EntryResult(entry, "started", why, waits="no wait"))
+            continue
         results.append(EntryResult(entry, "done", f"transfer {action.id} completed{adopted}"))
     return results
 
@@ -338,21 +432,53 @@ def _tag_all(run: _Apply) -> Op[None]:
             run.tell(EntryResult(entry, "done", f"tagged {entry.tag}"))
 
 
-def _delete_group(run: _Apply, group: str, failed_transfer: str | None) -> Op[None]:
-    """A group's deletions, none if one of its transfers failed; the rest re-checked on
-    a listing read just before: only what the plan and the rule both delete, unchanged
-    since the plan, goes (within the budget); the others are skipped."""
-    mine = run.todo("delete", group)
+def _held(run: _Apply, entry: PlanEntry) -> EntryResult | None:
+    """Why a deletion is not made now (``None``: it may be, once re-checked): the apply
+    does not wait or passed ``max_delete``, a transfer of its group (a select group) or
+    of its droplet's snapshots failed, or it waits for its droplet's snapshot, which is
+    not done."""
+    if not run.wait:
+        why = "not deleted: --no-wait deletes nothing; the next run does"
+        return EntryResult(entry, "pending", why, waits="no wait")
+    if run.over is not None:
+        return EntryResult(entry, "skipped", run.over)
+    key = (entry.group, entry.droplet_id or 0)
+    failed = run.failed_droplets.get(key)
+    if failed is not None:
+        whose = f"droplet {entry.droplet_id}" if entry.droplet_id else f"group {entry.group!r}"
+        return EntryResult(
+            entry, "skipped", f"not deleted: a transfer of {whose} failed ({failed})"
+        )
+    if not run.plan.waits_for_snapshot(entry):
+        return None
+    turn = run.turns.get(key)
+    if turn is None or turn.outcome in ("pending", "started"):
+        why = "not deleted: it waits for its droplet's snapshot, which is not done; next run"
+        return EntryResult(entry, "pending", why, waits=turn.waits if turn else "busy")
+    if turn.outcome != "done":
+        why = f"not deleted: the snapshot of droplet {entry.droplet_id} failed ({turn.detail})"
+        return EntryResult(entry, "skipped", why)
+    return None
+
+
+def _delete_group(run: _Apply, group: str) -> Op[None]:
+    """A group's deletions, each held (``_held``) or re-checked on a listing read just
+    before: only what the plan and the rule both delete, unchanged since the plan, goes
+    (within the budget); the others are skipped."""
+    mine = []
+    for entry in run.todo("delete", group):
+        held = _held(run, entry)
+        if held is None:
+            mine.append(entry)
+        else:
+            run.tell(held)
     if not mine:
-        return
-    if failed_transfer is not None:
-        why = f"not deleted: a transfer of group {group!r} failed ({failed_transfer})"
-        for entry in mine:
-            run.tell(EntryResult(entry, "skipped", why))
         return
     try:
         listing = yield from own_images(run.ops)
-        fresh = plan_images(run.plan.fleet, listing.images, run.plan.listed_at)
+        fresh = plan_images(
+            run.plan.fleet, listing.images, run.plan.listed_at, droplets=run.sources.droplets
+        )
     except DoImagesError as error:
         for entry in mine:
             run.tell(EntryResult(entry, "skipped", f"not deleted: no fresh listing ({error})"))

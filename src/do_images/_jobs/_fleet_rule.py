@@ -105,9 +105,12 @@ def _distribute(
 ) -> None:
     """The verdicts, then for each image that stays its transfers, tags and notes."""
     planned.entries.extend(verdicts)
+    regions, tags = set(group.regions), set(group.ensure_tags)
     for verdict in verdicts:
         if verdict.action in KEPT and verdict.image_id is not None:
             image = matched[verdict.image_id]
+            if set(image.regions or ()) == regions and tags.issubset(image.tags or ()):
+                continue  # where it should be, as it should be: nothing to add (the fast path)
             planned.entries.extend(_transfers(group, image, verdict))
             planned.entries.extend(_tags(group, image, verdict))
             planned.notes.extend(_outside(group, image))

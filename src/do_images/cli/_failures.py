@@ -73,8 +73,10 @@ EXIT_MEANINGS = {
     "installed, a port sandbox serve cannot take, or delete or apply without --yes when "
     "stdin is not a terminal",
     ExitCode.API_ERROR: "API error: any other error status, a response that made no sense, "
-    "a deletion of prune --yes that failed, an entry of apply that failed, or a droplet "
-    "that could not be powered on again (it is left off)",
+    "a deletion of prune --yes that failed, an entry of apply that failed or was skipped "
+    "(apply exits 0 while every entry is done or pending: a busy droplet, a snapshot in "
+    "progress or not done in time, --no-wait), or a droplet that could not be powered on "
+    "again (it is left off)",
     ExitCode.NOT_FOUND: "not found: no such image, action, droplet or account transfer, or a "
     "404 from an address that is likely not the API (--base-url)",
     ExitCode.AUTH: "auth: no token (or no Spaces keys, for import), a token the API refused "

@@ -1,5 +1,7 @@
 """The fleet commands: ``plan`` a fleet file, ``apply`` it (or a saved plan), and the
-plan rendered as Terraform renders one (``+`` transfer, ``~`` tag, ``-`` delete)."""
+plan rendered as Terraform renders one (``+`` snapshot or transfer, ``~`` tag, ``-``
+delete), with the droplets left for a later run (``pending``) and the snapshots of
+droplets that are no longer sources (``orphaned``)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "do-images apply plan.json --yes                 # a saved plan, if still current",
         "do-images apply fleet.toml                      # plan, show, ask, apply",
         "do-images apply plan.json --yes --max-delete 40",
+        "do-images apply fleet.toml --yes --no-wait       # start snapshots, await none",
         "do-images apply fleet.toml --yes --metrics-file /var/lib/node_exporter/do_images.prom",
     ),
 }
@@ -38,6 +41,8 @@ def _what(entry: PlanEntry) -> str:
     if entry.image_id is None:  # a droplet's turn
         return f"{entry.sign} {entry.action:<8} droplet {entry.droplet_id} {entry.droplet_name}"
     target = f"{entry.image_id} {entry.image_name}".rstrip()
+    if entry.action == "orphaned":
+        return f"  orphaned {target}"
     if entry.action == "transfer":
         return f"{entry.sign} transfer {target} to {entry.region}"
     if entry.action == "tag":
@@ -45,16 +50,29 @@ def _what(entry: PlanEntry) -> str:
     return f"{entry.sign} delete   {target}"
 
 
-def show_plan(out: Output, plan: FleetPlan) -> None:
-    """The plan in Terraform's words: ``+`` transfer, ``~`` tag, ``-`` delete, why."""
+def _shown(entry: PlanEntry) -> bool:
+    """Whether the plan shows ``entry``: a change, a droplet left for a later run, or an
+    orphaned snapshot (kept and unranked verdicts are counted in the summary only)."""
     from .._jobs._fleet_entry import CHANGES
 
-    order = list(CHANGES)
-    changes = [entry for entry in plan.entries if entry.action in CHANGES]
+    return (
+        entry.action in CHANGES
+        or entry.action == "orphaned"
+        or (entry.action == "pending" and entry.image_id is None)
+    )
+
+
+def show_plan(out: Output, plan: FleetPlan) -> None:
+    """The plan in Terraform's words: ``+`` snapshot or transfer, ``~`` tag, ``-`` delete,
+    then the droplets ``pending`` and the snapshots ``orphaned``, each with why."""
+    from .._jobs._fleet_entry import CHANGES
+
+    order = [*CHANGES, "pending", "orphaned"]
+    changes = [entry for entry in plan.entries if _shown(entry)]
     if changes:
         out.line("do-images will make these changes:")
         for group in plan.fleet.groups:
-            # In the order apply takes them: transfers, tags, then deletions.
+            # In the order apply takes them: snapshots, transfers, tags, then deletions.
             mine = sorted(
                 (entry for entry in changes if entry.group == group.name),
                 key=lambda entry: order.index(entry.action),
@@ -74,7 +92,7 @@ def show_plan(out: Output, plan: FleetPlan) -> None:
     if changes or plan.notes:
         out.line("")
     out.line(plan.summary)
-    if changes:
+    if plan.changes:
         estimate = plan.estimate
         minutes = max(1, round(estimate["seconds"] / 60))
         out.line(
@@ -144,8 +162,25 @@ def _plan_of(ctx: Context) -> FleetPlan:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head.startswith(b"{"):
-        return FleetPlan.load(path)
-    return ctx.client.image.plan_fleet(_load_fleet(path))
+        plan = FleetPlan.load(path)
+        _check_no_wait(ctx.args, plan.fleet)
+        return plan
+    fleet = _load_fleet(path)
+    _check_no_wait(ctx.args, fleet)
+    return ctx.client.image.plan_fleet(fleet)
+
+
+def _check_no_wait(args: Any, fleet: Fleet) -> None:
+    """``--no-wait`` with a ``power_off`` group would leave droplets off: a usage error
+    before any request."""
+    from .._errors import FleetError
+
+    powered = [group.name for group in fleet.sources if group.power_off]
+    if args.no_wait and powered:
+        raise FleetError(
+            f"group {powered[0]!r} has power_off = true: --no-wait would leave its droplets "
+            "off; apply it without --no-wait"
+        )
 
 
 def run_apply(ctx: Context) -> int:
@@ -168,26 +203,45 @@ def run_apply(ctx: Context) -> int:
 
     def progress(result: EntryResult) -> None:
         if not out.as_json:
-            out.note(f"{result.outcome:<7} {_what(result.entry)}: {result.detail}")
+            line = f"{result.outcome:<7} {_what(result.entry).strip()}: {result.detail}"
+            out.note(printable(line))
 
     replan = f"plan again to see what remains: {_replan(args, plan)}"
     try:
         report = ctx.client.image.apply_fleet(
-            plan, max_delete=most, on_result=progress, metrics_file=args.metrics_file
+            plan,
+            max_delete=most,
+            on_result=progress,
+            wait=not args.no_wait,
+            metrics_file=args.metrics_file,
         )
     except KeyboardInterrupt:
         raise Stop(
             ExitCode.INTERRUPTED,
-            f"interrupted; transfers already started go on server-side; {replan} "
-            "(applying a new plan waits for them, never starts them twice)",
+            "interrupted; snapshots and transfers already started go on server-side, and "
+            f"no droplet this apply turned off was left off; {replan} (the next apply "
+            "finds a snapshot started by its name, and waits for a transfer under way: "
+            "it never starts either twice)",
         ) from None
     if out.as_json:
         out.json(_report_json(report))
-    done, failed, skipped = (len(report.of(kind)) for kind in ("done", "failed", "skipped"))
-    out.note(f"Applied: {done} done, {failed} failed, {skipped} skipped.")
+    out.note(_applied(report))
     if not report.ok:
         out.note(replan)
     return ExitCode.OK if report.ok else ExitCode.API_ERROR
+
+
+def _applied(report: FleetReport) -> str:
+    """``Applied: 3 done, 1 pending, 0 failed, 0 skipped.`` (``pending`` and ``started``
+    only when some are)."""
+    kinds = ["done", "pending", "started", "failed", "skipped"]
+    counts = {kind: len(report.of(kind)) for kind in kinds}
+    said = [
+        f"{counts[kind]} {kind}"
+        for kind in kinds
+        if counts[kind] or kind not in ("pending", "started")
+    ]
+    return f"Applied: {', '.join(said)}."
 
 
 def _metrics_file(path: str | None) -> MetricsFile | None:
@@ -207,9 +261,10 @@ def _nothing_done(metrics: MetricsFile | None, plan: FleetPlan) -> None:
 
 def _check_deletions(plan: FleetPlan, most: int, flag: str | None) -> None:
     """The deletion limit (``--max-delete``, else the fleet file's ``max_delete``), said in
-    the command line's words, before any request."""
+    the command line's words, before any request. A plan with snapshots is not refused:
+    apply makes them, and deletes nothing (exit 3)."""
     deletions = len(plan.of("delete"))
-    if deletions > most:
+    if deletions > most and not plan.of("snapshot"):
         limit = f"--max-delete {most}" if flag else f"the fleet file's max_delete {most}"
         raise UsageError(
             f"the plan deletes {deletions} images, more than {limit}; "
@@ -227,7 +282,13 @@ def _report_json(report: FleetReport) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "results": [
-            {**result.entry.to_json(), "outcome": result.outcome, "detail": result.detail}
+            {
+                **result.entry.to_json(),
+                "outcome": result.outcome,
+                "waits": result.waits,
+                "detail": result.detail,
+                "made_image_id": result.image.id if result.image is not None else None,
+            }
             for result in report.results
         ],
     }
@@ -265,7 +326,15 @@ def add_commands(commands: Commands) -> None:
         default=None,
         metavar="N",
         help="refuse a plan that deletes more than N images (default: the fleet file's "
-        f"max_delete, {DEFAULT_MAX_DELETE} unless it says)",
+        f"max_delete, {DEFAULT_MAX_DELETE} unless it says); a plan with snapshots still "
+        "makes them, and deletes nothing (exit 3)",
+    )
+    sub.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="start the due snapshots and the planned transfers, await none, delete "
+        "nothing (those entries end started, exit 0); the next apply finds them and does "
+        "the rest. Refused for a group with power_off (exit 2)",
     )
     sub.add_argument(
         "--metrics-file",

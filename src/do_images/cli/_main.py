@@ -91,7 +91,11 @@ def _check_targets(args: argparse.Namespace) -> None:
     args.json = args.json or args.output == "json"
     if args.sandbox and args.base_url != DEFAULT_BASE_URL:
         raise UsageError(f"--sandbox and --base-url both pick the API: give one {command}")
-    kept = args.sandbox or args.command_name in ("sandbox serve", "sandbox accounts")
+    kept = args.sandbox or args.command_name in (
+        "sandbox serve",
+        "sandbox accounts",
+        "sandbox advance",
+    )
     if args.state is not None and not kept:
         raise UsageError(f"--state is for --sandbox and the sandbox commands {command}")
     if args.json and (getattr(args, "format", None) or getattr(args, "no_header", False)):

@@ -1,4 +1,5 @@
-"""The commands that need no API: ``completion`` and ``sandbox serve``."""
+"""The commands that need no API: ``completion`` and the ``sandbox`` family (``serve``,
+``accounts``, ``advance``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .._constants import DEFAULT_BASE_URL
 from .._extras import needs_extra
 from ._commands import Context, Stop, UsageError
 from ._failures import ExitCode
-from ._parser import Commands, port
+from ._parser import Commands, duration, port
 from ._table import Column
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     "accounts": (
         "do-images sandbox accounts                    # a fresh sandbox's",
         "do-images sandbox accounts --state try.json   # those of a kept one",
+    ),
+    "advance": (
+        "do-images sandbox advance 1d --state try.json   # a day later: due snapshots, ages",
+        "do-images sandbox advance 90m --state try.json",
     ),
     "completion": (
         "do-images completion bash > ~/.local/share/bash-completion/completions/do-images",
@@ -73,6 +78,26 @@ def run_accounts(ctx: Context) -> int:
     else:
         rows = [[column.cell(account) for column in _ACCOUNT_COLUMNS] for account in accounts]
         ctx.out.table(_ACCOUNT_COLUMNS, rows, fitted=False)
+    return ExitCode.OK
+
+
+def run_advance(ctx: Context) -> int:
+    """``sandbox advance DURATION --state FILE``: move a kept sandbox's clock forward (the
+    actions and imports that are due by then finish), so the next command sees it later."""
+    from ..testing import Sandbox
+
+    if ctx.args.state is None:
+        raise UsageError(
+            "sandbox advance moves the clock of a kept sandbox: give its --state FILE "
+            "(see 'do-images sandbox advance --help')"
+        )
+    sandbox = Sandbox(state=ctx.args.state)
+    sandbox.advance(ctx.args.duration.total_seconds())
+    now = sandbox.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if ctx.out.as_json:
+        ctx.out.json({"now": now})
+    else:
+        ctx.out.line(f"sandbox time is now {now}")
     return ExitCode.OK
 
 
@@ -202,8 +227,12 @@ def add_commands(commands: Commands) -> None:
 
     sandbox = commands.group(
         "sandbox",
-        "the offline sandbox API: serve it, list its accounts",
-        examples=("do-images sandbox serve", "do-images sandbox accounts"),
+        "the offline sandbox API: serve it, list its accounts, move its clock",
+        examples=(
+            "do-images sandbox serve",
+            "do-images sandbox accounts",
+            "do-images sandbox advance 1d --state try.json",
+        ),
     )
     serve = sandbox.add(
         "serve",
@@ -241,3 +270,15 @@ def add_commands(commands: Commands) -> None:
         "and team (to transfer an image to it) and its token (--token, to act as it).\n"
         "A fresh sandbox has two, default and bob; --state lists those of a kept one.",
     )
+    advance = sandbox.add(
+        "advance",
+        "move a kept sandbox's clock forward (--state FILE): a day later in one command",
+        run_advance,
+        examples=_EXAMPLES["advance"],
+        needs_client=False,
+        global_options=("json", "state"),
+        description="Move the clock of the sandbox kept in --state FILE forward by DURATION\n"
+        "(30d, 12h, 90m): the actions and imports due by then finish, and the next\n"
+        "command sees the later time (a schedule's next run, ages for max_age).",
+    )
+    advance.add_argument("duration", type=duration, metavar="DURATION", help="30d, 12h or 90m")

@@ -376,8 +376,11 @@ class AsyncImageResource:
 
         It reads ``GET /v2/regions`` (every page) first: a group's region that is not
         listed, or not available, raises ``FleetError`` naming it and its group. Then
-        the pages of ``GET /v2/images?private=true`` and the action list of each kept
-        image that lacks a region of its group, to see a transfer already under way.
+        the source groups' droplets (``GET /v2/droplets?tag_name=``, every page, or one
+        ``GET`` per ``droplet_ids`` entry, a 404 being a droplet gone), the pages of
+        ``GET /v2/images?private=true``, the actions of each droplet due a snapshot (one
+        may be in progress) and the action list of each kept image that lacks a region
+        of its group, to see a transfer already under way.
         Raises ``FleetError`` for an image two groups select.
         """
         from ..._jobs._fleet_apply import plan_fleet
@@ -394,6 +397,7 @@ class AsyncImageResource:
         poll: float = 10.0,
         timeout: float = 3600.0,
         on_result: OnResult | None = None,
+        wait: bool = True,
         metrics_file: str | os.PathLike[str] | None = None,
         max_retries: int | None = None,
     ) -> FleetReport:
@@ -410,6 +414,15 @@ class AsyncImageResource:
         re-checked on a listing read just before: an image the rule no longer deletes,
         or that changed since the plan, is skipped. ``on_result`` is called with each
         entry's ``EntryResult``.
+
+        With source groups (scheduled snapshots), every due droplet's snapshot comes
+        first, all awaited together, each new image tagged and copied; a droplet's
+        deletions follow only its completed, copied snapshot. A droplet busy (locked, a
+        snapshot in progress, a 422) leaves its entry ``pending``. ``wait=False`` starts
+        the snapshots and transfers, awaits none and deletes nothing (``started``); it
+        refuses a ``power_off`` group (``FleetError``). Over ``max_delete``, a plan with
+        snapshots still makes them, tags and copies them, and deletes nothing (those
+        deletions ``skipped``).
 
         ``metrics_file``: a path that gets the apply's metrics in Prometheus' text format
         (for node_exporter's textfile collector), written atomically after the apply,
@@ -430,6 +443,7 @@ class AsyncImageResource:
             poll=poll,
             timeout=timeout,
             on_result=on_result if metrics is None else metrics.collect(on_result),
+            wait=wait,
         )
         return await self._run(apply if metrics is None else metrics.around(plan, apply))
 
