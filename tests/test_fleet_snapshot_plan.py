@@ -370,3 +370,19 @@ def test_a_plan_with_snapshots_reads_like_terraform() -> None:
         "rank 3 > keep 2, 2 days old, after this run's snapshot",
     ]
     assert "Plan: 2 snapshots, 0 transfers, 0 tags, 1 deletion; 3 kept, 1 orphaned." in lines
+
+
+def test_a_snapshot_in_its_droplets_region_is_no_note_but_a_third_region_is() -> None:
+    """A source group copying to ams3 and nyc3: droplet 2's snapshot, made in its own
+    sfo3, gets no note for sfo3 (that is where it was made, every run); one also in lon1
+    gets a note naming lon1 only."""
+    fleet = source_fleet(regions=["nyc3", "ams3"])
+    images = [
+        owned(1, 2, hours=2, regions=("sfo3", "nyc3", "ams3")),
+        owned(3, 4, hours=2, regions=("sfo3", "lon1", "nyc3", "ams3")),
+    ]
+    found = plan(fleet, images, [droplet(2, region="sfo3"), droplet(4, region="sfo3")])
+    assert [note for note in found.notes if "outside" in note] == [
+        f"image 3 ({images[1].name}) is also in lon1, outside the regions of group 'web': "
+        "left as it is (the API cannot remove one region)"
+    ]

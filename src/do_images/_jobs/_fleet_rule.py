@@ -113,7 +113,7 @@ def _distribute(
                 continue  # where it should be, as it should be: nothing to add (the fast path)
             planned.entries.extend(_transfers(group, image, verdict))
             planned.entries.extend(_tags(group, image, verdict))
-            planned.notes.extend(_outside(group, image))
+            planned.notes.extend(_outside(group, image, _home(planned, verdict)))
 
 
 def _owners(fleet: Fleet, listed: Sequence[Image]) -> Owners:
@@ -218,10 +218,20 @@ def _tags(group: AnyGroup, image: Image, verdict: PlanEntry) -> list[PlanEntry]:
     ]
 
 
-def _outside(group: AnyGroup, image: Image) -> list[str]:
+def _home(planned: Verdicts, verdict: PlanEntry) -> str | None:
+    """The region a source group's snapshot was made in: its droplet's (if listed)."""
+    droplet = planned.droplets.get(verdict.droplet_id or 0)
+    return droplet.region if droplet is not None else None
+
+
+def _outside(group: AnyGroup, image: Image, home: str | None = None) -> list[str]:
+    """A note for an image also in regions outside the group's ``regions``; a snapshot
+    in its droplet's region (``home``) is where it was made, not worth a note."""
     if not group.regions:
         return []
-    extra = [region for region in image.regions or [] if region not in group.regions]
+    extra = [
+        region for region in image.regions or [] if region not in group.regions and region != home
+    ]
     if not extra:
         return []
     return [
