@@ -122,11 +122,14 @@ def test_saved_plan_applied_then_nothing_to_do(
 
 
 def test_apply_json_prints_what_happened(run: Run, fleet: str) -> None:
-    """``--json apply`` prints the report: ok and each entry's outcome."""
+    """``--json apply`` prints the report: ok and each entry's outcome, the changes done
+    and the images that stay ``kept``."""
     result = run("--json", "apply", fleet, "--yes")
     report = result.json()
     assert report["ok"] is True
-    assert sorted(r["outcome"] for r in report["results"]) == ["done"] * 4
+    changes = [r["outcome"] for r in report["results"] if r["action"] not in ("keep",)]
+    assert changes == ["done"] * 4
+    assert {r["outcome"] for r in report["results"] if r["action"] == "keep"} <= {"kept"}
 
 
 def test_a_stale_plan_exits_11(run: Run, fleet: str, tmp_path: Path, world: Sandbox) -> None:

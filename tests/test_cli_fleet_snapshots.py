@@ -130,3 +130,19 @@ def test_every_help_lists_the_apply_exits(run: Run) -> None:
     assert "skipped (apply exits 0 while every entry is done or pending" in " ".join(
         result.out.split()
     )
+
+
+def test_the_json_report_gives_the_pending_and_orphaned_entries_too(
+    run: Run, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``--json apply`` with droplet 12 busy: 11's snapshot ``done``, 12's turn
+    ``pending`` with its reason, the gone droplet's snapshot ``kept`` (orphaned): every
+    entry of the plan has its outcome."""
+    assert start_action(sandbox, 12, "power_on") == 201
+    result = run("--json", "apply", fleet_file(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    told = {(r["action"], r["droplet_id"]): r for r in json.loads(result.out)["results"]}
+    assert told[("snapshot", 11)]["outcome"] == "done"
+    assert told[("pending", 12)]["outcome"] == "pending"
+    assert told[("pending", 12)]["detail"]
+    assert told[("orphaned", 99)]["outcome"] == "kept"

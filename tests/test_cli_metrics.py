@@ -150,18 +150,22 @@ def test_ctrl_c_writes_the_file_then_exits_130(
 
 
 def test_the_json_report_gives_every_changes_outcome(run: Run, fleet: str, tmp_path: Path) -> None:
-    """``apply --json``: one result per change of the plan, each with its outcome."""
+    """``apply --json``: one result per entry of the plan, each with its outcome: the
+    changes ``done``, the verdicts apply does not act on ``kept``."""
     saved = str(tmp_path / "plan.json")
     assert run("plan", fleet, "--out", saved).code == 0
     planned = json.loads(Path(saved).read_text())
-    changes = {
+    entries = {
         (entry["action"], entry["image_id"], entry.get("region"))
         for entry in planned["entries"]
-        if entry["action"] in ("snapshot", "transfer", "tag", "delete")
     }
     result = run("apply", saved, "--yes", "--json")
     assert result.code == 0
     report = json.loads(result.out)
     told = {(r["action"], r["image_id"], r.get("region")): r["outcome"] for r in report["results"]}
-    assert set(told) == changes != set()
-    assert set(told.values()) == {"done"}
+    assert set(told) == entries != set()
+    assert len(report["results"]) == len(planned["entries"])
+    for (action, _, _), outcome in told.items():
+        changed = action in ("snapshot", "transfer", "tag", "delete")
+        assert outcome == ("done" if changed else "kept"), (action, outcome)
+    assert any(action == "keep" for action, _, _ in told)

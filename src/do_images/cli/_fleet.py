@@ -193,7 +193,7 @@ def run_apply(ctx: Context) -> int:
     if not plan.changes:
         _nothing_done(metrics, plan)
         if out.as_json:
-            out.json({"ok": True, "results": []})
+            out.json(_report_json(None, plan))
         return ExitCode.OK
     most = plan.fleet.max_delete if args.max_delete is None else args.max_delete
     _check_deletions(plan, most, "--max-delete" if args.max_delete is not None else None)
@@ -224,7 +224,7 @@ def run_apply(ctx: Context) -> int:
             "it never starts either twice)",
         ) from None
     if out.as_json:
-        out.json(_report_json(report))
+        out.json(_report_json(report, plan))
     out.note(_applied(report))
     if not report.ok:
         out.note(replan)
@@ -278,18 +278,37 @@ def _replan(args: Any, plan: FleetPlan) -> str:
     return _command(args, "plan", plan.fleet.path or args.file)
 
 
-def _report_json(report: FleetReport) -> dict[str, Any]:
+def _report_json(report: FleetReport | None, plan: FleetPlan) -> dict[str, Any]:
+    """Every entry of the plan with its outcome: the changes as apply did them, then the
+    verdicts it does not act on (``kept``: keep, protected, orphaned; ``pending``: a
+    droplet's turn or an image that waits), so a script sees the whole run."""
+    from .._jobs._fleet_entry import CHANGES
+
+    results = report.results if report is not None else []
+    verdicts = [entry for entry in plan.entries if entry.action not in CHANGES]
     return {
-        "ok": report.ok,
+        "ok": report.ok if report is not None else True,
         "results": [
-            {
-                **result.entry.to_json(),
-                "outcome": result.outcome,
-                "waits": result.waits,
-                "detail": result.detail,
-                "made_image_id": result.image.id if result.image is not None else None,
-            }
-            for result in report.results
+            *(
+                {
+                    **result.entry.to_json(),
+                    "outcome": result.outcome,
+                    "waits": result.waits,
+                    "detail": result.detail,
+                    "made_image_id": result.image.id if result.image is not None else None,
+                }
+                for result in results
+            ),
+            *(
+                {
+                    **entry.to_json(),
+                    "outcome": "pending" if entry.action == "pending" else "kept",
+                    "waits": None,
+                    "detail": entry.reason,
+                    "made_image_id": None,
+                }
+                for entry in verdicts
+            ),
         ],
     }
 
