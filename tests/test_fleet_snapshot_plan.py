@@ -386,3 +386,17 @@ def test_a_snapshot_in_its_droplets_region_is_no_note_but_a_third_region_is() ->
         f"image 3 ({images[1].name}) is also in lon1, outside the regions of group 'web': "
         "left as it is (the API cannot remove one region)"
     ]
+
+
+def test_an_entry_made_fast_equals_one_made_by_its_constructor() -> None:
+    """``PlanEntry.of_image`` (the rule's fast path) gives the entry the constructor gives,
+    every field included: a field added to ``PlanEntry`` and not to it fails here."""
+    from dataclasses import asdict, fields
+
+    image = snap(7, "web-7-20261201-040000")
+    fast = PlanEntry.of_image("keep", "web", image, "rank 1 of keep 7", 7)
+    slow = PlanEntry("keep", "web", 7, image.name or "", "rank 1 of keep 7", droplet_id=7)
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert list(vars(fast)) == [field.name for field in fields(PlanEntry)]
+    assert asdict(fast) == asdict(slow)

@@ -70,6 +70,35 @@ class PlanEntry:
     """For ``snapshot`` (and ``pending`` while the droplet is busy): the name of the
     snapshot this run makes."""
 
+    @classmethod
+    def of_image(
+        cls,
+        action: EntryAction,
+        group: str,
+        image: Image,
+        reason: str,
+        droplet_id: int | None = None,
+    ) -> PlanEntry:
+        """``PlanEntry(action, group, image.id, image.name or "", reason,
+        droplet_id=droplet_id)``, equal to it in every field, made without the frozen
+        dataclass's ``__setattr__`` per field: a plan of 30,000 images makes 30,000 of
+        these, and that alone took a third of the rule's time."""
+        entry = object.__new__(cls)
+        entry.__dict__.update(
+            action=action,
+            group=group,
+            image_id=image.id,
+            image_name=image.name or "",
+            reason=reason,
+            region=None,
+            tag=None,
+            running=None,
+            droplet_id=droplet_id,
+            droplet_name=None,
+            snapshot_name=None,
+        )
+        return entry
+
     @property
     def key(self) -> EntryKey:
         """What the entry is, without why: action, group, image, droplet, region, tag and
@@ -143,6 +172,8 @@ def image_entry(
     action: EntryAction, group: GroupRules, image: Image, reason: str, **extra: Any
 ) -> PlanEntry:
     """An entry about ``image``."""
+    if extra.keys() <= {"droplet_id"}:
+        return PlanEntry.of_image(action, group.name, image, reason, extra.get("droplet_id"))
     return PlanEntry(action, group.name, image.id, image.name or "", reason, **extra)
 
 
@@ -191,9 +222,7 @@ def series_entries(
     for image, (delete, reason) in zip(ranked, found[len(found) - len(ranked) :], strict=True):
         action: EntryAction = "delete" if delete else kept
         why = f"{prefix}{reason}{after if delete else ''}" if prefix or after else reason
-        entries.append(
-            PlanEntry(action, name, image.id, image.name or "", why, droplet_id=droplet_id)
-        )
+        entries.append(PlanEntry.of_image(action, name, image, why, droplet_id))
     return entries
 
 

@@ -10,10 +10,11 @@ protected item (the caller leaves them out), so they fill no calendar bucket.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from ._calendar import Retain, calendar_reasons, kept_by
 
@@ -56,7 +57,7 @@ def duration_text(age: timedelta | None) -> str:
     return str(age)  # pragma: no cover - durations are whole minutes
 
 
-def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Mapping[int, str]:
+def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> _Kept:
     """The indexes of ``times`` (newest first) that a rule of ``policy`` keeps, the age
     rule and the floor aside, each with what its reason says after its rank: the first ``keep``
     (all when there is no ``keep``), or what calendar retention keeps (``retain``:
@@ -68,22 +69,24 @@ def _kept_by_rules(times: Sequence[datetime], policy: Policy) -> Mapping[int, st
     return _Ranks(len(times) if policy.keep is None else min(policy.keep, len(times)), limit)
 
 
-class _Ranks(Mapping[int, str]):
-    """The first ``count`` indexes, each kept by the same words (``keep``'s limit)."""
+class _Ranks:
+    """The first ``count`` indexes, each kept by the same words (``keep``'s limit): what
+    ``verdicts`` asks of a dict of reasons, without one (its ``get`` is a comparison)."""
+
+    __slots__ = ("_count", "_words")
 
     def __init__(self, count: int, words: str) -> None:
         self._count, self._words = count, words
 
-    def __getitem__(self, index: int) -> str:
-        if 0 <= index < self._count:
-            return self._words
-        raise KeyError(index)
+    def get(self, index: int, /) -> str | None:
+        """The words that keep ``index``, or ``None`` past the first ``count``."""
+        return self._words if 0 <= index < self._count else None
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(self._count))
 
-    def __len__(self) -> int:
-        return self._count
+class _Kept(Protocol):
+    """The reasons that keep some indexes of a series (a dict, or ``_Ranks``)."""
+
+    def get(self, index: int, /) -> str | None: ...
 
 
 def _dropped(rank: int, policy: Policy) -> str:
@@ -110,7 +113,7 @@ def verdicts(times: Sequence[datetime], policy: Policy, now: datetime) -> list[V
         rank, age = index + 1, now - time
         why = kept.get(index)
         too_old = oldest is not None and age > oldest
-        days = days_old(age)
+        days = _days_text(age.days if age > _ZERO else 0)  # days_old, inlined: 30,000 a plan
         if not (why is None or too_old):
             found.append((False, f"rank {rank}{why}, {days}"))
         elif rank <= keep_min:
