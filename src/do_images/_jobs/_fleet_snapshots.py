@@ -71,9 +71,11 @@ Waits = Literal["busy", "in progress", "timed out", "no wait"]
 
 def cycle_seconds(poll: float, in_flight: int, per_minute: int | None) -> float:
     """How far apart the polls of ``in_flight`` snapshots go: ``poll``, or further so
-    that polling each once a cycle takes at most half the request budget."""
+    that polling each once a cycle takes at most half the request budget in any minute.
+    Polls ``d`` seconds apart put ``60 / d + 1`` in a minute that starts on one of them,
+    so half the budget means ``60 / (half - 1)`` apart, not ``60 / half``."""
     budget = per_minute or DEFAULT_REQUESTS_PER_MINUTE
-    return max(poll, in_flight * 60 / (budget / 2))
+    return max(poll, in_flight * 60 / max(budget / 2 - 1, 1))
 
 
 @dataclass(frozen=True)
