@@ -171,6 +171,17 @@ def test_a_bad_id_is_named_in_plain_english(run: Run, bad: str) -> None:
     assert "is not a droplet id (a positive whole number)" in result.err
 
 
+def test_power_off_with_no_wait_is_said_in_flags(run: Run, sandbox: Sandbox) -> None:
+    """``--power-off --no-wait`` exits 2 before any request, naming the two options (not
+    the SDK's ``power_off=True``/``wait=True``)."""
+    result = run("droplet", "snapshot", str(WEB_01), "--power-off", "--no-wait")
+    assert result.code == 2
+    assert "--power-off" in result.err
+    assert "--no-wait" in result.err
+    assert "power_off=True" not in result.err
+    assert sandbox.requests == []
+
+
 # ------------------------------------------------------------------ failures
 
 

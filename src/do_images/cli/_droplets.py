@@ -140,6 +140,12 @@ def run_snapshot(ctx: Context) -> int:
     """``droplet snapshot``: start it (powering the droplet off first if asked), wait, and
     print the image it made (``--no-wait``: the action)."""
     args, do, out = ctx.args, ctx.client, ctx.out
+    if args.power_off and args.no_wait:
+        raise Stop(
+            ExitCode.USAGE,
+            "--power-off cannot go with --no-wait: the droplet is powered on again once "
+            "the snapshot ends, so the command waits for it",
+        )
     lines = _Lines(ctx)
     quiet = _LeftOff()
     logging.getLogger("do_images").addFilter(quiet)
