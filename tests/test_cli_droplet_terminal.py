@@ -139,3 +139,20 @@ def test_ctrl_c_without_power_off_says_where_the_image_will_be() -> None:
         assert "goes on server-side" in text
         assert f"do-images --base-url {base_url} droplet snapshots {DB_01}" in text
         assert power_ons(sandbox, DB_01) == 0
+
+
+@POSIX
+def test_a_left_off_hint_reaches_the_same_sandbox(tmp_path: Path) -> None:
+    """``--power-off`` timing out on a sandbox kept in a file: the droplet is left off,
+    and the power-on command the error gives names ``--sandbox --state FILE`` (the bare
+    command would reach the real API with the sandbox's droplet id)."""
+    state = str(tmp_path / "s.json")
+    ran = script(
+        "--sandbox", "--state", state, "droplet", "snapshot", str(WEB_01), "--power-off",
+        "--timeout", "0.001",
+    )  # fmt: skip
+    assert ran.returncode == 8, ran.stderr
+    error = ran.stderr.splitlines()[-1]
+    assert "is left off" in error
+    assert f"do-images --sandbox --state {state} droplet power-on {WEB_01}" in error
+    assert "do-images droplet power-on" not in error

@@ -163,6 +163,25 @@ def test_a_bad_timeout_or_id_is_a_usage_error(run: Run, sandbox: Sandbox) -> Non
     assert sandbox.requests == []
 
 
+@pytest.mark.parametrize("bad", ["0", "-1", "abc", "3164494.0"])
+def test_a_bad_id_is_named_in_plain_english(run: Run, bad: str) -> None:
+    """A bad droplet id is "not a droplet id" (not "an droplet id"), exit 2."""
+    result = run("droplet", "snapshot", bad)
+    assert result.code == 2
+    assert "is not a droplet id (a positive whole number)" in result.err
+
+
+def test_power_off_with_no_wait_is_said_in_flags(run: Run, sandbox: Sandbox) -> None:
+    """``--power-off --no-wait`` exits 2 before any request, naming the two options (not
+    the SDK's ``power_off=True``/``wait=True``)."""
+    result = run("droplet", "snapshot", str(WEB_01), "--power-off", "--no-wait")
+    assert result.code == 2
+    assert "--power-off" in result.err
+    assert "--no-wait" in result.err
+    assert "power_off=True" not in result.err
+    assert sandbox.requests == []
+
+
 # ------------------------------------------------------------------ failures
 
 
@@ -273,6 +292,31 @@ def test_ctrl_c_before_the_snapshot_powers_the_droplet_on(sandbox: Sandbox) -> N
     assert "before the snapshot started" in result.err.splitlines()[-1]
     assert posts(sandbox, WEB_01) == ["shutdown", "power_on"]
     assert status(sandbox, WEB_01) == "active"
+
+
+def test_ctrl_c_before_the_snapshot_with_a_failed_power_on_says_how_to_power_on(
+    sandbox: Sandbox,
+) -> None:
+    """Ctrl-C while the droplet shuts down, and the power-on after it refused: the droplet
+    is left off, and the last line says so with the command that powers it on (not that a
+    snapshot may have started)."""
+
+    def interrupt() -> bool:
+        if posts(sandbox, WEB_01) == ["shutdown"]:
+            sandbox.fail_next(403, method="POST")
+            return True
+        return False
+
+    result = cli_runner(sandbox)(
+        "droplet", "snapshot", str(WEB_01), "--power-off", factory=interrupting(sandbox, interrupt)
+    )
+    assert result.code == 130
+    last = result.err.splitlines()[-1]
+    assert "left off" in last
+    assert last.endswith(f"do-images droplet power-on {WEB_01}")
+    assert "may have started" not in result.err
+    assert posts(sandbox, WEB_01) == ["shutdown"]
+    assert status(sandbox, WEB_01) == "off"
 
 
 def test_an_off_droplet_stays_off(run: Run, sandbox: Sandbox) -> None:

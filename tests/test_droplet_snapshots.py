@@ -25,7 +25,7 @@ from do_images import (
 )
 from do_images.testing import Sandbox
 from sandbox_support import assert_spec_valid
-from support import TOKEN, Driver, driver
+from support import SANDBOX_START, TOKEN, Driver, driver
 
 WEB_01 = 3164494  # active, nyc3, tagged web: a 30 s snapshot
 DB_01 = 3164497  # active, fra1: a 25 min snapshot
@@ -237,6 +237,17 @@ def test_an_ambiguous_failure_with_nothing_started_is_unknown_outcome(
         do.droplet.snapshot(WEB_01, "maybe")
     assert sandbox.count("POST", operation=POST) == 1
     assert sandbox.count(operation="dropletActions_list") >= 1
+
+
+@pytest.mark.parametrize("start", [SANDBOX_START, START], ids=["before-the-seed", "after-it"])
+def test_a_lookup_never_adopts_a_seeded_action(kind: str, where: str, start: datetime) -> None:
+    """Whatever the sandbox's start, a 5xx to the snapshot POST is ``UnknownOutcomeError``:
+    the seeded snapshot of web-01 is never dated after the start, so never adopted."""
+    sandbox = Sandbox(start=start)
+    sandbox.fail_next(503, method="POST")
+    with connected(sandbox, kind, where) as do, pytest.raises(UnknownOutcomeError):
+        do.droplet.snapshot(WEB_01, "fresh", wait=False)
+    assert sandbox.count("POST", operation=POST) == 1
 
 
 # ------------------------------------------------------------------ a busy droplet

@@ -401,3 +401,31 @@ def test_the_request_budget_counts_droplet_requests() -> None:
     limited = api.http.get(f"/v2/droplets/{WEB_01}/actions")
     assert limited.status_code == 429
     assert "retry-after" in limited.headers
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2021, 3, 1, tzinfo=timezone.utc),
+        SANDBOX_START,
+        datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc),
+        None,
+    ],
+    ids=["years-before", "tests-start", "amid-the-seed", "now"],
+)
+def test_the_seeded_history_precedes_the_start(start: datetime | None) -> None:
+    """Every seeded date (images, actions, droplets) is before the sandbox's start, and a
+    seeded snapshot's name keeps the day it was made."""
+    sandbox = Sandbox(start=start)
+    with sandbox.client() as do:
+        images = do.image.list()
+        actions = [a for d in do.droplet.list() for a in do.droplet.actions(d.id)]
+        actions += [a for i in images if not i.public for a in do.image.action_list(i.id)]
+        droplets = do.droplet.list()
+    moments = [i.created_at for i in images] + [d.created_at for d in droplets]
+    moments += [a.started_at for a in actions] + [a.completed_at for a in actions]
+    assert actions
+    assert all(m is not None and m < sandbox.now for m in moments)
+    web_01 = next(i for i in images if i.id == 180040001)
+    assert web_01.created_at is not None
+    assert web_01.name == f"web-01 {web_01.created_at:%Y-%m-%d}"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -50,6 +50,14 @@ BUSINESS_RULES = {
     "snapshots_get",
     "snapshots_delete",
 }
+ACCEPTED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # A convert of the seeded backup db-01 nightly: most generated cases are refused (a
+    # random id, a convert of a snapshot, a transfer to a region the image is in), and
+    # some seeds drew nothing else in 40 cases.
+    "imageActions_post": ({"image_id": 180040003}, {"type": "convert"}),
+}
+"""Operation -> (path parameters, body) of a request the sandbox accepts, tried first as
+an explicit example, so the success path is reached whatever hypothesis draws."""
 MODELLED = ("snapshot", "shutdown", "power_off", "power_on")
 """The droplet actions the sandbox carries out (any other is a 422)."""
 TOKEN = "dop_v1_schemathesis"
@@ -243,6 +251,10 @@ def test_operation_conforms_to_spec(
     def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(base_url=base_url, headers=auth, excluded_checks=excluded)
 
+    if operation_id in ACCEPTED:
+        path, body = ACCEPTED[operation_id]
+        accepted = operation.Case(path_parameters=path, body=body, media_type="application/json")
+        run = example(case=accepted)(run)
     run()
     answered = [r for r in sandbox.requests if r.operation == operation_id]
     # Both the failure and the success paths were reached (authentication aside).

@@ -140,6 +140,12 @@ def run_snapshot(ctx: Context) -> int:
     """``droplet snapshot``: start it (powering the droplet off first if asked), wait, and
     print the image it made (``--no-wait``: the action)."""
     args, do, out = ctx.args, ctx.client, ctx.out
+    if args.power_off and args.no_wait:
+        raise Stop(
+            ExitCode.USAGE,
+            "--power-off cannot go with --no-wait: the droplet is powered on again once "
+            "the snapshot ends, so the command waits for it",
+        )
     lines = _Lines(ctx)
     quiet = _LeftOff()
     logging.getLogger("do_images").addFilter(quiet)
@@ -170,9 +176,16 @@ def _interrupted(ctx: Context, interruption: BaseException, lines: _Lines) -> St
     droplet = args.droplet
     images = again(args, f"droplet snapshots {droplet}")
     action: Action | None = getattr(interruption, "action", None) or lines.snapshot
-    if getattr(interruption, "left_off", None) is True and action is not None:
+    left_off = getattr(interruption, "left_off", None)
+    if left_off is True and action is not None:
         return _power_on_after(ctx, action)
-    if args.power_off and getattr(interruption, "left_off", None) is False:
+    if left_off is True:  # interrupted before the snapshot, and the power-on failed
+        return Stop(
+            ExitCode.INTERRUPTED,
+            f"interrupted; droplet {droplet} is left off (powering it on again failed); "
+            f"power it on with: {again(args, f'droplet power-on {droplet}')}",
+        )
+    if args.power_off and left_off is False:
         return Stop(
             ExitCode.INTERRUPTED,
             f"interrupted before the snapshot started; droplet {droplet} was powered on again",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import enum
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ from .._errors import (
 )
 from ._output import again
 
+POWER_ON = re.compile(r"do-images droplet power-on (\d+)")
+"""The command the SDK names for a droplet left off (``power_on_command``)."""
 REMOVE_OBJECT = "do-images import --remove-object"
 """How the SDK's message about a kept object starts the command that removes it."""
 
@@ -341,8 +344,15 @@ def failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitCode, str
         return ExitCode.API_ERROR, _upload_failed(exc, args)  # Spaces said no
     for kind, code, message in FAILURES:
         if isinstance(exc, kind):
-            return code, _kept_object(exc, args, message(exc, args) + _resume_hint(exc, args))
+            text = _kept_object(exc, args, message(exc, args) + _resume_hint(exc, args))
+            return code, _power_on_hint(args, text)
     return ExitCode.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _power_on_hint(args: argparse.Namespace, message: str) -> str:
+    """A droplet left off: the command the SDK gives to power it on, made to reach this
+    command's API (``--base-url``, ``--sandbox --state``), never the real one by default."""
+    return POWER_ON.sub(lambda match: again(args, f"droplet power-on {match[1]}"), message)
 
 
 def _kept_object(exc: BaseException, args: argparse.Namespace, message: str) -> str:

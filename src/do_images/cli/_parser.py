@@ -51,10 +51,12 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
 def _positive_id(what: str) -> Callable[[str], int]:
     """An argparse type for an id: ASCII digits, at least 1."""
 
+    article = "an" if what[0] in "aeiou" else "a"
+
     def parse(text: str) -> int:
         if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise argparse.ArgumentTypeError(
-                f"{shorten(text, 40)} is not an {what} (a positive whole number)"
+                f"{shorten(text, 40)} is not {article} {what} (a positive whole number)"
             )
         return int(text)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from .._seed import SEED_ACCOUNTS, seed_actions
 from .._seed import seed_images as _seed_images
+from .._seed_dates import as_of
 from .._seed_droplets import FIRST_DROPLET_ID, seed_droplet_actions, seed_droplets, seed_sources
 
 DEFAULT_ACCOUNT = "default"
@@ -152,12 +153,15 @@ class WorldCore(abc.ABC):
         """How many of the next snapshots end ``errored``."""
         if seed:
             self.accounts.extend(SEED_ACCOUNTS)
-            for image in _seed_images():
+            seeded = [_seed_images(), [*seed_actions(), *seed_droplet_actions()]]
+            droplets = seed_droplets()
+            images, actions, dated = as_of([*seeded, [d for d, _ in droplets]], start)
+            for image in images:
                 self.images[image["id"]] = image
                 self._register_tags(DEFAULT_ACCOUNT, image["tags"])
-            for action in [*seed_actions(), *seed_droplet_actions()]:
+            for action in actions:
                 self.actions[action["id"]] = action
-            for droplet, used_gb in seed_droplets():
+            for droplet, (_, used_gb) in zip(dated, droplets, strict=True):
                 self.droplets[droplet["id"]] = droplet
                 self.droplet_accounts[droplet["id"]] = DEFAULT_ACCOUNT
                 self.droplet_used_gb[droplet["id"]] = used_gb
