@@ -37,13 +37,12 @@ from ._constants import (
 )
 from ._effects import Op, Sleep
 from ._errors import (
-    ActionTimeoutError,
     APIStatusError,
     DoImagesError,
     DropletBusyError,
     UnprocessableEntityError,
 )
-from ._images import ImageOps
+from ._images import OnImageOps
 from ._models import (
     ACTION_PAGE,
     DROPLET_ENVELOPE,
@@ -55,8 +54,8 @@ from ._models import (
     RateLimit,
 )
 from ._paging import Page, collect
-from ._polling import Watch, action_done, carry_action, poll_until
-from ._posting import action_url, fetch_action, start_action
+from ._polling import Watch, poll_until
+from ._posting import fetch_action, start_action, wait_action
 from ._retry import server_now
 
 OnAction = Callable[[Action], object]
@@ -99,18 +98,9 @@ def check_on_update(value: object) -> None:
         raise TypeError(f"on_update must be callable, not {type_name(value)}")
 
 
-class DropletOps:
+class DropletOps(OnImageOps):
     """One generator per droplet operation, over the image operations' session and retries
     (``images``: the same client's ``ImageOps``)."""
-
-    def __init__(self, images: ImageOps) -> None:
-        self.images = images
-        self.session = images.session
-
-    def with_retries(self, max_retries: int | None) -> DropletOps:
-        """These operations with ``max_retries`` for one call (``None``: the client's)."""
-        images = self.images.with_retries(max_retries)
-        return self if images is self.images else DropletOps(images)
 
     @property
     def retries(self) -> int:
@@ -356,22 +346,10 @@ class DropletOps:
         (and any other error) carrying the action as last seen; a poll that fails
         transiently is polled again."""
         poll, timeout = check_wait(poll, timeout)
-        url = action_url(self.session, action)
-        watch = Watch(
-            fetch=lambda: fetch_action(self.session, self.images.get, url),
-            done=action_done,
-            timed_out=lambda last: ActionTimeoutError(last or action, timeout=timeout),
-            carry=lambda error, last: carry_action(error, last or action),
-            what=f"action {action.id}",
-        )
         return (
-            yield from poll_until(
-                watch,
-                clock=self.session.clock,
-                poll=poll,
-                timeout=timeout,
-                seen=action,
-                on_seen=on_update,
+            yield from wait_action(
+                self.session, self.images.get, action, poll=poll, timeout=timeout,
+                on_update=on_update,
             )
         )
 

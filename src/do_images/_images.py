@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import httpx
+from typing_extensions import Self
 
 from ._checks import (
     check_bool,
@@ -33,7 +34,7 @@ from ._checks import (
 )
 from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
 from ._effects import Op, Work
-from ._errors import ActionTimeoutError, DoImagesError, NotFoundError
+from ._errors import DoImagesError, NotFoundError
 from ._models import (
     ACCOUNT_TRANSFER,
     ACTION_PAGE,
@@ -46,8 +47,7 @@ from ._models import (
     RateLimit,
 )
 from ._paging import ListPage, Page, collect, page_of
-from ._polling import Watch, action_done, carry_action, poll_until
-from ._posting import action_url, fetch_action, start_action
+from ._posting import start_action, wait_action
 from ._session import Session
 
 logger = logging.getLogger("do_images")
@@ -64,6 +64,20 @@ def _optional_fields(**fields: str | None) -> dict[str, Any]:
         if value is not None:
             body[name] = check_str(value, name, empty=name == "description")
     return body
+
+
+class OnImageOps:
+    """Operations of another API over a client's ``ImageOps`` (``images``): its session,
+    its retries and its requests, and ``with_retries`` that keeps the kind."""
+
+    def __init__(self, images: ImageOps) -> None:
+        self.images = images
+        self.session = images.session
+
+    def with_retries(self, max_retries: int | None) -> Self:
+        """These operations with ``max_retries`` for one call (``None``: the client's)."""
+        images = self.images.with_retries(max_retries)
+        return self if images is self.images else type(self)(images)
 
 
 class ImageOps:
@@ -313,22 +327,15 @@ class ImageOps:
         Every error raised carries the action as last seen (``.action``); the timeout
         carries the last poll failure, if the last poll failed, as its ``__cause__``.
         """
-        url = action_url(self.session, action, untyped="image")
-        watch = Watch(
-            fetch=lambda: fetch_action(self.session, self.get, url),
-            done=action_done,
-            timed_out=lambda last: ActionTimeoutError(last or action, timeout=timeout),
-            carry=lambda error, last: carry_action(error, last or action),
-            what=f"action {action.id}",
-        )
         return (
-            yield from poll_until(
-                watch,
-                clock=self.session.clock,
+            yield from wait_action(
+                self.session,
+                self.get,
+                action,
                 poll=poll,
                 timeout=timeout,
-                seen=action,
-                on_seen=on_update,
+                on_update=on_update,
+                untyped="image",
             )
         )
 

@@ -20,9 +20,10 @@ import httpx
 
 from ._checks import check_id
 from ._effects import Op, Sleep
-from ._errors import DoImagesError, UnknownOutcomeError
+from ._errors import ActionTimeoutError, DoImagesError, UnknownOutcomeError
 from ._models import ACTION_ANY, ACTION_PAGE, Action, ActionEnvelope
 from ._paging import PageWalk, page_of
+from ._polling import Watch, action_done, carry_action, poll_until
 from ._retry import action_matches, after_lookup, lookup_delay, matching_since
 from ._session import Session
 
@@ -131,4 +132,34 @@ def fetch_action(session: Session, get: Get, url: str) -> Op[Action]:
     return session.parse_action(response)
 
 
-__all__ = ["action_url", "fetch_action", "find_action", "start_action"]
+def wait_action(
+    session: Session,
+    get: Get,
+    action: Action,
+    *,
+    poll: float,
+    timeout: float,
+    on_update: Callable[[Action], object] | None = None,
+    untyped: str = "any",
+) -> Op[Action]:
+    """Poll ``action`` at ``action_url`` (``untyped`` as there) until it is completed
+    (``poll_until``: a poll that fails transiently waits for the next). Every error
+    raised carries the action as last seen (``.action``): ``ActionFailedError`` once it
+    errored, ``ActionTimeoutError`` after ``timeout`` (with the last poll's failure, if
+    it failed, as its ``__cause__``). ``poll`` and ``timeout`` are checked already."""
+    url = action_url(session, action, untyped=untyped)
+    watch = Watch(
+        fetch=lambda: fetch_action(session, get, url),
+        done=action_done,
+        timed_out=lambda last: ActionTimeoutError(last or action, timeout=timeout),
+        carry=lambda error, last: carry_action(error, last or action),
+        what=f"action {action.id}",
+    )
+    return (
+        yield from poll_until(
+            watch, clock=session.clock, poll=poll, timeout=timeout, seen=action, on_seen=on_update
+        )
+    )
+
+
+__all__ = ["action_url", "fetch_action", "find_action", "start_action", "wait_action"]

@@ -17,7 +17,7 @@ import httpx
 from ._checks import check_int, type_name
 from ._constants import CONCURRENT_PAGES_MIN_LATENCY, MAX_PER_PAGE
 from ._effects import Op
-from ._images import ImageOps
+from ._images import OnImageOps
 from ._models import SNAPSHOT_ENVELOPE, SNAPSHOT_PAGE, RateLimit, Snapshot
 from ._paging import Page, collect
 
@@ -45,18 +45,9 @@ def check_snapshot_id(value: object) -> str:
     )
 
 
-class SnapshotOps:
+class SnapshotOps(OnImageOps):
     """One generator per operation of ``/v2/snapshots``, over the image operations' session
     and retries (``images``: the same client's ``ImageOps``)."""
-
-    def __init__(self, images: ImageOps) -> None:
-        self.images = images
-        self.session = images.session
-
-    def with_retries(self, max_retries: int | None) -> SnapshotOps:
-        """These operations with ``max_retries`` for one call (``None``: the client's)."""
-        images = self.images.with_retries(max_retries)
-        return self if images is self.images else SnapshotOps(images)
 
     def snapshots_url(
         self, resource_type: SnapshotResourceKind | None, per_page: int = MAX_PER_PAGE

@@ -52,14 +52,22 @@ class PlanEstimate(TypedDict):
     apply: dict[str, int]
 
 
+def cycle_seconds(poll: float, in_flight: int, per_minute: int | None) -> float:
+    """How far apart the polls of ``in_flight`` snapshots go: ``poll``, or further so
+    that polling each once a cycle takes at most half the request budget in any minute.
+    Polls ``d`` seconds apart put ``60 / d + 1`` in a minute that starts on one of them,
+    so half the budget means ``60 / (half - 1)`` apart, not ``60 / half``."""
+    budget = per_minute or DEFAULT_REQUESTS_PER_MINUTE
+    return max(poll, in_flight * 60 / max(budget / 2 - 1, 1))
+
+
 def snapshot_polls(count: int) -> int:
     """How many polls awaiting ``count`` snapshots together takes: each once a cycle,
     the cycles ``DEFAULT_LIFECYCLE_POLL`` apart or, with many in flight, as far apart as
     keeps polling within half the request budget, for ``SNAPSHOT_SECONDS``."""
     if not count:
         return 0
-    half = DEFAULT_REQUESTS_PER_MINUTE / 2 / 60  # requests a second
-    cycle = max(DEFAULT_LIFECYCLE_POLL, count / half)
+    cycle = cycle_seconds(DEFAULT_LIFECYCLE_POLL, count, DEFAULT_REQUESTS_PER_MINUTE)
     return count * math.ceil(SNAPSHOT_SECONDS / cycle)
 
 
@@ -131,4 +139,4 @@ def estimate(
     )
 
 
-__all__ = ["POWER_OFF_READS", "PlanEstimate", "estimate", "snapshot_polls"]
+__all__ = ["POWER_OFF_READS", "PlanEstimate", "cycle_seconds", "estimate", "snapshot_polls"]

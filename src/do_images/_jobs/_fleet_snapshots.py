@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .._checks import check_id
-from .._constants import DEFAULT_REQUESTS_PER_MINUTE, POWER_ON_BOUND, SNAPSHOT_SECONDS
+from .._constants import POWER_ON_BOUND, SNAPSHOT_SECONDS
 from .._droplets import DropletOps
 from .._effects import Gather, Op, Sleep, shielded
 from .._errors import (
@@ -48,6 +48,7 @@ from .._polling import carry_action, transient
 from .._posting import action_url, fetch_action
 from .._snapshotting import Snapshotting, find_image
 from ._fleet_entry import PlanEntry
+from ._fleet_estimate import cycle_seconds
 from ._fleet_file import SourceGroup
 from ._fleet_read import running_snapshot
 from ._toolkit import await_actions, start_transfers
@@ -67,15 +68,6 @@ Waits = Literal["busy", "in progress", "timed out", "no wait"]
 """Why a ``pending`` or ``started`` entry waits: its droplet was busy (locked, or a
 422), a snapshot of it was in progress, its snapshot was not done in time, or
 ``--no-wait`` started it and awaited nothing."""
-
-
-def cycle_seconds(poll: float, in_flight: int, per_minute: int | None) -> float:
-    """How far apart the polls of ``in_flight`` snapshots go: ``poll``, or further so
-    that polling each once a cycle takes at most half the request budget in any minute.
-    Polls ``d`` seconds apart put ``60 / d + 1`` in a minute that starts on one of them,
-    so half the budget means ``60 / (half - 1)`` apart, not ``60 / half``."""
-    budget = per_minute or DEFAULT_REQUESTS_PER_MINUTE
-    return max(poll, in_flight * 60 / max(budget / 2 - 1, 1))
 
 
 @dataclass(frozen=True)
